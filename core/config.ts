@@ -1,0 +1,211 @@
+/**
+ * Configuration from environment variables, validated once at cold start.
+ *
+ * A missing or invalid value throws a {@link ConfigError} that names the variable, so the
+ * function fails at init with a message that says what to fix instead of failing per request.
+ *
+ * @module
+ */
+import { createHmac } from 'node:crypto';
+
+/** Thrown at cold start when an environment variable is missing or invalid. */
+export class ConfigError extends Error {
+  /** The name of the offending environment variable. */
+  readonly variable: string;
+
+  /**
+   * @param variable - the environment variable's name
+   * @param problem - what is wrong with it, e.g. "must be an integer from 1 to 28"
+   */
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** The environment to read: `process.env` in a function, a plain object in tests. */
+export type Environment = Record<string, string | undefined>;
+
+/** How the Proxy polls a task's status while it waits. */
+export interface PollPolicy {
+  /** The first delay between two status reads, in ms. */
+  initialDelayMs: number;
+  /** The ceiling of the delay, in ms: at most `1000 / maxDelayMs` reads a second per waiting request. */
+  maxDelayMs: number;
+  /** How much the delay grows after each read. */
+  factor: number;
+}
+
+/** Everything the Proxy needs, read from its environment by {@link loadProxyConfig}. */
+export interface ProxyConfig {
+  /** `DYNAMODB_TABLE_NAME`: the tasks table. Required. */
+  tableName: string;
+  /** `LAMBDA_TALKER_NAME`: the Talker function's name or ARN. Required. */
+  talkerFunctionName: string;
+  /** `STAGE_NAME`: accepted for compatibility with the original kit; Locations do not need it. */
+  stageName?: string;
+  /** `API_KEY`: when set, a new GET must carry `api-key=<key>`. Never put in a Location. */
+  apiKey?: string;
+  /**
+   * The HMAC key that signs continuation URLs: `SIGNING_SECRET`, or one derived from `API_KEY`.
+   * Absent when neither is set: continuations are then protected by the RequestID alone.
+   */
+  signingKey?: Buffer;
+  /** `WAIT_SECONDS` (default 25): how long one request waits before answering 303. */
+  waitMs: number;
+  /** `SAFETY_MARGIN_MS` (default 2000): time kept back from the function's remaining time. */
+  safetyMarginMs: number;
+  /** `POLL_INITIAL_MS` (25), `POLL_MAX_MS` (200), `POLL_FACTOR` (1.5). */
+  poll: PollPolicy;
+  /** `TASK_TTL_SECONDS` (default 3600): lifetime of a task row; also the validity of signed links. */
+  taskTtlSeconds: number;
+  /** `PENDING_TIMEOUT_SECONDS` (default 300): a task no Talker claimed by then counts as lost. */
+  pendingTimeoutMs: number;
+  /** `RESULT_GRACE_SECONDS` (default 60): how long a delivered result stays readable; 0 deletes it at once. */
+  resultGraceSeconds: number;
+  /** `RETRY_AFTER_SECONDS` (default 5): the `Retry-After` of 202 and 503 answers. */
+  retryAfterSeconds: number;
+  /** `CORS_ALLOW_ORIGIN`: the origin allowed to read the Proxy's own answers (303, 202, errors); none by default. */
+  corsAllowOrigin?: string;
+  /** `SHOW_ERROR_DETAILS` (default false): include Main's error type and message in error bodies. */
+  showErrorDetails: boolean;
+  /** `BROWSER_HOPS_BEFORE_PAGE` (default 15): after this many 303s a browser gets a page that continues by itself. 0 = never. */
+  browserHopsBeforePage: number;
+  /** `MAX_ASYNC_PAYLOAD_BYTES` (default 1048576): Lambda's limit for an `Event` invoke. Larger requests get 413. */
+  maxAsyncPayloadBytes: number;
+}
+
+/** Everything the Talker needs, read from its environment by {@link loadTalkerConfig}. */
+export interface TalkerConfig {
+  /** `DYNAMODB_TABLE_NAME`: the tasks table. Required. */
+  tableName: string;
+  /** `MAIN_LAMBDA_NAME`: Main's function name or ARN. Required. */
+  mainFunctionName: string;
+  /** `SAFETY_MARGIN_MS` (default 3000): time kept back to record the outcome before the Talker's own timeout. */
+  safetyMarginMs: number;
+  /** `MAX_RESULT_BYTES` (default 380000): the largest stored result, after compression; an item holds 400 KB. */
+  maxResultBytes: number;
+  /** `COMPRESS_ABOVE_BYTES` (default 4096): results larger than this are gzip-compressed. */
+  compressAboveBytes: number;
+  /** `THROTTLE_RETRIES` (default 3): how often to retry invoking Main when Lambda answers 429. */
+  throttleRetries: number;
+}
+
+function required(env: Environment, name: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, 'is required but not set');
+  return value;
+}
+
+function optional(env: Environment, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function decimal(env: Environment, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `must be a number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Environment, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+/**
+ * Derives the continuation signing key from an API key, so that a deployment with only
+ * `API_KEY` still signs its links without ever putting the key itself in a URL.
+ *
+ * @param apiKey - the `API_KEY` value
+ * @returns a 32-byte HMAC key
+ */
+export function deriveSigningKey(apiKey: string): Buffer {
+  return createHmac('sha256', apiKey).update('long-request-kit/continuation-signing/v1').digest();
+}
+
+/**
+ * Reads and validates the Proxy's configuration.
+ *
+ * @param env - the environment, `process.env` by default
+ * @throws {@link ConfigError} naming the variable when a value is missing or invalid
+ * @example
+ * ```ts
+ * const config = loadProxyConfig({ DYNAMODB_TABLE_NAME: 'tasks', LAMBDA_TALKER_NAME: 'talker' });
+ * config.waitMs; // 25000
+ * ```
+ */
+export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
+  const apiKey = optional(env, 'API_KEY');
+  const signingSecret = optional(env, 'SIGNING_SECRET');
+  if (signingSecret !== undefined && signingSecret.length < 32) {
+    throw new ConfigError('SIGNING_SECRET', 'must be at least 32 characters long');
+  }
+  const corsAllowOrigin = optional(env, 'CORS_ALLOW_ORIGIN');
+  if (corsAllowOrigin !== undefined && corsAllowOrigin !== '*' && !/^https?:\/\/[^/\s]+$/.test(corsAllowOrigin)) {
+    throw new ConfigError('CORS_ALLOW_ORIGIN', `must be "*" or an origin like https://app.example.com, got "${corsAllowOrigin}"`);
+  }
+  const poll: PollPolicy = {
+    initialDelayMs: integer(env, 'POLL_INITIAL_MS', 25, 5, 10_000),
+    maxDelayMs: integer(env, 'POLL_MAX_MS', 200, 5, 10_000),
+    factor: decimal(env, 'POLL_FACTOR', 1.5, 1, 10),
+  };
+  if (poll.maxDelayMs < poll.initialDelayMs) {
+    throw new ConfigError('POLL_MAX_MS', `must not be below POLL_INITIAL_MS (${poll.initialDelayMs})`);
+  }
+  const stageName = optional(env, 'STAGE_NAME');
+  return {
+    tableName: required(env, 'DYNAMODB_TABLE_NAME'),
+    talkerFunctionName: required(env, 'LAMBDA_TALKER_NAME'),
+    ...(stageName !== undefined && { stageName }),
+    ...(apiKey !== undefined && { apiKey }),
+    ...((signingSecret ?? apiKey) !== undefined && {
+      signingKey: signingSecret !== undefined ? Buffer.from(signingSecret, 'utf8') : deriveSigningKey(apiKey as string),
+    }),
+    waitMs: decimal(env, 'WAIT_SECONDS', 25, 0, 28) * 1000,
+    safetyMarginMs: integer(env, 'SAFETY_MARGIN_MS', 2000, 0, 60_000),
+    poll,
+    taskTtlSeconds: integer(env, 'TASK_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    pendingTimeoutMs: integer(env, 'PENDING_TIMEOUT_SECONDS', 300, 1, 6 * 3600) * 1000,
+    resultGraceSeconds: integer(env, 'RESULT_GRACE_SECONDS', 60, 0, 24 * 3600),
+    retryAfterSeconds: integer(env, 'RETRY_AFTER_SECONDS', 5, 1, 3600),
+    ...(corsAllowOrigin !== undefined && { corsAllowOrigin }),
+    showErrorDetails: boolean(env, 'SHOW_ERROR_DETAILS', false),
+    browserHopsBeforePage: integer(env, 'BROWSER_HOPS_BEFORE_PAGE', 15, 0, 19),
+    maxAsyncPayloadBytes: integer(env, 'MAX_ASYNC_PAYLOAD_BYTES', 1_048_576, 1024, 1_048_576),
+  };
+}
+
+/**
+ * Reads and validates the Talker's configuration.
+ *
+ * @param env - the environment, `process.env` by default
+ * @throws {@link ConfigError} naming the variable when a value is missing or invalid
+ */
+export function loadTalkerConfig(env: Environment = process.env): TalkerConfig {
+  return {
+    tableName: required(env, 'DYNAMODB_TABLE_NAME'),
+    mainFunctionName: required(env, 'MAIN_LAMBDA_NAME'),
+    safetyMarginMs: integer(env, 'SAFETY_MARGIN_MS', 3000, 0, 60_000),
+    maxResultBytes: integer(env, 'MAX_RESULT_BYTES', 380_000, 1024, 390_000),
+    compressAboveBytes: integer(env, 'COMPRESS_ABOVE_BYTES', 4096, 0, 390_000),
+    throttleRetries: integer(env, 'THROTTLE_RETRIES', 3, 0, 10),
+  };
+}

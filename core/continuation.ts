@@ -1,0 +1,162 @@
+/**
+ * Continuation URLs: the `Location` a client follows to get a result later.
+ *
+ * A continuation URL is a capability: whoever holds it gets the result. It carries the
+ * RequestID (a random UUID, 122 random bits) and, when a signing key is configured, an expiry
+ * and an HMAC-SHA256 signature over both. It never carries the API key.
+ *
+ * The Location is a relative reference holding only a query (`?requestID=...`), resolved by
+ * the client against the URL it requested (RFC 3986, section 5.2). It therefore works behind
+ * the default execute-api URL with its stage prefix, behind a custom domain with a base path,
+ * on an HTTP API `$default` stage and on local emulators, without knowing any of them.
+ *
+ * @module
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingRequest } from './events';
+
+/** The query parameter that names the task, as in the original kit. */
+export const REQUEST_ID_PARAM = 'requestID';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * How the client is waiting: `redirect` follows 303s (browsers, `curl -L`); `async` asked
+ * for `Prefer: respond-async` and polls a 202 Location itself.
+ */
+export type ContinuationMode = 'redirect' | 'async';
+
+/** What a continuation URL says. */
+export interface Continuation {
+  /** The task's RequestID. */
+  requestId: string;
+  /** How many 303s led here (for the browsers' redirect cap). */
+  hop: number;
+  /** How the client waits. */
+  mode: ContinuationMode;
+  /** Expiry of the link (epoch seconds), when signed. */
+  expires?: number;
+  /** The link's signature, when signed. */
+  signature?: string;
+}
+
+/** The result of {@link readContinuation}. */
+export type ContinuationParse =
+  | { kind: 'none' }
+  | { kind: 'malformed'; reason: string }
+  | { kind: 'continuation'; continuation: Continuation };
+
+function single(request: IncomingRequest, name: string): string | undefined | null {
+  const values = request.query.get(name);
+  if (!values || values.length === 0) return undefined;
+  return values.length === 1 ? (values[0] as string) : null;
+}
+
+/**
+ * Recognises a continuation: a GET or HEAD carrying a `requestID` query parameter.
+ *
+ * @param request - the incoming request
+ * @returns `none` for a new request, `malformed` with the reason, or the continuation
+ */
+export function readContinuation(request: IncomingRequest): ContinuationParse {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return { kind: 'none' };
+  const requestId = single(request, REQUEST_ID_PARAM);
+  if (requestId === undefined) return { kind: 'none' };
+  if (requestId === null) return { kind: 'malformed', reason: `${REQUEST_ID_PARAM} is given more than once` };
+  if (!UUID.test(requestId)) return { kind: 'malformed', reason: `${REQUEST_ID_PARAM} is not a RequestID` };
+  const hopText = single(request, 'hop');
+  const expText = single(request, 'exp');
+  const signature = single(request, 'sig');
+  const mode = single(request, 'mode');
+  if (hopText === null || (hopText !== undefined && !/^\d{1,4}$/.test(hopText))) {
+    return { kind: 'malformed', reason: 'hop must be a small whole number' };
+  }
+  if (expText === null || (expText !== undefined && !/^\d{1,12}$/.test(expText))) {
+    return { kind: 'malformed', reason: 'exp must be a time in epoch seconds' };
+  }
+  if (signature === null || (signature !== undefined && !SIGNATURE.test(signature))) {
+    return { kind: 'malformed', reason: 'sig is not a signature' };
+  }
+  if (mode === null || (mode !== undefined && mode !== 'async')) {
+    return { kind: 'malformed', reason: 'mode must be "async" when given' };
+  }
+  const continuation: Continuation = {
+    requestId,
+    hop: hopText === undefined ? 0 : Number(hopText),
+    mode: mode === 'async' ? 'async' : 'redirect',
+  };
+  if (expText !== undefined) continuation.expires = Number(expText);
+  if (signature !== undefined) continuation.signature = signature;
+  return { kind: 'continuation', continuation };
+}
+
+/**
+ * Signs a RequestID and an expiry.
+ *
+ * @param key - the signing key
+ * @param requestId - the task's RequestID
+ * @param expires - expiry in epoch seconds
+ * @returns a 43-character base64url HMAC-SHA256
+ */
+export function signContinuation(key: Buffer, requestId: string, expires: number): string {
+  return createHmac('sha256', key).update(`v1\n${requestId}\n${expires}`).digest('base64url');
+}
+
+/** The result of {@link verifyContinuation}. */
+export type SignatureCheck = 'valid' | 'missing' | 'invalid' | 'expired';
+
+/**
+ * Checks a continuation's signature and expiry in constant time.
+ *
+ * @param key - the signing key
+ * @param continuation - the parsed continuation
+ * @param nowSeconds - now, in epoch seconds
+ */
+export function verifyContinuation(key: Buffer, continuation: Continuation, nowSeconds: number): SignatureCheck {
+  if (continuation.signature === undefined || continuation.expires === undefined) return 'missing';
+  const expected = Buffer.from(signContinuation(key, continuation.requestId, continuation.expires));
+  const given = Buffer.from(continuation.signature);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
+  return continuation.expires < nowSeconds ? 'expired' : 'valid';
+}
+
+/**
+ * Builds the relative Location of the next continuation.
+ *
+ * @param next - the RequestID, hop count and mode of the next request
+ * @param signing - the key and expiry, when links are signed
+ * @returns a query-only relative reference, e.g. `?requestID=...&hop=1`
+ * @example
+ * ```ts
+ * continuationLocation({ requestId, hop: 1, mode: 'redirect' });
+ * // "?requestID=5b0c...&hop=1"
+ * ```
+ */
+export function continuationLocation(
+  next: { requestId: string; hop: number; mode: ContinuationMode },
+  signing?: { key: Buffer; expires: number },
+): string {
+  const params = new URLSearchParams({ [REQUEST_ID_PARAM]: next.requestId });
+  if (signing) {
+    params.set('exp', String(signing.expires));
+    params.set('sig', signContinuation(signing.key, next.requestId, signing.expires));
+  }
+  if (next.mode === 'async') params.set('mode', 'async');
+  else params.set('hop', String(next.hop));
+  return `?${params.toString()}`;
+}
+
+/**
+ * Compares a given API key with the configured one in constant time.
+ *
+ * @param given - the key the caller sent, if any
+ * @param expected - the configured `API_KEY`
+ */
+export function apiKeyMatches(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  // Hash both so that the comparison takes the same time whatever the lengths.
+  const a = createHmac('sha256', 'api-key-compare').update(given).digest();
+  const b = createHmac('sha256', 'api-key-compare').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

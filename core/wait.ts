@@ -1,0 +1,96 @@
+/**
+ * Waiting for a task's outcome inside a time window, polling its status with a backoff that
+ * starts fast (so a short job is answered soon after it ends) and grows to a ceiling (so a long
+ * job costs few reads).
+ *
+ * @module
+ */
+import type { Clock } from './clock';
+import type { PollPolicy } from './config';
+import { StoreUnavailableError, type TaskStore } from './task-store';
+import type { TaskStatusView } from './types';
+
+/** How a wait ended. */
+export type WaitOutcome =
+  | { kind: 'absent'; reads: number }
+  | { kind: 'done'; view: TaskStatusView; reads: number }
+  | { kind: 'failed'; view: TaskStatusView; reads: number }
+  | { kind: 'lost'; view: TaskStatusView; reads: number }
+  | { kind: 'pending'; view: TaskStatusView; reads: number };
+
+/** Options of {@link waitForOutcome}. */
+export interface WaitOptions {
+  /** The instant (epoch ms) at which to stop waiting and report `pending`. */
+  until: number;
+  /** The poll backoff. */
+  poll: PollPolicy;
+  /** The clock. */
+  clock: Clock;
+  /** Consecutive store errors tolerated before giving up (default 2). */
+  maxStoreErrors?: number;
+}
+
+/**
+ * The delays between polls under a policy: initial, initial*factor, ... up to the ceiling.
+ *
+ * @param policy - the poll policy
+ * @returns an endless iterator of delays in ms
+ */
+export function* pollDelays(policy: PollPolicy): Generator<number, never, void> {
+  let delay = policy.initialDelayMs;
+  for (;;) {
+    yield Math.round(delay);
+    delay = Math.min(delay * policy.factor, policy.maxDelayMs);
+  }
+}
+
+/**
+ * Whether a task in a non-final state has passed its deadline (its Talker died, or no Talker
+ * ever claimed it).
+ *
+ * @param view - the task's status
+ * @param now - now, epoch ms
+ */
+export function isLost(view: TaskStatusView, now: number): boolean {
+  if (view.status === 'PENDING') return view.pendingDeadline <= now;
+  if (view.status === 'RUNNING') return view.deadline !== undefined && view.deadline <= now;
+  return false;
+}
+
+/**
+ * Polls a task until it is done, failed or lost, or until the window closes.
+ *
+ * @param store - the task store
+ * @param requestId - the task
+ * @param options - the window, the poll policy and the clock
+ * @throws {@link StoreUnavailableError} when the store keeps failing
+ */
+export async function waitForOutcome(store: TaskStore, requestId: string, options: WaitOptions): Promise<WaitOutcome> {
+  const { until, clock } = options;
+  const maxErrors = options.maxStoreErrors ?? 2;
+  const delays = pollDelays(options.poll);
+  let reads = 0;
+  let errors = 0;
+  for (;;) {
+    let view: TaskStatusView | undefined;
+    try {
+      reads += 1;
+      view = await store.readStatus(requestId, clock.now());
+      errors = 0;
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || ++errors > maxErrors) throw error;
+      const left = until - clock.now();
+      if (left <= 0) throw error;
+      await clock.sleep(Math.min(delays.next().value, left));
+      continue;
+    }
+    if (view === undefined) return { kind: 'absent', reads };
+    const now = clock.now();
+    if (view.status === 'CREATED') return { kind: 'done', view, reads };
+    if (view.status === 'FAILED') return { kind: 'failed', view, reads };
+    if (isLost(view, now)) return { kind: 'lost', view, reads };
+    const left = until - now;
+    if (left <= 0) return { kind: 'pending', view, reads };
+    await clock.sleep(Math.min(delays.next().value, left));
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The Talker: claims a task, runs Main synchronously with the original event, and records
+ * the outcome. It never throws: Lambda retries a failed asynchronous invoke, and a retry
+ * would run Main again.
+ *
+ * @module
+ */
+import { systemClock, type Clock } from '../core/clock';
+import { loadTalkerConfig, type TalkerConfig } from '../core/config';
+import { DynamoTaskStore } from '../core/dynamodb-task-store';
+import { payloadFormatOf } from '../core/events';
+import { InvokeError, LambdaInvoker, type FunctionInvoker, type SyncInvokeResult } from '../core/invoker';
+import { createLogger, type KitLogger } from '../core/logger';
+import { encodeResult } from '../core/result-codec';
+import { StoreUnavailableError, type TaskStore } from '../core/task-store';
+import type { ApiGatewayEvent, PayloadFormat, TaskFailure } from '../core/types';
+
+/** The part of the Lambda context the Talker uses. */
+export interface TalkerContext {
+  /** Milliseconds until the function is stopped. */
+  getRemainingTimeInMillis(): number;
+  /** This invocation's id: the same on each retry of one asynchronous event. */
+  awsRequestId: string;
+}
+
+/** What the Talker runs on. */
+export interface TalkerDependencies {
+  /** The validated configuration. */
+  config: TalkerConfig;
+  /** The task table. */
+  store: TaskStore;
+  /** Invokes Main. */
+  invoker: FunctionInvoker;
+  /** Time; the system clock by default. */
+  clock?: Clock;
+  /** Logs; JSON lines by default. */
+  logger?: KitLogger;
+}
+
+/** How one Talker invocation ended, also logged as one JSON line. */
+export type TalkerOutcome =
+  | { outcome: 'CREATED'; requestId: string; mainMs: number; resultBytes: number; storedBytes: number; encoding: string }
+  | { outcome: 'FAILED'; requestId: string; mainMs: number; kind: TaskFailure['kind']; message: string }
+  | { outcome: 'SKIPPED'; requestId?: string; reason: string };
+
+/** A Talker handler. Resolves with what happened; never rejects. */
+export type TalkerHandler = (payload: unknown, context: TalkerContext) => Promise<TalkerOutcome>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Checks that Main's answer is something API Gateway can use. A REST (1.0) integration needs
+ * an object with a numeric `statusCode`; an HTTP API (2.0) accepts any JSON.
+ *
+ * @param text - Main's payload
+ * @param format - the event's payload format
+ * @returns a reason when the answer is unusable, `undefined` when it is fine
+ */
+export function checkMainResponse(text: string, format: PayloadFormat): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'the response is not JSON';
+  }
+  if (format === '2.0') return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the response is not an object';
+  const response = value as Record<string, unknown>;
+  const status = response['statusCode'];
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+    return 'statusCode is missing or not an HTTP status';
+  }
+  if (response['body'] !== undefined && response['body'] !== null && typeof response['body'] !== 'string') {
+    return 'body is not a string';
+  }
+  for (const field of ['headers', 'multiValueHeaders']) {
+    const headers = response[field];
+    if (headers !== undefined && headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) {
+      return `${field} is not an object`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Sorts Main's function error into a failure.
+ *
+ * @param payload - Lambda's error payload `{errorType, errorMessage}`
+ */
+export function failureFromFunctionError(payload: Uint8Array): TaskFailure {
+  let errorType = 'Error';
+  let errorMessage = '';
+  try {
+    const parsed = JSON.parse(Buffer.from(payload).toString('utf8')) as { errorType?: unknown; errorMessage?: unknown };
+    if (typeof parsed.errorType === 'string') errorType = parsed.errorType;
+    if (typeof parsed.errorMessage === 'string') errorMessage = parsed.errorMessage;
+  } catch {
+    errorMessage = 'unreadable error payload';
+  }
+  if (errorType === 'Sandbox.Timedout' || /Task timed out after/.test(errorMessage)) {
+    return { kind: 'MAIN_TIMEOUT', message: errorMessage || 'Main timed out', errorType };
+  }
+  if (errorType === 'Function.ResponseSizeTooLarge') {
+    return { kind: 'RESULT_TOO_LARGE', message: errorMessage || 'Main returned more than Lambda allows', errorType };
+  }
+  return { kind: 'MAIN_ERROR', message: errorMessage || errorType, errorType };
+}
+
+function isPayload(value: unknown): value is { requestId: string; event: ApiGatewayEvent } {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record['requestId'] === 'string' && UUID.test(record['requestId']) && typeof record['event'] === 'object' && record['event'] !== null;
+}
+
+/**
+ * Builds the Talker from its parts.
+ *
+ * @param deps - configuration, store, invoker, clock, logger
+ */
+export function createTalker(deps: TalkerDependencies): TalkerHandler {
+  const { config, store, invoker } = deps;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger('talker');
+
+  /** Retries a store write on StoreUnavailableError until `until`. */
+  async function persist<T>(what: string, requestId: string, until: number, write: () => Promise<T>): Promise<T | undefined> {
+    let delay = 100;
+    for (;;) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || clock.now() + delay >= until) {
+          logger.error(`could not ${what}`, { requestId, error: String(error) });
+          return undefined;
+        }
+        await clock.sleep(delay);
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  async function invokeMain(body: string, stopAt: number): Promise<SyncInvokeResult | TaskFailure> {
+    let attempt = 0;
+    for (;;) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), Math.max(0, stopAt - clock.now()));
+      try {
+        return await invoker.invokeSync(config.mainFunctionName, body, { signal: controller.signal });
+      } catch (error) {
+        const invokeError = error instanceof InvokeError ? error : new InvokeError('rejected', String(error));
+        if (invokeError.kind === 'aborted') {
+          return { kind: 'TALKER_TIMEOUT', message: 'Main was still running when the Talker had to stop' };
+        }
+        // Only a throttle is retried: Lambda did not run Main. Anything else may have run it.
+        const backoff = 1000 * 2 ** attempt;
+        if (invokeError.kind === 'throttled' && attempt < config.throttleRetries && clock.now() + backoff < stopAt) {
+          attempt += 1;
+          await clock.sleep(backoff);
+          continue;
+        }
+        if (invokeError.kind === 'throttled') return { kind: 'THROTTLED', message: invokeError.message };
+        if (invokeError.kind === 'too-large') return { kind: 'INVOKE_FAILED', message: `the request is too large for a synchronous invoke: ${invokeError.message}` };
+        return { kind: 'INVOKE_FAILED', message: invokeError.message };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  async function run(payload: unknown, context: TalkerContext): Promise<TalkerOutcome> {
+    if (!isPayload(payload)) {
+      return { outcome: 'SKIPPED', reason: 'the payload is not {requestId, event}' };
+    }
+    const { requestId, event } = payload;
+    const start = clock.now();
+    const endOfLife = start + context.getRemainingTimeInMillis();
+    const stopAt = endOfLife - config.safetyMarginMs;
+    const claim = await persist('claim task', requestId, stopAt, () =>
+      // The deadline is when this Talker is surely gone: its own timeout plus a little slack.
+      store.claimTask(requestId, { now: clock.now(), deadline: endOfLife + 1000, claimedBy: context.awsRequestId }),
+    );
+    if (!claim) return { outcome: 'SKIPPED', requestId, reason: 'already claimed, finished, expired or unreachable' };
+
+    const mainStart = clock.now();
+    const answer = await invokeMain(JSON.stringify(event), stopAt);
+    const mainMs = clock.now() - mainStart;
+    let failure: TaskFailure | undefined;
+    if ('kind' in answer) failure = answer;
+    else if (answer.functionError !== undefined) failure = failureFromFunctionError(answer.payload);
+    else {
+      const text = Buffer.from(answer.payload).toString('utf8');
+      const problem = checkMainResponse(text, payloadFormatOf(event));
+      if (problem !== undefined) failure = { kind: 'MALFORMED_RESPONSE', message: `Main's response cannot be used by API Gateway: ${problem}` };
+      else {
+        const encoded = encodeResult(answer.payload, config.compressAboveBytes, config.maxResultBytes);
+        if (!encoded.ok) {
+          failure = {
+            kind: 'RESULT_TOO_LARGE',
+            message: `Main's response is ${encoded.rawBytes} bytes (${encoded.compressedBytes} compressed); a task row holds at most ${config.maxResultBytes}`,
+          };
+        } else {
+          const saved = await persist('store result', requestId, endOfLife, () =>
+            store.completeTask(requestId, encoded.result, { now: clock.now(), expiresAt: claim.expiresAt }),
+          );
+          if (!saved) return { outcome: 'SKIPPED', requestId, reason: 'the task was no longer running when Main answered' };
+          return { outcome: 'CREATED', requestId, mainMs, resultBytes: encoded.rawBytes, storedBytes: encoded.result.body.byteLength, encoding: encoded.result.encoding };
+        }
+      }
+    }
+    await persist('record failure', requestId, endOfLife, () => store.failTask(requestId, failure, clock.now(), ['RUNNING']));
+    return { outcome: 'FAILED', requestId, mainMs, kind: failure.kind, message: failure.message };
+  }
+
+  return async function talkerHandler(payload, context) {
+    let outcome: TalkerOutcome;
+    try {
+      outcome = await run(payload, context);
+    } catch (error) {
+      // Never throw: an async retry would run Main again.
+      outcome = { outcome: 'SKIPPED', reason: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
+      logger.error('talker failed unexpectedly', { error: error instanceof Error ? error.stack : String(error) });
+    }
+    const { outcome: result, ...details } = outcome;
+    if (result === 'SKIPPED') logger.warn('talker skipped', { outcome: result, ...details });
+    else logger.info('talker finished', { outcome: result, ...details });
+    return outcome;
+  };
+}
+
+/**
+ * Builds the Lambda handler of the Talker from the environment (validated at cold start).
+ *
+ * @param options - parts to use instead of the defaults
+ * @example
+ * ```ts
+ * // talker/index.ts
+ * export const handler = createTalkerHandler();
+ * ```
+ */
+export function createTalkerHandler(options: Partial<TalkerDependencies> = {}): TalkerHandler {
+  const config = options.config ?? loadTalkerConfig();
+  const store = options.store ?? new DynamoTaskStore({ tableName: config.tableName, clientConfig: { requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 } } });
+  // Main may run up to 15 minutes: no request timeout on the invoke itself (the Talker aborts it).
+  const invoker = options.invoker ?? new LambdaInvoker({ maxAttempts: 1, requestHandler: { connectionTimeout: 3000, requestTimeout: 0 } });
+  return createTalker({ ...options, config, store, invoker });
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, deriveSigningKey, loadProxyConfig, loadTalkerConfig } from '../../core/config';
+
+const base = { DYNAMODB_TABLE_NAME: 'tasks', LAMBDA_TALKER_NAME: 'talker' };
+
+describe('loadProxyConfig', () => {
+  it('reads the original kit\'s variable names and fills safe defaults', () => {
+    const config = loadProxyConfig({ ...base, STAGE_NAME: 'prod' });
+    expect(config).toMatchObject({
+      tableName: 'tasks',
+      talkerFunctionName: 'talker',
+      stageName: 'prod',
+      waitMs: 25_000,
+      safetyMarginMs: 2000,
+      poll: { initialDelayMs: 25, maxDelayMs: 200, factor: 1.5 },
+      taskTtlSeconds: 3600,
+      resultGraceSeconds: 60,
+      showErrorDetails: false,
+      browserHopsBeforePage: 15,
+      maxAsyncPayloadBytes: 1_048_576,
+    });
+    expect(config.apiKey).toBeUndefined();
+    expect(config.signingKey).toBeUndefined();
+    expect(config.corsAllowOrigin).toBeUndefined();
+  });
+
+  it.each([
+    [{ LAMBDA_TALKER_NAME: 't' }, 'DYNAMODB_TABLE_NAME is required but not set'],
+    [{ DYNAMODB_TABLE_NAME: 't' }, 'LAMBDA_TALKER_NAME is required but not set'],
+    [{ ...base, WAIT_SECONDS: '29' }, 'WAIT_SECONDS must be a number from 0 to 28, got "29"'],
+    [{ ...base, WAIT_SECONDS: 'soon' }, 'WAIT_SECONDS must be a number'],
+    [{ ...base, POLL_MAX_MS: '10', POLL_INITIAL_MS: '50' }, 'POLL_MAX_MS must not be below POLL_INITIAL_MS'],
+    [{ ...base, SIGNING_SECRET: 'short' }, 'SIGNING_SECRET must be at least 32 characters long'],
+    [{ ...base, CORS_ALLOW_ORIGIN: 'example.com/path' }, 'CORS_ALLOW_ORIGIN must be "*" or an origin'],
+    [{ ...base, SHOW_ERROR_DETAILS: 'maybe' }, 'SHOW_ERROR_DETAILS must be true or false'],
+    [{ ...base, BROWSER_HOPS_BEFORE_PAGE: '20' }, 'BROWSER_HOPS_BEFORE_PAGE must be a whole number from 0 to 19'],
+  ])('fails at cold start with a message naming the variable (%j)', (env, message) => {
+    expect(() => loadProxyConfig(env)).toThrow(ConfigError);
+    expect(() => loadProxyConfig(env)).toThrow(message);
+  });
+
+  it('derives a signing key from API_KEY that is not the key itself', () => {
+    const config = loadProxyConfig({ ...base, API_KEY: 'my-api-key' });
+    expect(config.signingKey).toEqual(deriveSigningKey('my-api-key'));
+    expect(config.signingKey?.toString('utf8')).not.toContain('my-api-key');
+  });
+
+  it('prefers SIGNING_SECRET over the key derived from API_KEY', () => {
+    const secret = 's'.repeat(40);
+    expect(loadProxyConfig({ ...base, API_KEY: 'k', SIGNING_SECRET: secret }).signingKey).toEqual(Buffer.from(secret));
+  });
+});
+
+describe('loadTalkerConfig', () => {
+  it('needs the table and Main\'s name', () => {
+    expect(() => loadTalkerConfig({ DYNAMODB_TABLE_NAME: 't' })).toThrow('MAIN_LAMBDA_NAME is required but not set');
+    expect(loadTalkerConfig({ DYNAMODB_TABLE_NAME: 't', MAIN_LAMBDA_NAME: 'm' })).toMatchObject({ maxResultBytes: 380_000, compressAboveBytes: 4096 });
+  });
+});

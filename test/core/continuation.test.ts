@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { apiKeyMatches, continuationLocation, readContinuation, signContinuation, verifyContinuation } from '../../core/continuation';
+import { readRequest } from '../../core/events';
+import { restEvent } from '../support/events';
+
+const id = '3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e6f';
+const key = Buffer.from('k'.repeat(32));
+const parse = (query: string, method = 'GET') => readContinuation(readRequest(restEvent({ url: `https://h/x${query}`, method })));
+
+describe('readContinuation', () => {
+  it('sees a new request when there is no requestID, or when the method is not GET or HEAD', () => {
+    expect(parse('?a=1').kind).toBe('none');
+    expect(parse(`?requestID=${id}`, 'POST').kind).toBe('none');
+  });
+
+  it('reads the RequestID, hop, mode and signature', () => {
+    expect(parse(`?requestID=${id}&hop=3&exp=99&sig=${'a'.repeat(43)}`)).toEqual({
+      kind: 'continuation',
+      continuation: { requestId: id, hop: 3, mode: 'redirect', expires: 99, signature: 'a'.repeat(43) },
+    });
+    expect(parse(`?requestID=${id}&mode=async`)).toMatchObject({ continuation: { mode: 'async', hop: 0 } });
+  });
+
+  it.each(['?requestID=', `?requestID=${id.toUpperCase()}`, `?requestID=${id}&hop=-1`, `?requestID=${id}&mode=sync`, `?requestID=${id}&exp=1&exp=2`])(
+    'calls %s malformed',
+    (query) => expect(parse(query).kind).toBe('malformed'),
+  );
+});
+
+describe('signatures', () => {
+  it('verify when untouched and fail when anything changes', () => {
+    const sig = signContinuation(key, id, 2000);
+    const base = { requestId: id, hop: 0, mode: 'redirect' as const, expires: 2000, signature: sig };
+    expect(verifyContinuation(key, base, 1000)).toBe('valid');
+    expect(verifyContinuation(key, { ...base, expires: 2001 }, 1000)).toBe('invalid');
+    expect(verifyContinuation(key, { ...base, requestId: id.replace('3f', '4f') }, 1000)).toBe('invalid');
+    expect(verifyContinuation(Buffer.from('x'.repeat(32)), base, 1000)).toBe('invalid');
+    expect(verifyContinuation(key, base, 2001)).toBe('expired');
+    const { signature: _s, ...unsigned } = base;
+    expect(verifyContinuation(key, unsigned, 1000)).toBe('missing');
+  });
+
+  it('build a relative Location that round-trips through readContinuation', () => {
+    const location = continuationLocation({ requestId: id, hop: 2, mode: 'redirect' }, { key, expires: 5000 });
+    const parsed = parse(location);
+    expect(parsed.kind).toBe('continuation');
+    if (parsed.kind === 'continuation') expect(verifyContinuation(key, parsed.continuation, 4000)).toBe('valid');
+  });
+});
+
+describe('apiKeyMatches', () => {
+  it('matches only the exact key', () => {
+    expect(apiKeyMatches('abc', 'abc')).toBe(true);
+    expect(apiKeyMatches('abcd', 'abc')).toBe(false);
+    expect(apiKeyMatches('', 'abc')).toBe(false);
+    expect(apiKeyMatches(undefined, 'abc')).toBe(false);
+  });
+});

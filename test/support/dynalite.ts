@@ -1,0 +1,79 @@
+/**
+ * A real DynamoDB API (dynalite, in memory) on a loopback port, with the tasks table.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import type { Server } from 'node:http';
+import dynalite from 'dynalite';
+
+export interface TestDynamo {
+  endpoint: string;
+  port: number;
+  client: DynamoDBClient;
+  createTable(name: string): Promise<void>;
+  /** Stops the server (the data is lost). */
+  stop(): Promise<void>;
+  /** Stops answering: the endpoint refuses connections (the data is kept). */
+  pause(): Promise<void>;
+  /** Listens again on the same port, with the same data. */
+  resume(): Promise<void>;
+}
+
+export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/**
+ * dynalite behind a small TCP relay: closing dynalite itself would drop its in-memory data, so
+ * "the endpoint stops" is the relay closing, and "it starts again" the relay listening again.
+ */
+export async function startDynamo(): Promise<TestDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const backendPort = (server.address() as AddressInfo).port;
+  const sockets = new Set<Socket>();
+  const relay = createServer((client) => {
+    const backend = connect(backendPort, '127.0.0.1');
+    sockets.add(client).add(backend);
+    client.pipe(backend).pipe(client);
+    const end = () => {
+      client.destroy();
+      backend.destroy();
+      sockets.delete(client);
+      sockets.delete(backend);
+    };
+    client.on('error', end).on('close', end);
+    backend.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const port = (relay.address() as AddressInfo).port;
+  const closeRelay = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+  };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: testCredentials, maxAttempts: 1 });
+  return {
+    endpoint,
+    port,
+    client,
+    async createTable(name) {
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          AttributeDefinitions: [{ AttributeName: 'RequestID', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'RequestID', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    },
+    async stop() {
+      client.destroy();
+      if (relay.listening) await closeRelay();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    pause: closeRelay,
+    async resume() {
+      await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+    },
+  };
+}

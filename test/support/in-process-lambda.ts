@@ -1,0 +1,112 @@
+/**
+ * Lambda invocations wired in-process, for tests of the handlers before (and beside) the
+ * local stack: Event invokes run in the background, RequestResponse invokes return Lambda's
+ * payload and error shapes, and each call gets a context with a real remaining time.
+ */
+import { randomUUID } from 'node:crypto';
+import { InvokeError, type FunctionInvoker, type SyncInvokeResult } from '../../core/invoker';
+
+export interface FakeContext {
+  awsRequestId: string;
+  functionName: string;
+  getRemainingTimeInMillis(): number;
+}
+
+export type AnyHandler = (event: unknown, context: FakeContext) => Promise<unknown> | unknown;
+
+export interface RegisteredFunction {
+  handler: AnyHandler;
+  timeoutMs: number;
+}
+
+export class InProcessLambda implements FunctionInvoker {
+  readonly functions = new Map<string, RegisteredFunction>();
+  /** Every invoke, in order: function name and invocation type. */
+  readonly calls: Array<{ name: string; type: 'Event' | 'RequestResponse'; payload: string }> = [];
+  /** Set to make the next invokes of a function fail before running. */
+  readonly refuse = new Map<string, InvokeError>();
+  /** Set to drop Event invokes of a function silently (a lost async event). */
+  readonly drop = new Set<string>();
+  private readonly running = new Set<Promise<unknown>>();
+
+  register(name: string, handler: AnyHandler, timeoutMs = 60_000): this {
+    this.functions.set(name, { handler, timeoutMs });
+    return this;
+  }
+
+  countCalls(name: string): number {
+    return this.calls.filter((call) => call.name === name).length;
+  }
+
+  /** Resolves when every background (Event) invocation has finished. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  async invokeAsync(name: string, payload: string): Promise<void> {
+    this.calls.push({ name, type: 'Event', payload });
+    const refusal = this.refuse.get(name);
+    if (refusal) throw refusal;
+    if (this.drop.has(name)) return;
+    const fn = this.lookup(name);
+    const run = this.run(fn, name, payload).catch(() => undefined);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  }
+
+  async invokeSync(name: string, payload: string, options: { signal?: AbortSignal } = {}): Promise<SyncInvokeResult> {
+    this.calls.push({ name, type: 'RequestResponse', payload });
+    const refusal = this.refuse.get(name);
+    if (refusal) throw refusal;
+    const fn = this.lookup(name);
+    const run = this.run(fn, name, payload);
+    if (!options.signal) return run;
+    const signal = options.signal;
+    return new Promise<SyncInvokeResult>((resolve, reject) => {
+      const onAbort = () => reject(new InvokeError('aborted', 'aborted by caller'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private lookup(name: string): RegisteredFunction {
+    const fn = this.functions.get(name);
+    if (!fn) throw new InvokeError('rejected', `ResourceNotFoundException: Function not found: ${name}`);
+    return fn;
+  }
+
+  /** Runs a handler like Lambda does: JSON in, JSON out, errors and timeouts as payloads. */
+  private async run(fn: RegisteredFunction, name: string, payload: string): Promise<SyncInvokeResult> {
+    const awsRequestId = randomUUID();
+    const started = Date.now();
+    const context: FakeContext = {
+      awsRequestId,
+      functionName: name,
+      getRemainingTimeInMillis: () => Math.max(0, fn.timeoutMs - (Date.now() - started)),
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), fn.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([Promise.resolve().then(() => fn.handler(JSON.parse(payload), context)), timeout]);
+      if (result === 'timeout') {
+        return errorResult({
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${awsRequestId} Error: Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`,
+        });
+      }
+      return { payload: Buffer.from(JSON.stringify(result ?? null), 'utf8') };
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      return errorResult({ errorType: err.name, errorMessage: err.message, trace: (err.stack ?? '').split('\n') });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function errorResult(body: Record<string, unknown>): SyncInvokeResult {
+  return { payload: Buffer.from(JSON.stringify(body), 'utf8'), functionError: 'Unhandled' };
+}

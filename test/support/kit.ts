@@ -1,0 +1,123 @@
+/**
+ * The whole kit wired in one process: the real Proxy and Talker handlers, a real DynamoDB API
+ * (dynalite), and Lambda invocations in-process. Tests register their own Main functions.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { loadProxyConfig, loadTalkerConfig, type Environment, type ProxyConfig } from '../../core/config';
+import { DynamoTaskStore } from '../../core/dynamodb-task-store';
+import { silentLogger, type KitLogger } from '../../core/logger';
+import { createProxy, type ProxyHandler } from '../../proxy/proxy';
+import { createTalker, type TalkerOutcome } from '../../talker/talker';
+import { startDynamo, testCredentials, type TestDynamo } from './dynalite';
+import { httpApiEvent, restEvent, type RequestSpec } from './events';
+import { InProcessLambda, type AnyHandler } from './in-process-lambda';
+
+export const TABLE = 'tasks';
+export const TALKER = 'kit-talker';
+export const MAIN = 'kit-main';
+
+export interface KitOptions {
+  proxyEnv?: Environment;
+  talkerEnv?: Environment;
+  proxyTimeoutMs?: number;
+  talkerTimeoutMs?: number;
+  mainTimeoutMs?: number;
+  logger?: KitLogger;
+}
+
+export interface ProxyAnswer {
+  statusCode: number;
+  headers: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  cookies?: string[];
+  body: string;
+  isBase64Encoded?: boolean;
+}
+
+export class Kit {
+  readonly lambda = new InProcessLambda();
+  readonly talkerOutcomes: TalkerOutcome[] = [];
+  proxy!: ProxyHandler;
+  proxyConfig!: ProxyConfig;
+  store!: DynamoTaskStore;
+  dynamo!: TestDynamo;
+  private options: KitOptions = {};
+
+  static async start(options: KitOptions = {}): Promise<Kit> {
+    const kit = new Kit();
+    kit.options = options;
+    kit.dynamo = await startDynamo();
+    await kit.dynamo.createTable(TABLE);
+    kit.store = new DynamoTaskStore({
+      tableName: TABLE,
+      clientConfig: { endpoint: kit.dynamo.endpoint, region: 'us-east-1', credentials: testCredentials, maxAttempts: 1 },
+    });
+    kit.configure(options.proxyEnv ?? {});
+    const talker = createTalker({
+      config: loadTalkerConfig({ DYNAMODB_TABLE_NAME: TABLE, MAIN_LAMBDA_NAME: MAIN, ...options.talkerEnv }),
+      store: kit.store,
+      invoker: kit.lambda,
+      logger: options.logger ?? silentLogger,
+    });
+    kit.lambda.register(
+      TALKER,
+      async (payload, context) => {
+        const outcome = await talker(payload, context);
+        kit.talkerOutcomes.push(outcome);
+        return outcome;
+      },
+      options.talkerTimeoutMs ?? 180_000,
+    );
+    return kit;
+  }
+
+  /** (Re)builds the Proxy with another environment. */
+  configure(proxyEnv: Environment): void {
+    this.proxyConfig = loadProxyConfig({ DYNAMODB_TABLE_NAME: TABLE, LAMBDA_TALKER_NAME: TALKER, ...proxyEnv });
+    this.proxy = createProxy({ config: this.proxyConfig, store: this.store, invoker: this.lambda, logger: this.options.logger ?? silentLogger });
+  }
+
+  main(handler: AnyHandler, timeoutMs = this.options.mainTimeoutMs ?? 150_000): this {
+    this.lambda.register(MAIN, handler, timeoutMs);
+    return this;
+  }
+
+  mainCalls(): number {
+    return this.lambda.countCalls(MAIN);
+  }
+
+  /** One call of the Proxy, as API Gateway would make it. */
+  async call(event: APIGatewayProxyEvent | APIGatewayProxyEventV2, remainingMs = this.options.proxyTimeoutMs ?? 35_000): Promise<ProxyAnswer> {
+    const started = Date.now();
+    const result = await this.proxy(event, {
+      getRemainingTimeInMillis: () => Math.max(0, remainingMs - (Date.now() - started)),
+      awsRequestId: 'proxy-invocation',
+    });
+    return result as ProxyAnswer;
+  }
+
+  /** Calls the Proxy like a client would, following 303s (as GETs) until a final answer. */
+  async follow(spec: RequestSpec & { format?: '1.0' | '2.0'; maxHops?: number }): Promise<{ answer: ProxyAnswer; hops: string[] }> {
+    const build = spec.format === '2.0' ? httpApiEvent : restEvent;
+    let answer = await this.call(build(spec));
+    const hops: string[] = [];
+    let url = spec.url;
+    while (answer.statusCode === 303 && hops.length < (spec.maxHops ?? 100)) {
+      const location = answer.headers['Location'] as string;
+      url = new URL(location, url).toString();
+      hops.push(url);
+      const next: RequestSpec = { url, method: 'GET' };
+      if (spec.prefix !== undefined) next.prefix = spec.prefix;
+      if (spec.headers?.['Accept']) next.headers = { Accept: spec.headers['Accept'] };
+      answer = await this.call(build(next));
+    }
+    return { answer, hops };
+  }
+
+  async stop(): Promise<void> {
+    await this.lambda.idle();
+    await this.dynamo.stop();
+  }
+}
+
+export const BASE = 'https://abc123.execute-api.us-east-1.amazonaws.com';
