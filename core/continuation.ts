@@ -41,11 +41,30 @@ export interface Continuation {
   signature?: string;
 }
 
+/** A request that is not a continuation: a new request. */
+export interface NotAContinuation {
+  /** Always `none`. */
+  kind: 'none';
+}
+
+/** A continuation whose parameters are unusable (answered 400). */
+export interface MalformedContinuation {
+  /** Always `malformed`. */
+  kind: 'malformed';
+  /** What is wrong, for the error message. */
+  reason: string;
+}
+
+/** A well-formed continuation. */
+export interface FoundContinuation {
+  /** Always `continuation`. */
+  kind: 'continuation';
+  /** What the URL says. */
+  continuation: Continuation;
+}
+
 /** The result of {@link readContinuation}. */
-export type ContinuationParse =
-  | { kind: 'none' }
-  | { kind: 'malformed'; reason: string }
-  | { kind: 'continuation'; continuation: Continuation };
+export type ContinuationParse = NotAContinuation | MalformedContinuation | FoundContinuation;
 
 function single(request: IncomingRequest, name: string): string | undefined | null {
   const values = request.query.get(name);

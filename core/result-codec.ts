@@ -7,10 +7,28 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { StoredResult } from './types';
 
+/** A result ready to store. */
+export interface EncodedResult {
+  /** Always `true`. */
+  ok: true;
+  /** What to store. */
+  result: StoredResult;
+  /** The size of Main's payload before compression. */
+  rawBytes: number;
+}
+
+/** A result too large to store even compressed. */
+export interface OversizedResult {
+  /** Always `false`. */
+  ok: false;
+  /** The size of Main's payload. */
+  rawBytes: number;
+  /** Its size compressed, still over the limit. */
+  compressedBytes: number;
+}
+
 /** The outcome of {@link encodeResult}. */
-export type EncodeOutcome =
-  | { ok: true; result: StoredResult; rawBytes: number }
-  | { ok: false; rawBytes: number; compressedBytes: number };
+export type EncodeOutcome = EncodedResult | OversizedResult;
 
 /**
  * Prepares Main's raw response payload for a task row.

@@ -10,13 +10,29 @@ import type { PollPolicy } from './config';
 import { StoreUnavailableError, type TaskStore } from './task-store';
 import type { TaskStatusView } from './types';
 
+/** A wait that found no live task. */
+export interface TaskAbsent {
+  /** Always `absent`. */
+  kind: 'absent';
+  /** How many status reads the wait made. */
+  reads: number;
+}
+
+/**
+ * A wait that found the task: `done` (CREATED), `failed` (FAILED), `lost` (its deadline
+ * passed with no outcome), or `pending` (the window closed first).
+ */
+export interface TaskSeen {
+  /** How the wait ended. */
+  kind: 'done' | 'failed' | 'lost' | 'pending';
+  /** The last status read. */
+  view: TaskStatusView;
+  /** How many status reads the wait made. */
+  reads: number;
+}
+
 /** How a wait ended. */
-export type WaitOutcome =
-  | { kind: 'absent'; reads: number }
-  | { kind: 'done'; view: TaskStatusView; reads: number }
-  | { kind: 'failed'; view: TaskStatusView; reads: number }
-  | { kind: 'lost'; view: TaskStatusView; reads: number }
-  | { kind: 'pending'; view: TaskStatusView; reads: number };
+export type WaitOutcome = TaskAbsent | TaskSeen;
 
 /** Options of {@link waitForOutcome}. */
 export interface WaitOptions {

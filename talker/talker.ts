@@ -37,11 +37,48 @@ export interface TalkerDependencies {
   logger?: KitLogger;
 }
 
+/** Main answered and its response is stored. */
+export interface TalkerCreated {
+  /** Always `CREATED`. */
+  outcome: 'CREATED';
+  /** The task. */
+  requestId: string;
+  /** How long Main ran, in ms. */
+  mainMs: number;
+  /** The size of Main's response. */
+  resultBytes: number;
+  /** The size stored, after compression. */
+  storedBytes: number;
+  /** `identity` or `gzip`. */
+  encoding: string;
+}
+
+/** Main could not give a usable answer; the task is FAILED. */
+export interface TalkerFailed {
+  /** Always `FAILED`. */
+  outcome: 'FAILED';
+  /** The task. */
+  requestId: string;
+  /** How long the attempt to run Main took, in ms. */
+  mainMs: number;
+  /** Why. */
+  kind: TaskFailure['kind'];
+  /** Details, for the logs. */
+  message: string;
+}
+
+/** The Talker did nothing: a duplicate delivery, a task gone, or a payload it cannot read. */
+export interface TalkerSkipped {
+  /** Always `SKIPPED`. */
+  outcome: 'SKIPPED';
+  /** The task, when the payload named one. */
+  requestId?: string;
+  /** Why nothing was done. */
+  reason: string;
+}
+
 /** How one Talker invocation ended, also logged as one JSON line. */
-export type TalkerOutcome =
-  | { outcome: 'CREATED'; requestId: string; mainMs: number; resultBytes: number; storedBytes: number; encoding: string }
-  | { outcome: 'FAILED'; requestId: string; mainMs: number; kind: TaskFailure['kind']; message: string }
-  | { outcome: 'SKIPPED'; requestId?: string; reason: string };
+export type TalkerOutcome = TalkerCreated | TalkerFailed | TalkerSkipped;
 
 /** A Talker handler. Resolves with what happened; never rejects. */
 export type TalkerHandler = (payload: unknown, context: TalkerContext) => Promise<TalkerOutcome>;

@@ -1,0 +1,383 @@
+// Flags of the deploy and destroy scripts, read and checked into one options object.
+import path from 'node:path';
+import { parseFlags, UsageError } from './cli.mjs';
+
+/** Defaults of every deploy setting that has one. */
+export const DEFAULTS = Object.freeze({
+  namePrefix: 'long-request-kit',
+  stage: 'dev',
+  memory: 256,
+  architecture: 'x86_64',
+  timeouts: Object.freeze({ proxy: 35, talker: 180, main: 150 }),
+  mainDelay: 60,
+  stateFile: '.local/deploy-state.json',
+  localRegion: 'us-east-1',
+});
+
+/** The Lambda runtime every function is deployed with. */
+export const RUNTIME = 'nodejs22.x';
+
+/** The handler of every function (the build writes `index.js` exporting `handler`). */
+export const HANDLER = 'index.handler';
+
+/** The three roles of the kit, in deploy order. */
+export const ROLES = Object.freeze(['proxy', 'talker', 'main']);
+
+/** The folder whose `dist/deploy.zip` each function is deployed from. */
+export const SOURCE_FOLDER = Object.freeze({ proxy: 'proxy', talker: 'talker', main: 'main-example' });
+
+/**
+ * Every name deploy uses, derived from the name prefix.
+ *
+ * @param {string} prefix
+ * @returns {{ table: string, api: string, functions: { proxy: string, talker: string, main: string }, roles: { proxy: string, talker: string, main: string }, policies: { proxy: string, talker: string, main: string } }}
+ */
+export function resourceNames(prefix) {
+  return {
+    table: `${prefix}-tasks`,
+    api: `${prefix}-api`,
+    functions: { proxy: `${prefix}-proxy`, talker: `${prefix}-talker`, main: `${prefix}-main` },
+    roles: { proxy: `${prefix}-proxy-role`, talker: `${prefix}-talker-role`, main: `${prefix}-main-role` },
+    policies: { proxy: `${prefix}-proxy-policy`, talker: `${prefix}-talker-policy`, main: `${prefix}-main-policy` },
+  };
+}
+
+/** Environment variable names Lambda reserves or deploy sets itself: `--*-env` may not set them. */
+const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_.*|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ)$/;
+
+/** Environment variables deploy itself sets, per function. */
+const MANAGED_ENV = Object.freeze({
+  proxy: ['DYNAMODB_TABLE_NAME', 'LAMBDA_TALKER_NAME'],
+  talker: ['DYNAMODB_TABLE_NAME', 'MAIN_LAMBDA_NAME'],
+  main: [],
+});
+
+const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 'main-name', 'proxy-role', 'talker-role', 'main-role'];
+const DEPLOY_STRING_FLAGS = [
+  ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
+  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'proxy-env', 'talker-env', 'main-env',
+];
+const DEPLOY_BOOLEAN_FLAGS = ['dry-run', 'direct-route', 'set-stage-name', 'help'];
+const DESTROY_BOOLEAN_FLAGS = ['dry-run', 'keep-table', 'help'];
+
+/** Usage text of `npm run deploy`. */
+export const DEPLOY_USAGE = `Usage: npm run deploy -- [flags]
+
+Creates or updates the tasks table, one execution role per function, the Proxy, Talker and
+Main (main-example) functions and a REST API in front of the Proxy; prints the invoke URL.
+Runs against real AWS (usual credential chain) unless --endpoint or AWS_ENDPOINT_URL names
+LocalStack or the kit's local stack. Running it again updates what exists and creates nothing twice.
+
+Target
+  --endpoint URL          LocalStack / local stack endpoint (default: $AWS_ENDPOINT_URL)
+  --region REGION         default: $AWS_REGION, the profile's region, or us-east-1 on an endpoint
+  --name-prefix NAME      prefix of every name (default ${DEFAULTS.namePrefix})
+  --stage NAME            API stage (default ${DEFAULTS.stage})
+  --state-file PATH       where the deployed facts are written as JSON (default ${DEFAULTS.stateFile})
+  --dry-run               print the equivalent aws CLI commands and call nothing
+
+Functions
+  --proxy-timeout S       Proxy timeout in seconds (default ${DEFAULTS.timeouts.proxy})
+  --talker-timeout S      Talker timeout (default ${DEFAULTS.timeouts.talker})
+  --main-timeout S        Main timeout (default ${DEFAULTS.timeouts.main})
+  --memory MB             memory of each function (default ${DEFAULTS.memory})
+  --architecture ARCH     x86_64 or arm64 (default ${DEFAULTS.architecture})
+  --main-name NAME        use this existing function as Main instead of deploying main-example
+  --main-delay S          DELAY_SECONDS of main-example (default ${DEFAULTS.mainDelay})
+  --proxy-role ARN        use this role for the Proxy instead of creating one (also --talker-role, --main-role)
+
+Proxy and Talker settings
+  --api-key KEY           API_KEY: new GET requests must carry api-key=KEY
+  --signing-secret S      SIGNING_SECRET: signs continuation URLs
+  --wait-seconds S        WAIT_SECONDS: the Proxy's wait window (under 29)
+  --cors-origin ORIGIN    CORS_ALLOW_ORIGIN
+  --set-stage-name        set STAGE_NAME to the stage (the original needed it; optional now)
+  --proxy-env KEY=VALUE   any other Proxy variable (repeatable; also --talker-env, --main-env)
+
+API
+  --direct-route          also route /direct and /direct/{proxy+} to Main itself, without the kit
+
+  --help                  this text`;
+
+/** Usage text of `npm run destroy`. */
+export const DESTROY_USAGE = `Usage: npm run destroy -- [flags]
+
+Removes what deploy created: the REST API, the functions (and Talker's event invoke config), the
+roles with their policies, and the table. Resources are found through the state file when it
+exists, otherwise by their names; parts already gone are skipped. Existing functions and roles
+that were given to deploy (--main-name, --*-role) are left alone.
+
+  --endpoint URL          LocalStack / local stack endpoint (default: $AWS_ENDPOINT_URL)
+  --region REGION         default: the state file's, $AWS_REGION, or us-east-1 on an endpoint
+  --name-prefix NAME      prefix of every name (default ${DEFAULTS.namePrefix})
+  --state-file PATH       (default ${DEFAULTS.stateFile})
+  --main-name NAME        Main was an existing function: do not delete it
+  --proxy-role ARN        the Proxy's role was given: do not delete it (also --talker-role, --main-role)
+  --keep-table            keep the tasks table and its data
+  --dry-run               print the equivalent aws CLI commands and call nothing
+  --help                  this text`;
+
+/**
+ * @param {unknown} value
+ * @returns {string | undefined} the last value of a flag given once or more
+ */
+function last(value) {
+  if (value === undefined) return undefined;
+  const list = [value].flat();
+  const v = list[list.length - 1];
+  return v === undefined ? undefined : String(v);
+}
+
+/**
+ * @param {unknown} value
+ * @returns {string[]} every value of a repeatable flag
+ */
+function all(value) {
+  if (value === undefined) return [];
+  return [value].flat().map(String);
+}
+
+/**
+ * @param {string} flag
+ * @param {string | undefined} raw
+ * @param {number} fallback
+ * @param {number} min
+ * @param {number} max
+ * @returns {number}
+ */
+function integerFlag(flag, raw, fallback, min, max) {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+/**
+ * @param {string} flag
+ * @param {string | undefined} raw
+ * @returns {number | undefined}
+ */
+function secondsFlag(flag, raw) {
+  if (raw === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new UsageError(`--${flag} must be a number of seconds (e.g. 25 or 0.5), got "${raw}"`);
+  return Number(raw);
+}
+
+/**
+ * @param {string} flag
+ * @param {string | undefined} raw
+ * @returns {string | undefined}
+ */
+function nonEmpty(flag, raw) {
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') throw new UsageError(`--${flag} needs a value`);
+  return raw;
+}
+
+/**
+ * @param {string} flag
+ * @param {string | undefined} raw
+ * @returns {string | undefined}
+ */
+function roleArnFlag(flag, raw) {
+  if (raw === undefined) return undefined;
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(raw)) {
+    throw new UsageError(`--${flag} must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME), got "${raw}"`);
+  }
+  return raw;
+}
+
+/**
+ * @param {string | undefined} raw
+ * @returns {string | undefined}
+ */
+function endpointFlag(raw) {
+  if (raw === undefined || raw === '') return undefined;
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--endpoint must be a URL such as http://localhost:4566, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--endpoint must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
+/**
+ * @param {string | undefined} raw
+ * @returns {string}
+ */
+function prefixFlag(raw) {
+  const prefix = raw ?? DEFAULTS.namePrefix;
+  // the longest derived name is "<prefix>-talker-policy"; role and function names allow 64 characters
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(prefix) || prefix.length > 40) {
+    throw new UsageError(`--name-prefix must start with a letter, hold only letters, digits and dashes, and have at most 40 characters, got "${prefix}"`);
+  }
+  return prefix;
+}
+
+/**
+ * @param {string | undefined} raw
+ * @returns {string | undefined}
+ */
+function regionFlag(raw) {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(raw)) throw new UsageError(`--region must look like us-east-1, got "${raw}"`);
+  return raw;
+}
+
+/**
+ * @param {string | undefined} raw
+ * @returns {string | undefined}
+ */
+function functionNameFlag(raw) {
+  if (raw === undefined) return undefined;
+  if (!/^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}$/.test(raw)) {
+    throw new UsageError(`--main-name must be a Lambda function name or ARN, got "${raw}"`);
+  }
+  return raw;
+}
+
+/**
+ * Reads `KEY=VALUE` pairs of a repeatable `--<fn>-env` flag.
+ *
+ * @param {'proxy' | 'talker' | 'main'} fn
+ * @param {string[]} values
+ * @returns {Record<string, string>}
+ */
+export function parseEnvPairs(fn, values) {
+  /** @type {Record<string, string>} */
+  const env = {};
+  for (const pair of values) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq < 0 || !/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`--${fn}-env takes KEY=VALUE with KEY made of letters, digits and _, got "${pair}"`);
+    }
+    if (RESERVED_ENV.test(key)) throw new UsageError(`--${fn}-env: ${key} is reserved by Lambda`);
+    if (/** @type {readonly string[]} */ (MANAGED_ENV[fn]).includes(key)) throw new UsageError(`--${fn}-env: ${key} is set by deploy itself`);
+    env[key] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+/**
+ * The target shared by deploy and destroy: endpoint, region, whether it is local.
+ *
+ * @param {Record<string, unknown>} flags
+ * @param {Record<string, string | undefined>} env
+ * @returns {{ endpoint: string | undefined, region: string | undefined, local: boolean }}
+ */
+function targetOf(flags, env) {
+  const endpoint = endpointFlag(last(flags.endpoint) ?? env.AWS_ENDPOINT_URL);
+  let region = regionFlag(last(flags.region)) ?? regionFlag(env.AWS_REGION) ?? regionFlag(env.AWS_DEFAULT_REGION);
+  if (region === undefined && endpoint !== undefined) region = DEFAULTS.localRegion;
+  return { endpoint, region, local: endpoint !== undefined };
+}
+
+/**
+ * Reads the deploy flags into options; every value is checked.
+ *
+ * @param {string[]} args raw arguments
+ * @param {Record<string, string | undefined>} [env] environment (AWS_ENDPOINT_URL, AWS_REGION)
+ * @param {string} [cwd] directory the state file path is relative to
+ * @returns {import('./deploy-options.d.mts').DeployOptions}
+ */
+export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
+  const flags = parseFlags(args, { string: DEPLOY_STRING_FLAGS, boolean: DEPLOY_BOOLEAN_FLAGS, alias: { h: 'help' } });
+  if (flags.help) return /** @type {any} */ ({ help: true });
+  const namePrefix = prefixFlag(last(flags['name-prefix']));
+  const stage = last(flags.stage) ?? DEFAULTS.stage;
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage)) throw new UsageError(`--stage must hold only letters, digits, - and _, got "${stage}"`);
+  const architecture = last(flags.architecture) ?? DEFAULTS.architecture;
+  if (architecture !== 'x86_64' && architecture !== 'arm64') throw new UsageError(`--architecture must be x86_64 or arm64, got "${architecture}"`);
+  const timeouts = {
+    proxy: integerFlag('proxy-timeout', last(flags['proxy-timeout']), DEFAULTS.timeouts.proxy, 1, 900),
+    talker: integerFlag('talker-timeout', last(flags['talker-timeout']), DEFAULTS.timeouts.talker, 1, 900),
+    main: integerFlag('main-timeout', last(flags['main-timeout']), DEFAULTS.timeouts.main, 1, 900),
+  };
+  const memory = integerFlag('memory', last(flags.memory), DEFAULTS.memory, 128, 10240);
+  const mainName = functionNameFlag(last(flags['main-name']));
+  const mainDelayRaw = last(flags['main-delay']);
+  if (mainName !== undefined && mainDelayRaw !== undefined) throw new UsageError('--main-delay applies to main-example only; it cannot be used with --main-name');
+  const mainDelay = secondsFlag('main-delay', mainDelayRaw) ?? DEFAULTS.mainDelay;
+  const waitSeconds = secondsFlag('wait-seconds', last(flags['wait-seconds']));
+  if (waitSeconds !== undefined && (waitSeconds <= 0 || waitSeconds >= 29)) {
+    throw new UsageError(`--wait-seconds must be above 0 and under API Gateway's 29 s limit, got ${waitSeconds}`);
+  }
+  if (waitSeconds !== undefined && waitSeconds >= timeouts.proxy) {
+    throw new UsageError(`--wait-seconds (${waitSeconds}) must be under the Proxy's timeout (${timeouts.proxy} s)`);
+  }
+
+  /** @type {Record<string, string>} */
+  const proxyEnv = {};
+  if (flags['set-stage-name']) proxyEnv.STAGE_NAME = stage;
+  const apiKey = nonEmpty('api-key', last(flags['api-key']));
+  if (apiKey !== undefined) proxyEnv.API_KEY = apiKey;
+  const signingSecret = nonEmpty('signing-secret', last(flags['signing-secret']));
+  if (signingSecret !== undefined) proxyEnv.SIGNING_SECRET = signingSecret;
+  if (waitSeconds !== undefined) proxyEnv.WAIT_SECONDS = String(waitSeconds);
+  const corsOrigin = nonEmpty('cors-origin', last(flags['cors-origin']));
+  if (corsOrigin !== undefined) proxyEnv.CORS_ALLOW_ORIGIN = corsOrigin;
+  Object.assign(proxyEnv, parseEnvPairs('proxy', all(flags['proxy-env'])));
+
+  const mainEnv = parseEnvPairs('main', all(flags['main-env']));
+  if (mainName !== undefined && Object.keys(mainEnv).length > 0) throw new UsageError('--main-env applies to main-example only; it cannot be used with --main-name');
+
+  return {
+    help: false,
+    dryRun: Boolean(flags['dry-run']),
+    ...targetOf(flags, env),
+    namePrefix,
+    names: resourceNames(namePrefix),
+    stage,
+    stateFile: path.resolve(cwd, last(flags['state-file']) ?? DEFAULTS.stateFile),
+    architecture,
+    memory,
+    timeouts,
+    mainName,
+    mainDelay,
+    givenRoles: {
+      proxy: roleArnFlag('proxy-role', last(flags['proxy-role'])),
+      talker: roleArnFlag('talker-role', last(flags['talker-role'])),
+      main: mainName === undefined ? roleArnFlag('main-role', last(flags['main-role'])) : undefined,
+    },
+    env: {
+      proxy: proxyEnv,
+      talker: parseEnvPairs('talker', all(flags['talker-env'])),
+      main: mainEnv,
+    },
+    directRoute: Boolean(flags['direct-route']),
+  };
+}
+
+/**
+ * Reads the destroy flags into options.
+ *
+ * @param {string[]} args raw arguments
+ * @param {Record<string, string | undefined>} [env]
+ * @param {string} [cwd]
+ * @returns {import('./deploy-options.d.mts').DestroyOptions}
+ */
+export function parseDestroyArgs(args, env = process.env, cwd = process.cwd()) {
+  const flags = parseFlags(args, { string: STRING_FLAGS_COMMON, boolean: DESTROY_BOOLEAN_FLAGS, alias: { h: 'help' } });
+  if (flags.help) return /** @type {any} */ ({ help: true });
+  const namePrefix = prefixFlag(last(flags['name-prefix']));
+  const mainName = functionNameFlag(last(flags['main-name']));
+  return {
+    help: false,
+    dryRun: Boolean(flags['dry-run']),
+    ...targetOf(flags, env),
+    namePrefix,
+    names: resourceNames(namePrefix),
+    stateFile: path.resolve(cwd, last(flags['state-file']) ?? DEFAULTS.stateFile),
+    mainName,
+    givenRoles: {
+      proxy: roleArnFlag('proxy-role', last(flags['proxy-role'])),
+      talker: roleArnFlag('talker-role', last(flags['talker-role'])),
+      main: roleArnFlag('main-role', last(flags['main-role'])),
+    },
+    keepTable: Boolean(flags['keep-table']),
+  };
+}

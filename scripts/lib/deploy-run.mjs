@@ -1,0 +1,242 @@
+// The deploy and destroy flows, step by step, on top of the small AWS functions of deploy-lib.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildFunction } from './build-lib.mjs';
+import { ExpectedError } from './cli.mjs';
+import {
+  deleteFunction, deleteRestApi, deleteRole, deleteTable, ensureApi, ensureFunction, ensureRole, ensureTable,
+  existingFunctionArn, findRestApis, makeClients, putEventInvokeConfig, removePermission, resolveIdentity, resolveRegion,
+} from './deploy-lib.mjs';
+import { SOURCE_FOLDER } from './deploy-options.mjs';
+import { invokeUrl, permissionStatementId, planDeploy } from './deploy-plan.mjs';
+import { deployCommands, destroyCommands } from './dry-run.mjs';
+import { sha256Base64 } from './zip.mjs';
+
+/** Version of the state file's layout. */
+export const STATE_VERSION = 1;
+
+/**
+ * Reads the state file a previous deploy wrote; null when there is none or it cannot be read.
+ *
+ * @param {string} file
+ * @param {(line: string) => void} [warn]
+ * @returns {Record<string, any> | null}
+ */
+export function readState(file, warn = () => {}) {
+  if (!existsSync(file)) return null;
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    return state && typeof state === 'object' ? state : null;
+  } catch (err) {
+    warn(`warning: ignoring unreadable state file ${file} (${/** @type {Error} */ (err).message})`);
+    return null;
+  }
+}
+
+/**
+ * Whether a state file describes the same deployment target (name prefix and endpoint).
+ *
+ * @param {Record<string, any> | null} state
+ * @param {{ namePrefix: string, endpoint?: string }} options
+ * @returns {boolean}
+ */
+export function stateMatches(state, options) {
+  return Boolean(state) && state?.namePrefix === options.namePrefix && (state?.endpoint ?? null) === (options.endpoint ?? null);
+}
+
+/**
+ * Writes a JSON file atomically, creating its folder.
+ *
+ * @param {string} file
+ * @param {unknown} value
+ * @returns {void}
+ */
+export function writeJson(file, value) {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, file);
+}
+
+/**
+ * Reads each function's zip, building the ones that are missing.
+ *
+ * @param {string} root repository root
+ * @param {Array<'proxy' | 'talker' | 'main'>} keys
+ * @param {(line: string) => void} log
+ * @returns {Promise<Record<string, { bytes: Uint8Array, codeSha256: string, path: string }>>}
+ */
+export async function loadZips(root, keys, log) {
+  /** @type {Record<string, { bytes: Uint8Array, codeSha256: string, path: string }>} */
+  const zips = {};
+  for (const key of keys) {
+    const folder = SOURCE_FOLDER[key];
+    const rel = `${folder}/dist/deploy.zip`;
+    const file = path.join(root, rel);
+    if (!existsSync(file)) {
+      log(`${rel} is missing: building ${folder}`);
+      try {
+        await buildFunction({ root, name: folder });
+      } catch (err) {
+        throw new ExpectedError(`${rel} is missing and could not be built: ${/** @type {Error} */ (err).message}`);
+      }
+    }
+    const bytes = readFileSync(file);
+    zips[key] = { bytes, codeSha256: sha256Base64(bytes), path: rel };
+  }
+  return zips;
+}
+
+/**
+ * The whole deploy. With `dryRun`, prints the aws CLI commands and calls nothing.
+ *
+ * @param {import('./deploy-options.d.mts').DeployOptions} options
+ * @param {{ root: string, log?: (line: string) => void, clients?: ReturnType<typeof makeClients> }} context
+ * @returns {Promise<Record<string, any> | null>} the state written, or null for a dry run
+ */
+export async function runDeploy(options, { root, log = console.log, clients }) {
+  if (options.dryRun) {
+    for (const line of deployCommands(options)) log(line);
+    return null;
+  }
+  const c = clients ?? makeClients(options);
+  const region = options.region ?? (await resolveRegion(c.sts));
+  // checks the credentials before anything else
+  const identity = await resolveIdentity(c.sts, { local: options.local, region });
+  const keys = /** @type {Array<'proxy' | 'talker' | 'main'>} */ (options.mainName ? ['proxy', 'talker'] : ['proxy', 'talker', 'main']);
+  const zips = await loadZips(root, keys, log);
+  const where = { ...identity, region };
+  log(`deploying ${options.namePrefix} to ${options.endpoint ?? 'AWS'} (region ${region}, account ${identity.account})`);
+  const previous = readState(options.stateFile, log);
+  const known = stateMatches(previous, options) ? previous : null;
+
+  const plan = planDeploy({ ...options, region }, identity);
+  if (!plan.main.deployed) plan.main.arn = await existingFunctionArn(c.lambda, plan.main.name);
+
+  const table = await ensureTable(c.ddb, plan.table, log);
+
+  /** @type {Record<string, string>} */
+  const roleArns = {};
+  for (const role of plan.roles) {
+    if (role.managed) roleArns[role.key] = (await ensureRole(c.iam, role, log)).arn;
+    else {
+      roleArns[role.key] = role.arn;
+      log(`role for ${role.key}: given, ${role.arn}`);
+    }
+  }
+
+  /** @type {Record<string, { name: string, arn: string }>} */
+  const functions = {};
+  // Main first and Proxy last: each function exists before the one that invokes it
+  for (const fn of [...plan.functions].reverse()) {
+    const zip = zips[fn.key];
+    if (!zip) throw new Error(`no zip for ${fn.key}`);
+    const out = await ensureFunction(c.lambda, { ...fn, roleArn: roleArns[fn.key] ?? fn.roleArn }, zip, { local: options.local, log });
+    functions[fn.key] = { name: fn.name, arn: out.arn };
+    if (fn.eventInvokeConfig) await putEventInvokeConfig(c.lambda, fn.name, fn.eventInvokeConfig, log);
+  }
+  if (!plan.main.deployed) functions.main = { name: plan.main.name, arn: plan.main.arn };
+  const proxy = functions.proxy;
+  const main = functions.main;
+  if (!proxy || !main) throw new Error('proxy or main missing after deploy');
+
+  const api = await ensureApi(
+    { apigw: c.apigw, lambda: c.lambda },
+    { name: plan.api.name, stage: plan.api.stage, directRoute: plan.api.directRoute, knownId: known?.apiId, proxy, main, where },
+    log,
+  );
+  const url = invokeUrl({ endpoint: options.endpoint, region, apiId: api.apiId, stage: plan.api.stage });
+  const directUrl = plan.api.directRoute ? `${url}direct` : null;
+
+  const state = {
+    version: STATE_VERSION,
+    updatedAt: new Date().toISOString(),
+    namePrefix: options.namePrefix,
+    endpoint: options.endpoint ?? null,
+    region,
+    account: identity.account,
+    apiId: api.apiId,
+    apiName: plan.api.name,
+    stage: plan.api.stage,
+    invokeUrl: url,
+    directUrl,
+    table: plan.table.name,
+    tableArn: table.arn ?? plan.table.arn,
+    functions,
+    roles: Object.fromEntries(plan.roles.map((r) => [r.key, r.name])),
+    managed: {
+      functions: plan.functions.map((f) => f.key),
+      roles: plan.roles.filter((r) => r.managed).map((r) => r.key),
+    },
+    permissions: api.permissions,
+  };
+  writeJson(options.stateFile, state);
+
+  log('');
+  log(`Invoke URL: ${url}`);
+  if (directUrl) log(`Direct URL (Main without the kit): ${directUrl}`);
+  log(`Try: curl -L "${url}?seconds=3"   (or open it in a browser)`);
+  log(`State written to ${path.relative(process.cwd(), options.stateFile) || options.stateFile}`);
+  return state;
+}
+
+/**
+ * The whole destroy: removes what deploy created (found through the state file, or by name),
+ * skipping what is already gone. With `dryRun`, prints the aws CLI commands and calls nothing.
+ *
+ * @param {import('./deploy-options.d.mts').DestroyOptions} options
+ * @param {{ log?: (line: string) => void, clients?: ReturnType<typeof makeClients> }} [context]
+ * @returns {Promise<void>}
+ */
+export async function runDestroy(options, { log = console.log, clients } = {}) {
+  if (options.dryRun) {
+    for (const line of destroyCommands(options)) log(line);
+    return;
+  }
+  const raw = readState(options.stateFile, log);
+  const state = stateMatches(raw, options) ? raw : null;
+  if (raw && !state) log(`note: ${options.stateFile} describes another deployment (name prefix or endpoint differ); going by names`);
+
+  const c = clients ?? makeClients({ ...options, region: options.region ?? state?.region });
+  const region = options.region ?? state?.region ?? (await resolveRegion(c.sts));
+  // checks the credentials before anything is deleted
+  await resolveIdentity(c.sts, { local: options.local, region });
+  const { names } = options;
+  const gone = (/** @type {boolean} */ deleted) => (deleted ? 'deleted' : 'already gone');
+
+  // which parts deploy created: the state file knows; otherwise every name not given by flag
+  const mainGiven = options.mainName !== undefined || (state !== null && !state.managed?.functions?.includes('main'));
+  /** @type {string[]} */
+  const managedFunctions = state?.managed?.functions ?? ['proxy', 'talker', ...(mainGiven ? [] : ['main'])];
+  /** @type {string[]} */
+  const managedRoles = state?.managed?.roles ??
+    ['proxy', 'talker', 'main'].filter((k) => !options.givenRoles[/** @type {'proxy'} */ (k)] && (k !== 'main' || !mainGiven));
+
+  const apiIds = new Set((await findRestApis(c.apigw, names.api)).map((a) => a.id));
+  if (state?.apiId) apiIds.add(state.apiId);
+  if (mainGiven) {
+    const mainName = options.mainName ?? state?.functions?.main?.name;
+    if (mainName) {
+      for (const apiId of apiIds) {
+        if (await removePermission(c.lambda, mainName, permissionStatementId(apiId))) log(`permission ${permissionStatementId(apiId)} on ${mainName}: removed`);
+      }
+      log(`function ${mainName}: not created by deploy, kept`);
+    }
+  }
+  if (apiIds.size === 0) log(`API ${names.api}: already gone`);
+  for (const apiId of apiIds) log(`API ${names.api} (${apiId}): ${gone(await deleteRestApi(c.apigw, apiId))}`);
+
+  for (const key of managedFunctions) {
+    const name = state?.functions?.[key]?.name ?? names.functions[/** @type {'proxy'} */ (key)];
+    log(`function ${name}: ${gone(await deleteFunction(c.lambda, name))}`);
+  }
+  for (const key of managedRoles) {
+    const name = state?.roles?.[key] ?? names.roles[/** @type {'proxy'} */ (key)];
+    log(`role ${name}: ${gone(await deleteRole(c.iam, name))}`);
+  }
+  if (options.keepTable) log(`table ${names.table}: kept (--keep-table)`);
+  else log(`table ${state?.table ?? names.table}: ${gone(await deleteTable(c.ddb, state?.table ?? names.table))}`);
+
+  if (state) rmSync(options.stateFile, { force: true });
+  log('destroyed');
+}

@@ -1,0 +1,195 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeError, ExpectedError, scriptArgs, UsageError } from '../../scripts/lib/cli.mjs';
+import { DEFAULTS, parseDeployArgs, parseDestroyArgs } from '../../scripts/lib/deploy-options.mjs';
+import { invokeUrl, managedPolicyArns, partitionOf, planDeploy } from '../../scripts/lib/deploy-plan.mjs';
+import { shellArg, shellVar } from '../../scripts/lib/dry-run.mjs';
+import { clientConfig, configurationDiff, ensureTtl, resolveIdentity, withRolePropagation } from '../../scripts/lib/deploy-lib.mjs';
+import { loadZips, stateMatches } from '../../scripts/lib/deploy-run.mjs';
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-lib-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function awsError(name: string, message = name, status = 400): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+}
+
+describe('deploy options', () => {
+  it('default to the original timeouts, 256 MB, x86_64, stage dev and the long-request-kit names', () => {
+    const o = parseDeployArgs([], {}, scratch);
+    expect(o.timeouts).toEqual({ proxy: 35, talker: 180, main: 150 });
+    expect(o).toMatchObject({ memory: 256, architecture: 'x86_64', stage: 'dev', mainDelay: 60, local: false, endpoint: undefined, region: undefined });
+    expect(o.names).toMatchObject({
+      table: 'long-request-kit-tasks',
+      api: 'long-request-kit-api',
+      functions: { proxy: 'long-request-kit-proxy', talker: 'long-request-kit-talker', main: 'long-request-kit-main' },
+      roles: { proxy: 'long-request-kit-proxy-role', talker: 'long-request-kit-talker-role', main: 'long-request-kit-main-role' },
+    });
+    expect(o.stateFile).toBe(path.join(scratch, DEFAULTS.stateFile));
+  });
+
+  it('take the endpoint from AWS_ENDPOINT_URL and default its region to us-east-1', () => {
+    const o = parseDeployArgs([], { AWS_ENDPOINT_URL: 'http://localhost:4566/' });
+    expect(o).toMatchObject({ endpoint: 'http://localhost:4566', region: 'us-east-1', local: true });
+    expect(parseDeployArgs(['--endpoint', 'http://127.0.0.1:1234'], { AWS_REGION: 'eu-west-1' })).toMatchObject({ region: 'eu-west-1', local: true });
+  });
+
+  it('keep string values as strings (an API key of digits keeps its leading zero)', () => {
+    expect(parseDeployArgs(['--api-key', '0123']).env.proxy.API_KEY).toBe('0123');
+  });
+
+  it('collect repeated --proxy-env pairs, values with = included', () => {
+    const o = parseDeployArgs(['--proxy-env', 'A=1', '--proxy-env', 'B=x=y', '--talker-env', 'C=']);
+    expect(o.env.proxy).toEqual({ A: '1', B: 'x=y' });
+    expect(o.env.talker).toEqual({ C: '' });
+  });
+
+  it('refuse a wait window at or past the Proxy timeout', () => {
+    expect(() => parseDeployArgs(['--wait-seconds', '20', '--proxy-timeout', '15'])).toThrow(UsageError);
+  });
+
+  it('for destroy, accept --keep-table and refuse deploy-only flags', () => {
+    expect(parseDestroyArgs(['--keep-table']).keepTable).toBe(true);
+    expect(() => parseDestroyArgs(['--memory', '512'])).toThrow(/unknown flag --memory/);
+  });
+});
+
+describe('the deploy plan', () => {
+  const options = parseDeployArgs(['--region', 'eu-central-1'], {});
+  const plan = planDeploy(options, { account: '123456789012' });
+
+  it('gives the Proxy DynamoDB item access on the table and invoke on Talker only', () => {
+    const proxy = plan.roles.find((r) => r.key === 'proxy')!;
+    expect(proxy.inlinePolicy?.document).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'TasksTable', Effect: 'Allow',
+          Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          Resource: 'arn:aws:dynamodb:eu-central-1:123456789012:table/long-request-kit-tasks',
+        },
+        {
+          Sid: 'InvokeTalker', Effect: 'Allow', Action: 'lambda:InvokeFunction',
+          Resource: [
+            'arn:aws:lambda:eu-central-1:123456789012:function:long-request-kit-talker',
+            'arn:aws:lambda:eu-central-1:123456789012:function:long-request-kit-talker:*',
+          ],
+        },
+      ],
+    });
+  });
+
+  it('gives Talker invoke on Main, and Main no inline policy at all', () => {
+    const talker = JSON.stringify(plan.roles.find((r) => r.key === 'talker')!.inlinePolicy);
+    expect(talker).toContain('function:long-request-kit-main');
+    expect(talker).not.toContain('long-request-kit-proxy');
+    expect(plan.roles.find((r) => r.key === 'main')!.inlinePolicy).toBeNull();
+    for (const role of plan.roles) expect(role.managedPolicyArns).toEqual(managedPolicyArns('aws'));
+  });
+
+  it('uses the partition of the region', () => {
+    expect(partitionOf('cn-north-1')).toBe('aws-cn');
+    expect(partitionOf('us-gov-west-1')).toBe('aws-us-gov');
+    const cn = planDeploy(parseDeployArgs(['--region', 'cn-north-1'], {}), { account: '123456789012' });
+    expect(cn.table.arn).toMatch(/^arn:aws-cn:dynamodb:/);
+    expect(invokeUrl({ region: 'cn-north-1', apiId: 'abc', stage: 'dev' })).toBe('https://abc.execute-api.cn-north-1.amazonaws.com.cn/dev/');
+  });
+
+  it('builds invoke URLs for AWS and for a local endpoint', () => {
+    expect(invokeUrl({ region: 'eu-west-1', apiId: 'a1', stage: 'prod' })).toBe('https://a1.execute-api.eu-west-1.amazonaws.com/prod/');
+    expect(invokeUrl({ endpoint: 'http://localhost:4566/', region: 'us-east-1', apiId: 'a1', stage: 'dev' })).toBe('http://localhost:4566/_aws/execute-api/a1/dev/');
+  });
+});
+
+describe('shell quoting of the dry run', () => {
+  function echoed(arg: string): string {
+    return execFileSync('bash', ['-c', `X=abc; printf %s ${arg}`]).toString();
+  }
+
+  it('keeps any literal text literal, quotes included', () => {
+    for (const text of [`it's "quoted" $HOME \`x\``, '{"a":[1,2]}', 'plain-word', '{proxy+}', 'items[?path==`/`].id']) {
+      expect(echoed(shellArg(text))).toBe(text);
+    }
+  });
+
+  it('expands only the placeholders it was given', () => {
+    expect(echoed(shellArg(`"${shellVar('X')}" costs $5`))).toBe('"abc" costs $5');
+  });
+});
+
+describe('AWS helpers', () => {
+  it('use dummy credentials on a local endpoint only when none are set', () => {
+    expect(clientConfig({ endpoint: 'http://l', region: 'us-east-1', local: true }, {}).credentials).toEqual({ accessKeyId: 'test', secretAccessKey: 'test' });
+    expect(clientConfig({ endpoint: 'http://l', region: 'us-east-1', local: true }, { AWS_ACCESS_KEY_ID: 'x' }).credentials).toBeUndefined();
+    expect(clientConfig({ region: 'us-east-1', local: false }, {}).credentials).toBeUndefined();
+  });
+
+  it('retry a function call while a new role propagates on AWS, but not on a local endpoint', async () => {
+    let calls = 0;
+    const flaky = async () => {
+      calls += 1;
+      if (calls < 3) throw awsError('InvalidParameterValueException', 'The role defined for the function cannot be assumed by Lambda.');
+      return 'ok';
+    };
+    const lines: string[] = [];
+    await expect(withRolePropagation(flaky, { local: false, log: (l) => lines.push(l), delayMs: 1 })).resolves.toBe('ok');
+    expect(calls).toBe(3);
+    expect(lines).toHaveLength(1);
+    calls = 0;
+    await expect(withRolePropagation(flaky, { local: true, log: () => {}, delayMs: 1 })).rejects.toThrow(/cannot be assumed/);
+    expect(calls).toBe(1);
+  });
+
+  it('tell which configuration settings differ', () => {
+    const plan = planDeploy(parseDeployArgs(['--region', 'us-east-1'], {}), { account: '123456789012' });
+    const fn = plan.functions.find((f) => f.key === 'proxy')!;
+    const same = {
+      Role: fn.roleArn, Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 35, MemorySize: 256,
+      TracingConfig: { Mode: 'Active' }, Environment: { Variables: { LAMBDA_TALKER_NAME: 'long-request-kit-talker', DYNAMODB_TABLE_NAME: 'long-request-kit-tasks' } },
+    };
+    expect(configurationDiff(same, fn)).toEqual([]);
+    expect(configurationDiff({ ...same, Timeout: 30, TracingConfig: { Mode: 'PassThrough' }, Environment: {} }, fn)).toEqual(['timeout', 'tracing', 'environment']);
+  });
+
+  it('warn instead of failing when the service cannot turn TTL on', async () => {
+    const ddb = { send: async () => { throw awsError('UnknownOperationException', 'not supported'); } };
+    const lines: string[] = [];
+    await ensureTtl(ddb as never, { name: 't', ttlAttribute: 'ExpiresAt' }, (l) => lines.push(l));
+    expect(lines.join('\n')).toMatch(/warning: TTL on ExpiresAt not set \(UnknownOperationException: not supported\)/);
+  });
+
+  it('assume the local account when a local endpoint has no STS, but report one that does not answer', async () => {
+    const noSts = { send: async () => { throw awsError('UnknownOperation', 'no', 404); } };
+    await expect(resolveIdentity(noSts as never, { local: true, region: 'us-east-1' })).resolves.toEqual({ account: '000000000000', partition: 'aws' });
+    const down = { send: async () => { throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }); } };
+    await expect(resolveIdentity(down as never, { local: true, region: 'us-east-1' })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(resolveIdentity(noSts as never, { local: false, region: 'us-east-1' })).rejects.toThrow();
+  });
+
+  it('say in one line that a zip is missing and cannot be built', async () => {
+    await expect(loadZips(scratch, ['proxy'], () => {})).rejects.toThrow(ExpectedError);
+    await expect(loadZips(scratch, ['proxy'], () => {})).rejects.toThrow('proxy/dist/deploy.zip is missing and could not be built: proxy/index.ts not found');
+  });
+
+  it('read a state file only when it describes the same prefix and endpoint', () => {
+    expect(stateMatches({ namePrefix: 'a', endpoint: null }, { namePrefix: 'a' })).toBe(true);
+    expect(stateMatches({ namePrefix: 'a', endpoint: 'http://x' }, { namePrefix: 'a' })).toBe(false);
+    expect(stateMatches(null, { namePrefix: 'a' })).toBe(false);
+  });
+});
+
+describe('script plumbing', () => {
+  it('finds the raw arguments after the script, run through zx or node', () => {
+    const url = 'file:///repo/scripts/deploy.mjs';
+    expect(scriptArgs(url, ['node', '/x/zx/cli.js', '/repo/scripts/deploy.mjs', '--api-key', '0123'])).toEqual(['--api-key', '0123']);
+    expect(scriptArgs(url, ['node', '/repo/scripts/deploy.mjs', '--dry-run'])).toEqual(['--dry-run']);
+  });
+
+  it('turns a missing-credentials error into advice', () => {
+    const e = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    expect(describeError(e)).toMatch(/^no usable AWS credentials .* --endpoint URL/);
+  });
+});
