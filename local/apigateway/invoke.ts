@@ -1,0 +1,347 @@
+/**
+ * API Gateway invoke URLs: a request to a deployed stage becomes a v1.0
+ * proxy event for the AWS_PROXY Lambda integration, and the function's
+ * answer becomes the HTTP response, with API Gateway's limits (29 s
+ * integration timeout → 504, malformed answer or function error → 502,
+ * 10 MB request → 413).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AwsError, BodyTooLargeError } from '../errors';
+import { ACCOUNT_ID, decodePart, readBody, send } from '../http';
+import type { InvocationResult } from '../lambda/runtime';
+import { matchRoute } from './model';
+import type { ApiGatewayStore, RestApi } from './model';
+
+/** Largest request payload API Gateway accepts. */
+export const MAX_API_PAYLOAD = 10 * 1024 * 1024;
+/** API Gateway's default integration timeout. */
+export const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
+
+const LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/;
+
+/** What the invoke side needs. */
+export interface ApiInvokeDeps {
+  /** API Gateway data. */
+  store: ApiGatewayStore;
+  /** Invokes a Lambda function synchronously by name or ARN. */
+  invokeLambda(ref: string, payload: string): Promise<InvocationResult>;
+  /** Integration timeout (ms) unless an integration sets a lower one. */
+  integrationTimeoutMs: number;
+  /** Console line writer. */
+  log(line: string): void;
+}
+
+/** Where an invoke URL points. */
+export interface ExecuteTarget {
+  /** API id. */
+  apiId: string;
+  /** Stage name. */
+  stage: string;
+  /** Path after the stage, starting with `/` (still percent-encoded). */
+  path: string;
+  /** Raw query string without `?`. */
+  query: string;
+}
+
+/**
+ * Recognises the invoke URL shapes: `/_aws/execute-api/{api}/{stage}/...`,
+ * `/restapis/{api}/{stage}/_user_request_/...` and the host
+ * `{api}.execute-api.localhost.localstack.cloud` with `/{stage}/...`.
+ * @param rawUrl the request URL
+ * @param host the Host header
+ */
+export function executeTarget(rawUrl: string, host: string | undefined): ExecuteTarget | undefined {
+  const q = rawUrl.indexOf('?');
+  const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const query = q < 0 ? '' : rawUrl.slice(q + 1);
+  let m = /^\/_aws\/execute-api\/([a-z0-9]+)\/([^/]+)(\/.*)?$/.exec(pathname);
+  if (m) return { apiId: m[1] ?? '', stage: m[2] ?? '', path: m[3] ?? '/', query };
+  m = /^\/restapis\/([a-z0-9]+)\/([^/]+)\/_user_request_(\/.*)?$/.exec(pathname);
+  if (m) return { apiId: m[1] ?? '', stage: m[2] ?? '', path: m[3] ?? '/', query };
+  const h = /^([a-z0-9]+)\.execute-api\.localhost\.localstack\.cloud(:\d+)?$/.exec(host ?? '');
+  if (h) {
+    const p = /^\/([^/]+)(\/.*)?$/.exec(pathname);
+    if (p) return { apiId: h[1] ?? '', stage: p[1] ?? '', path: p[2] ?? '/', query };
+  }
+  return undefined;
+}
+
+function sendMessage(res: ServerResponse, status: number, message: string, headers: Record<string, string>, errorType?: string): void {
+  send(res, status, { 'Content-Type': 'application/json', ...headers, ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}) },
+    JSON.stringify({ message }));
+}
+
+/** True when a content type matches one of the API's binary media types (with `*` wildcards). */
+function isBinaryType(contentType: string | undefined, binaryMediaTypes: string[]): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return binaryMediaTypes.some((pattern) => {
+    const p = pattern.toLowerCase();
+    if (p === '*/*') return true;
+    if (p.endsWith('/*')) return type.startsWith(p.slice(0, -1));
+    return p === type;
+  });
+}
+
+function requestTime(d: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${pad(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** A parsed proxy response, or a reason why it is malformed. */
+type ProxyResponse = { status: number; headers: [string, string][]; body: Buffer } | { malformed: string };
+
+/**
+ * Checks and converts a Lambda proxy integration response (v1.0 format).
+ * @param payload the function's result JSON
+ */
+export function parseProxyResponse(payload: string): ProxyResponse {
+  let r: unknown;
+  try {
+    r = JSON.parse(payload);
+  } catch {
+    return { malformed: 'result is not JSON' };
+  }
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return { malformed: 'result is not an object' };
+  const o = r as Record<string, unknown>;
+  const status = typeof o.statusCode === 'string' && /^\d+$/.test(o.statusCode) ? Number(o.statusCode) : o.statusCode;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+    return { malformed: 'statusCode is missing or not a valid HTTP status' };
+  }
+  const scalar = (v: unknown): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v);
+  const headers: [string, string][] = [];
+  if (o.multiValueHeaders !== undefined && o.multiValueHeaders !== null) {
+    if (typeof o.multiValueHeaders !== 'object' || Array.isArray(o.multiValueHeaders)) return { malformed: 'multiValueHeaders is not an object' };
+    for (const [k, vs] of Object.entries(o.multiValueHeaders as Record<string, unknown>)) {
+      if (vs === null) continue;
+      if (!Array.isArray(vs) || !vs.every(scalar)) return { malformed: `multiValueHeaders.${k} is not a list of strings` };
+      for (const v of vs) headers.push([k, String(v)]);
+    }
+  }
+  if (o.headers !== undefined && o.headers !== null) {
+    if (typeof o.headers !== 'object' || Array.isArray(o.headers)) return { malformed: 'headers is not an object' };
+    for (const [k, v] of Object.entries(o.headers as Record<string, unknown>)) {
+      if (v === null) continue;
+      if (!scalar(v)) return { malformed: `headers.${k} is not a string` };
+      // A pair given in both places appears once (multiValueHeaders wins).
+      if (!headers.some(([hk, hv]) => hk.toLowerCase() === k.toLowerCase() && hv === String(v))) headers.push([k, String(v)]);
+    }
+  }
+  if (o.body !== undefined && o.body !== null && typeof o.body !== 'string') return { malformed: 'body is not a string' };
+  if (o.isBase64Encoded !== undefined && o.isBase64Encoded !== null && typeof o.isBase64Encoded !== 'boolean') {
+    return { malformed: 'isBase64Encoded is not a boolean' };
+  }
+  const text = typeof o.body === 'string' ? o.body : '';
+  const body = o.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  return { status, headers, body };
+}
+
+/** Whether `x-api-key` names an enabled key of a usage plan covering this stage. */
+function apiKeyAllowed(store: ApiGatewayStore, apiId: string, stage: string, key: string | undefined): boolean {
+  if (!key) return false;
+  const found = [...store.apiKeys.values()].find((k) => k.value === key && k.enabled);
+  if (!found) return false;
+  return [...store.usagePlans.values()].some(
+    (p) => p.keyIds.has(found.id) && p.apiStages.some((s) => s.apiId === apiId && s.stage === stage),
+  );
+}
+
+/**
+ * Builds the v1.0 proxy event.
+ * @param req the request
+ * @param target where the invoke URL points
+ * @param api the API
+ * @param body request body
+ * @param route matched resource and path parameters
+ * @param ids request ids
+ * @param stageVariables the stage's variables
+ */
+function buildEvent(
+  req: IncomingMessage, target: ExecuteTarget, api: RestApi, body: Buffer,
+  route: { resourcePath: string; resourceId: string; pathParameters: Record<string, string> | null },
+  ids: { requestId: string; extendedRequestId: string; now: Date },
+  stageVariables: Record<string, string> | null,
+): Record<string, unknown> {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  const add = (name: string, value: string): void => {
+    const existing = Object.keys(multiValueHeaders).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
+    headers[existing] = value;
+    (multiValueHeaders[existing] ??= []).push(value);
+  };
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) add(req.rawHeaders[i] ?? '', req.rawHeaders[i + 1] ?? '');
+  const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  const has = (name: string): boolean => Object.keys(headers).some((k) => k.toLowerCase() === name.toLowerCase());
+  if (!has('X-Forwarded-For')) add('X-Forwarded-For', sourceIp);
+  if (!has('X-Forwarded-Proto')) add('X-Forwarded-Proto', 'http');
+  if (!has('X-Forwarded-Port')) add('X-Forwarded-Port', String(req.socket.localPort ?? 4566));
+  if (!has('X-Amzn-Trace-Id')) add('X-Amzn-Trace-Id', `Root=1-${Math.floor(ids.now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`);
+
+  let queryStringParameters: Record<string, string> | null = null;
+  let multiValueQueryStringParameters: Record<string, string[]> | null = null;
+  if (target.query) {
+    for (const [k, v] of new URLSearchParams(target.query)) {
+      (queryStringParameters ??= {})[k] = v;
+      ((multiValueQueryStringParameters ??= {})[k] ??= []).push(v);
+    }
+  }
+  const binary = body.length > 0 && (isBinaryType(req.headers['content-type'], api.binaryMediaTypes) || !isUtf8(body));
+  const domainName = String(req.headers.host ?? 'localhost');
+  const userAgent = req.headers['user-agent'] ?? null;
+  const apiKey = typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : null;
+  return {
+    resource: route.resourcePath,
+    path: target.path,
+    httpMethod: req.method,
+    headers: Object.keys(headers).length ? headers : null,
+    multiValueHeaders: Object.keys(multiValueHeaders).length ? multiValueHeaders : null,
+    queryStringParameters,
+    multiValueQueryStringParameters,
+    pathParameters: route.pathParameters,
+    stageVariables,
+    requestContext: {
+      resourceId: route.resourceId,
+      resourcePath: route.resourcePath,
+      httpMethod: req.method,
+      extendedRequestId: ids.extendedRequestId,
+      requestTime: requestTime(ids.now),
+      path: `/${target.stage}${target.path}`,
+      accountId: ACCOUNT_ID,
+      protocol: `HTTP/${req.httpVersion}`,
+      stage: target.stage,
+      domainPrefix: domainName.split('.')[0]?.split(':')[0] ?? '',
+      requestTimeEpoch: ids.now.getTime(),
+      requestId: ids.requestId,
+      identity: {
+        cognitoIdentityPoolId: null, accountId: null, cognitoIdentityId: null, caller: null,
+        sourceIp, principalOrgId: null, accessKey: null, cognitoAuthenticationType: null,
+        cognitoAuthenticationProvider: null, userArn: null, userAgent, user: null,
+        ...(apiKey ? { apiKey } : {}),
+      },
+      domainName,
+      apiId: api.id,
+    },
+    body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
+    isBase64Encoded: binary,
+  };
+}
+
+/**
+ * Answers one request to an invoke URL.
+ * @param deps what the invoke side needs
+ * @param req the request
+ * @param res the response
+ * @param target where the invoke URL points
+ */
+export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, res: ServerResponse, target: ExecuteTarget): Promise<void> {
+  const started = Date.now();
+  const now = new Date();
+  const requestId = randomUUID();
+  const extendedRequestId = randomBytes(12).toString('base64').slice(0, 16);
+  const base = { 'x-amzn-RequestId': requestId, 'x-amz-apigw-id': extendedRequestId };
+  const done = (status: number, note = ''): void =>
+    deps.log(`[apigateway] ${req.method} /${target.apiId}/${target.stage}${target.path} -> ${status} (${Date.now() - started} ms)${note ? ' ' + note : ''}`);
+
+  let body: Buffer;
+  try {
+    body = await readBody(req, MAX_API_PAYLOAD);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      sendMessage(res, 413, 'Request Too Long', base, 'RequestEntityTooLargeException');
+      done(413);
+      return;
+    }
+    throw err;
+  }
+  const api = deps.store.apis.get(target.apiId);
+  const stage = api?.stages.get(target.stage);
+  const deployment = stage ? api?.deployments.get(stage.deploymentId) : undefined;
+  if (!api || !stage || !deployment) {
+    sendMessage(res, 403, 'Forbidden', base, 'ForbiddenException');
+    done(403, '(no such API or stage)');
+    return;
+  }
+  const route = matchRoute(deployment.snapshot, target.path, String(req.method));
+  if (!route) {
+    sendMessage(res, 403, 'Missing Authentication Token', base, 'MissingAuthenticationTokenException');
+    done(403, '(no route)');
+    return;
+  }
+  if (route.method.apiKeyRequired && api.apiKeySource === 'HEADER') {
+    const key = req.headers['x-api-key'];
+    if (!apiKeyAllowed(deps.store, api.id, stage.stageName, typeof key === 'string' ? key : undefined)) {
+      sendMessage(res, 403, 'Forbidden', base, 'ForbiddenException');
+      done(403, '(API key)');
+      return;
+    }
+  }
+  const integration = route.method.methodIntegration;
+  if (integration?.type === 'MOCK') {
+    send(res, 200, { 'Content-Type': 'application/json', ...base });
+    done(200);
+    return;
+  }
+  const lambdaRef = integration?.type === 'AWS_PROXY' ? LAMBDA_URI.exec(String(integration.uri ?? ''))?.[1] : undefined;
+  if (!lambdaRef) {
+    sendMessage(res, 500, 'Internal server error', base, 'InternalServerErrorException');
+    done(500, `(unsupported integration ${integration?.type ?? 'none'})`);
+    return;
+  }
+  const event = buildEvent(req, target, api, body, {
+    resourcePath: route.resource.path, resourceId: route.resource.id, pathParameters: route.pathParameters,
+  }, { requestId, extendedRequestId, now }, stage.variables && Object.keys(stage.variables).length ? stage.variables : null);
+  const own = typeof integration?.timeoutInMillis === 'number' ? integration.timeoutInMillis : DEFAULT_INTEGRATION_TIMEOUT_MS;
+  const timeoutMs = Math.min(own, deps.integrationTimeoutMs);
+
+  const invocation = deps.invokeLambda(decodePart(lambdaRef), JSON.stringify(event));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  let outcome: InvocationResult | 'timeout';
+  try {
+    outcome = await Promise.race([invocation, timeout]);
+  } catch (err) {
+    // The function is missing, throttled or the call was refused: a configuration error on AWS.
+    clearTimeout(timer);
+    sendMessage(res, 500, 'Internal server error', base, 'InternalServerErrorException');
+    done(500, `(${err instanceof AwsError ? `${err.code}: ${err.message}` : String(err)})`);
+    return;
+  }
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    // The function keeps running, as on AWS.
+    invocation.catch(() => undefined);
+    sendMessage(res, 504, 'Endpoint request timed out', base);
+    done(504, `(integration timeout ${timeoutMs} ms)`);
+    return;
+  }
+  if (!outcome.ok) {
+    sendMessage(res, 502, 'Internal server error', base, 'InternalServerErrorException');
+    done(502, `(function error ${outcome.errorType ?? ''})`);
+    return;
+  }
+  const parsed = parseProxyResponse(outcome.payload);
+  if ('malformed' in parsed) {
+    sendMessage(res, 502, 'Internal server error', base, 'InternalServerErrorException');
+    done(502, `(malformed Lambda proxy response: ${parsed.malformed})`);
+    return;
+  }
+  if (res.headersSent || res.destroyed) return;
+  const grouped = new Map<string, { name: string; values: string[] }>();
+  for (const [k, v] of parsed.headers) {
+    const key = k.toLowerCase();
+    if (key === 'content-length' || key === 'transfer-encoding' || key === 'connection') continue;
+    const g = grouped.get(key) ?? { name: k, values: [] };
+    g.values.push(v);
+    grouped.set(key, g);
+  }
+  if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
+  const headers: Record<string, string | string[]> = { ...base, 'X-Amzn-Trace-Id': String((event.headers as Record<string, string>)['X-Amzn-Trace-Id'] ?? '') };
+  for (const { name, values } of grouped.values()) headers[name] = values.length === 1 ? (values[0] ?? '') : values;
+  send(res, parsed.status, headers, parsed.body);
+  done(parsed.status);
+}

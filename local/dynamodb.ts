@@ -1,0 +1,177 @@
+/**
+ * DynamoDB for the local stack: dynalite, in memory or on disk, called in
+ * process; the time-to-live calls that dynalite lacks are answered here.
+ */
+import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { readBody, send } from './http';
+import { BodyTooLargeError } from './errors';
+
+const require = createRequire(import.meta.url);
+
+type DynaliteFactory = (options: Record<string, unknown>) => Server;
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Options of the DynamoDB service. */
+export interface DynamoDbOptions {
+  /** Directory for a persistent store; in memory when absent. */
+  dataDir?: string;
+}
+
+/** The DynamoDB service of the stack. */
+export interface DynamoDbService {
+  /** Answers one DynamoDB JSON-1.0 request. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Closes the store. */
+  close(): Promise<void>;
+}
+
+interface TtlRecord {
+  enabled: boolean;
+  attributeName: string;
+}
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+function sendAmzJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, { 'Content-Type': 'application/x-amz-json-1.0' }, JSON.stringify(value));
+}
+
+function validation(res: ServerResponse, message: string): void {
+  sendAmzJson(res, 400, { __type: 'com.amazon.coral.validate#ValidationException', message });
+}
+
+/**
+ * Starts dynalite (tables are ACTIVE at once) and returns the service.
+ * @param options where to keep the data
+ */
+export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<DynamoDbService> {
+  const dynalite = require('dynalite') as DynaliteFactory;
+  const dbDir = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
+  if (dbDir) mkdirSync(dbDir, { recursive: true });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(dbDir ? { path: dbDir } : {}),
+  });
+  // Listening (loopback, any port) only so that dynalite's close() closes its store.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const internalUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const listener = server.listeners('request')[0] as RequestListener;
+
+  const ttlFile = options.dataDir ? join(options.dataDir, 'dynamodb-ttl.json') : undefined;
+  const ttl = new Map<string, TtlRecord>(
+    ttlFile && existsSync(ttlFile) ? Object.entries(JSON.parse(readFileSync(ttlFile, 'utf8')) as Record<string, TtlRecord>) : [],
+  );
+  const saveTtl = (): void => {
+    if (ttlFile) writeFileSync(ttlFile, JSON.stringify(Object.fromEntries(ttl)));
+  };
+
+  /** Asks dynalite whether a table exists; answers the error itself when not. */
+  async function tableExists(name: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const answer = await fetch(internalUrl, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'X-Amz-Target': 'DynamoDB_20120810.DescribeTable',
+        Authorization: req.headers.authorization ?? 'AWS4-HMAC-SHA256 Credential=test/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        'X-Amz-Date': '20200101T000000Z',
+      },
+      body: JSON.stringify({ TableName: name }),
+    });
+    if (answer.ok) return true;
+    send(res, answer.status, { 'Content-Type': 'application/x-amz-json-1.0' }, Buffer.from(await answer.arrayBuffer()));
+    return false;
+  }
+
+  async function ttlCall(op: string, body: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let data: { TableName?: unknown; TimeToLiveSpecification?: { Enabled?: unknown; AttributeName?: unknown } };
+    try {
+      data = JSON.parse(body.toString('utf8')) as typeof data;
+    } catch {
+      sendAmzJson(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
+      return;
+    }
+    const table = data?.TableName;
+    if (typeof table !== 'string' || table.length < 3) {
+      validation(res, "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null");
+      return;
+    }
+    if (op === 'UpdateTimeToLive') {
+      const spec = data.TimeToLiveSpecification;
+      if (!spec || typeof spec.Enabled !== 'boolean' || typeof spec.AttributeName !== 'string' || !spec.AttributeName) {
+        validation(res, "1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null");
+        return;
+      }
+      if (!(await tableExists(table, req, res))) return;
+      const current = ttl.get(table);
+      if (spec.Enabled && current?.enabled) {
+        validation(res, 'TimeToLive is already enabled');
+        return;
+      }
+      if (!spec.Enabled && !current?.enabled) {
+        validation(res, 'TimeToLive is already disabled');
+        return;
+      }
+      ttl.set(table, { enabled: spec.Enabled, attributeName: spec.AttributeName });
+      saveTtl();
+      sendAmzJson(res, 200, { TimeToLiveSpecification: { Enabled: spec.Enabled, AttributeName: spec.AttributeName } });
+      return;
+    }
+    if (!(await tableExists(table, req, res))) return;
+    const record = ttl.get(table);
+    sendAmzJson(res, 200, {
+      TimeToLiveDescription: record?.enabled
+        ? { TimeToLiveStatus: 'ENABLED', AttributeName: record.attributeName }
+        : { TimeToLiveStatus: 'DISABLED' },
+    });
+  }
+
+  return {
+    async handle(req, res) {
+      let body: Buffer;
+      try {
+        body = await readBody(req, MAX_BODY);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+          send(res, 413, {});
+          return;
+        }
+        throw err;
+      }
+      const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      if (op === 'UpdateTimeToLive' || op === 'DescribeTimeToLive') {
+        await ttlCall(op, body, req, res);
+        return;
+      }
+      if (op === 'DeleteTable') {
+        res.once('finish', () => {
+          if (res.statusCode === 200) {
+            try {
+              const name = (JSON.parse(body.toString('utf8')) as { TableName?: string }).TableName;
+              if (name && ttl.delete(name)) saveTtl();
+            } catch {
+              // the table name was already validated by dynalite
+            }
+          }
+        });
+      }
+      // dynalite reads a whole, never-failing stream: the client's own
+      // stream could emit 'error', which dynalite rethrows.
+      const fake = Readable.from(body.length ? [body] : []) as unknown as IncomingMessage;
+      Object.assign(fake, { headers: req.headers, method: req.method, url: req.url });
+      listener(fake, res);
+    },
+    close() {
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Small HTTP helpers for the local stack: reading bodies with a limit,
+ * answering JSON, and reading the SigV4 credential scope.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { BodyTooLargeError } from './errors';
+
+/** The account id every resource of the local stack belongs to (as LocalStack). */
+export const ACCOUNT_ID = '000000000000';
+
+/** Hard cap on any request body: beyond it the connection is closed. */
+export const HARD_BODY_LIMIT = 128 * 1024 * 1024;
+
+/**
+ * Reads a request body. Bytes beyond `limit` are read and dropped (so the
+ * client can finish sending and read the answer), then a
+ * {@link BodyTooLargeError} is thrown; beyond {@link HARD_BODY_LIMIT} the
+ * request is destroyed.
+ * @param req the request
+ * @param limit largest accepted body in bytes
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > HARD_BODY_LIMIT) {
+        req.destroy();
+        reject(new BodyTooLargeError(size));
+        return;
+      }
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > limit) reject(new BodyTooLargeError(size));
+      else resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Sends a complete answer unless the client has gone away.
+ * @param res the response
+ * @param status HTTP status
+ * @param headers response headers
+ * @param body body bytes or text
+ */
+export function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body?: string | Buffer,
+): void {
+  if (res.headersSent || res.destroyed) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { ...headers, 'Content-Length': String(payload?.length ?? 0) });
+  res.end(payload);
+}
+
+/**
+ * Sends a JSON answer.
+ * @param res the response
+ * @param status HTTP status
+ * @param value value to serialize
+ * @param headers extra headers
+ */
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value));
+}
+
+/** The parts of a SigV4 credential scope. */
+export interface CredentialScope {
+  /** Access key id. */
+  accessKeyId: string;
+  /** Region the request was signed for. */
+  region: string;
+  /** Service the request was signed for (e.g. `lambda`, `iam`). */
+  service: string;
+}
+
+/**
+ * Reads the credential scope from the Authorization header or a presigned
+ * query (`X-Amz-Credential`). Signatures are not verified.
+ * @param req the request
+ */
+export function credentialScope(req: IncomingMessage): CredentialScope | undefined {
+  const auth = req.headers.authorization ?? '';
+  let credential = /Credential=([^,\s]+)/.exec(auth)?.[1];
+  if (!credential) {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams.get('X-Amz-Credential');
+    credential = q ?? undefined;
+  }
+  if (!credential) return undefined;
+  const parts = credential.split('/');
+  if (parts.length < 5) return undefined;
+  return { accessKeyId: parts[0] ?? '', region: parts[2] ?? '', service: parts[3] ?? '' };
+}
+
+/**
+ * The region a request was signed for, or the default.
+ * @param req the request
+ * @param fallback region when the request names none
+ */
+export function regionOf(req: IncomingMessage, fallback: string): string {
+  const region = credentialScope(req)?.region;
+  return region && /^[a-z]{2}(-[a-z]+)+-\d$/.test(region) ? region : fallback;
+}
+
+/** A new AWS-style request id (a UUID v4). */
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/**
+ * Parses JSON or throws the given error factory's error.
+ * @param text JSON text
+ * @param onError builds the error to throw
+ */
+export function parseJsonOr<T>(text: string, onError: (message: string) => Error): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw onError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * Percent-decodes a path part, keeping it as it is when malformed.
+ * @param part the raw path part
+ */
+export function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}

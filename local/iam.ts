@@ -1,0 +1,315 @@
+/**
+ * IAM and STS over the query protocol (form-encoded `Action=...` POSTs,
+ * XML answers): roles, inline and attached role policies, customer managed
+ * policies, and GetCallerIdentity. Recorded, never enforced.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { AwsError, BodyTooLargeError } from './errors';
+import { ACCOUNT_ID, newRequestId, readBody, send } from './http';
+
+const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
+const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+
+/** Actions answered by STS. */
+export const STS_ACTIONS = new Set(['GetCallerIdentity', 'AssumeRole', 'GetSessionToken']);
+
+interface Role {
+  RoleName: string;
+  RoleId: string;
+  Arn: string;
+  Path: string;
+  CreateDate: string;
+  AssumeRolePolicyDocument: string;
+  Description?: string;
+  MaxSessionDuration: number;
+  Tags: { Key: string; Value: string }[];
+  inline: Map<string, string>;
+  attached: Map<string, string>;
+}
+
+interface ManagedPolicy {
+  PolicyName: string;
+  PolicyId: string;
+  Arn: string;
+  Path: string;
+  DefaultVersionId: string;
+  AttachmentCount: number;
+  CreateDate: string;
+  UpdateDate: string;
+  Document: string;
+  Description?: string;
+}
+
+/** XML text escaping. */
+function esc(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+type XmlValue = string | number | boolean | undefined | XmlValue[] | { [key: string]: XmlValue };
+
+/** Serializes a value: objects become elements, arrays become `<member>` lists. */
+function xml(value: XmlValue): string {
+  if (value === undefined) return '';
+  if (Array.isArray(value)) return value.map((v) => `<member>${xml(v)}</member>`).join('');
+  if (typeof value === 'object') {
+    return Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `<${k}>${xml(v)}</${k}>`).join('');
+  }
+  return esc(String(value));
+}
+
+function idOf(prefix: string): string {
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let s = prefix;
+  const bytes = randomBytes(17);
+  for (const b of bytes) s += chars[b % chars.length];
+  return s;
+}
+
+function validation(field: string): AwsError {
+  return new AwsError(400, 'ValidationError', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+}
+
+function checkPolicy(doc: string): void {
+  try {
+    const v = JSON.parse(doc) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+  } catch {
+    throw new AwsError(400, 'MalformedPolicyDocument', 'This policy contains invalid Json');
+  }
+}
+
+/** IAM and STS. */
+export class IamService {
+  private readonly roles = new Map<string, Role>();
+  private readonly policies = new Map<string, ManagedPolicy>();
+
+  /**
+   * Answers one query-protocol request for IAM or STS.
+   * @param req the request
+   * @param res the response
+   * @param service `iam` or `sts` (from the credential scope), or undefined to decide by action
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, service: string | undefined): Promise<void> {
+    let isSts = service === 'sts';
+    try {
+      let body: Buffer;
+      try {
+        body = await readBody(req, 1024 * 1024);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new AwsError(413, 'RequestEntityTooLarge', 'Request too large');
+        throw err;
+      }
+      const params = new URLSearchParams(new URL(req.url ?? '/', 'http://localhost').search);
+      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+      const action = params.get('Action') ?? '';
+      if (service === undefined) isSts = STS_ACTIONS.has(action);
+      if (!action) throw new AwsError(400, 'MissingAction', 'Missing Action');
+      const result = isSts ? this.sts(action, params) : this.iam(action, params);
+      const ns = isSts ? STS_NS : IAM_NS;
+      const inner = result === undefined ? '' : `<${action}Result>${xml(result)}</${action}Result>`;
+      send(res, 200, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': newRequestId() },
+        `<${action}Response xmlns="${ns}">${inner}<ResponseMetadata><RequestId>${newRequestId()}</RequestId></ResponseMetadata></${action}Response>`);
+    } catch (err) {
+      const e = err instanceof AwsError ? err : new AwsError(500, 'ServiceFailure', 'An internal error occurred in the local stack.');
+      const ns = isSts ? STS_NS : IAM_NS;
+      const requestId = newRequestId();
+      send(res, e.status, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId },
+        `<ErrorResponse xmlns="${ns}"><Error><Type>${e.status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+    }
+  }
+
+  private sts(action: string, params: URLSearchParams): XmlValue {
+    if (action === 'GetCallerIdentity') {
+      return { UserId: 'AKIAIOSFODNN7EXAMPLE', Account: ACCOUNT_ID, Arn: `arn:aws:iam::${ACCOUNT_ID}:root` };
+    }
+    if (action === 'AssumeRole') {
+      const arn = params.get('RoleArn');
+      const session = params.get('RoleSessionName');
+      if (!arn) throw validation('roleArn');
+      if (!session) throw validation('roleSessionName');
+      const expiration = new Date(Date.now() + Number(params.get('DurationSeconds') ?? 3600) * 1000).toISOString();
+      return {
+        Credentials: { AccessKeyId: idOf('ASIA').slice(0, 20), SecretAccessKey: randomBytes(30).toString('base64'), SessionToken: randomBytes(60).toString('base64'), Expiration: expiration },
+        AssumedRoleUser: { AssumedRoleId: `${idOf('AROA').slice(0, 21)}:${session}`, Arn: arn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + `/${session}` },
+      };
+    }
+    throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2011-06-15`);
+  }
+
+  private role(name: string | null): Role {
+    if (!name) throw validation('roleName');
+    const role = this.roles.get(name);
+    if (!role) throw new AwsError(404, 'NoSuchEntity', `The role with name ${name} cannot be found.`);
+    return role;
+  }
+
+  private renderRole(r: Role): XmlValue {
+    return {
+      Path: r.Path, RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn, CreateDate: r.CreateDate,
+      AssumeRolePolicyDocument: encodeURIComponent(r.AssumeRolePolicyDocument),
+      Description: r.Description, MaxSessionDuration: r.MaxSessionDuration,
+      Tags: r.Tags.length ? r.Tags : undefined,
+    };
+  }
+
+  private renderPolicy(p: ManagedPolicy): XmlValue {
+    const { Document: _doc, ...rest } = p;
+    return { ...rest, IsAttachable: true, PermissionsBoundaryUsageCount: 0 };
+  }
+
+  private tags(params: URLSearchParams): { Key: string; Value: string }[] {
+    const out: { Key: string; Value: string }[] = [];
+    for (let i = 1; params.has(`Tags.member.${i}.Key`); i++) {
+      out.push({ Key: params.get(`Tags.member.${i}.Key`) ?? '', Value: params.get(`Tags.member.${i}.Value`) ?? '' });
+    }
+    return out;
+  }
+
+  private iam(action: string, p: URLSearchParams): XmlValue {
+    const now = new Date().toISOString();
+    switch (action) {
+      case 'CreateRole': {
+        const name = p.get('RoleName');
+        const doc = p.get('AssumeRolePolicyDocument');
+        if (!name) throw validation('roleName');
+        if (!doc) throw validation('assumeRolePolicyDocument');
+        if (!/^[\w+=,.@-]{1,64}$/.test(name)) {
+          throw new AwsError(400, 'ValidationError', `1 validation error detected: Value '${name}' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
+        }
+        checkPolicy(doc);
+        if (this.roles.has(name)) throw new AwsError(409, 'EntityAlreadyExists', `Role with name ${name} already exists.`);
+        const path = p.get('Path') ?? '/';
+        const role: Role = {
+          RoleName: name, RoleId: idOf('AROA'), Arn: `arn:aws:iam::${ACCOUNT_ID}:role${path}${name}`, Path: path,
+          CreateDate: now, AssumeRolePolicyDocument: doc, MaxSessionDuration: Number(p.get('MaxSessionDuration') ?? 3600),
+          Tags: this.tags(p), inline: new Map(), attached: new Map(),
+          ...(p.get('Description') !== null ? { Description: p.get('Description') ?? '' } : {}),
+        };
+        this.roles.set(name, role);
+        return { Role: this.renderRole(role) };
+      }
+      case 'GetRole': {
+        const role = this.role(p.get('RoleName'));
+        return { Role: { ...(this.renderRole(role) as Record<string, XmlValue>), RoleLastUsed: {} } };
+      }
+      case 'ListRoles':
+        return { IsTruncated: false, Roles: [...this.roles.values()].map((r) => this.renderRole(r)) };
+      case 'DeleteRole': {
+        const role = this.role(p.get('RoleName'));
+        if (role.inline.size) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must delete policies first.');
+        if (role.attached.size) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must detach all policies first.');
+        this.roles.delete(role.RoleName);
+        return undefined;
+      }
+      case 'UpdateRole': {
+        const role = this.role(p.get('RoleName'));
+        if (p.has('Description')) role.Description = p.get('Description') ?? '';
+        if (p.has('MaxSessionDuration')) role.MaxSessionDuration = Number(p.get('MaxSessionDuration'));
+        return {};
+      }
+      case 'UpdateAssumeRolePolicy': {
+        const role = this.role(p.get('RoleName'));
+        const doc = p.get('PolicyDocument');
+        if (!doc) throw validation('policyDocument');
+        checkPolicy(doc);
+        role.AssumeRolePolicyDocument = doc;
+        return undefined;
+      }
+      case 'TagRole': {
+        const role = this.role(p.get('RoleName'));
+        for (const t of this.tags(p)) {
+          role.Tags = role.Tags.filter((x) => x.Key !== t.Key);
+          role.Tags.push(t);
+        }
+        return undefined;
+      }
+      case 'ListRoleTags':
+        return { IsTruncated: false, Tags: this.role(p.get('RoleName')).Tags };
+      case 'PutRolePolicy': {
+        const role = this.role(p.get('RoleName'));
+        const name = p.get('PolicyName');
+        const doc = p.get('PolicyDocument');
+        if (!name) throw validation('policyName');
+        if (!doc) throw validation('policyDocument');
+        checkPolicy(doc);
+        role.inline.set(name, doc);
+        return undefined;
+      }
+      case 'GetRolePolicy': {
+        const role = this.role(p.get('RoleName'));
+        const name = p.get('PolicyName') ?? '';
+        const doc = role.inline.get(name);
+        if (doc === undefined) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
+        return { RoleName: role.RoleName, PolicyName: name, PolicyDocument: encodeURIComponent(doc) };
+      }
+      case 'DeleteRolePolicy': {
+        const role = this.role(p.get('RoleName'));
+        const name = p.get('PolicyName') ?? '';
+        if (!role.inline.delete(name)) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
+        return undefined;
+      }
+      case 'ListRolePolicies':
+        return { IsTruncated: false, PolicyNames: [...this.role(p.get('RoleName')).inline.keys()] };
+      case 'AttachRolePolicy': {
+        const role = this.role(p.get('RoleName'));
+        const arn = p.get('PolicyArn');
+        if (!arn) throw validation('policyArn');
+        const m = /^arn:aws[a-zA-Z-]*:iam::(aws|\d{12}):policy\/(.*\/)?([\w+=,.@-]+)$/.exec(arn);
+        if (!m) throw new AwsError(400, 'InvalidInput', `ARN ${arn} is not valid.`);
+        if (m[1] === ACCOUNT_ID) {
+          const policy = this.policies.get(arn);
+          if (!policy) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
+          if (!role.attached.has(arn)) policy.AttachmentCount++;
+        }
+        role.attached.set(arn, m[3] ?? arn);
+        return undefined;
+      }
+      case 'DetachRolePolicy': {
+        const role = this.role(p.get('RoleName'));
+        const arn = p.get('PolicyArn') ?? '';
+        if (!role.attached.delete(arn)) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        const policy = this.policies.get(arn);
+        if (policy) policy.AttachmentCount = Math.max(0, policy.AttachmentCount - 1);
+        return undefined;
+      }
+      case 'ListAttachedRolePolicies': {
+        const role = this.role(p.get('RoleName'));
+        return { IsTruncated: false, AttachedPolicies: [...role.attached].map(([PolicyArn, PolicyName]) => ({ PolicyName, PolicyArn })) };
+      }
+      case 'CreatePolicy': {
+        const name = p.get('PolicyName');
+        const doc = p.get('PolicyDocument');
+        if (!name) throw validation('policyName');
+        if (!doc) throw validation('policyDocument');
+        checkPolicy(doc);
+        const path = p.get('Path') ?? '/';
+        const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${path}${name}`;
+        if (this.policies.has(arn)) throw new AwsError(409, 'EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`);
+        const policy: ManagedPolicy = {
+          PolicyName: name, PolicyId: idOf('ANPA'), Arn: arn, Path: path, DefaultVersionId: 'v1', AttachmentCount: 0,
+          CreateDate: now, UpdateDate: now, Document: doc,
+          ...(p.get('Description') !== null ? { Description: p.get('Description') ?? '' } : {}),
+        };
+        this.policies.set(arn, policy);
+        return { Policy: this.renderPolicy(policy) };
+      }
+      case 'GetPolicy': {
+        const arn = p.get('PolicyArn') ?? '';
+        const policy = this.policies.get(arn);
+        if (!policy) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        return { Policy: this.renderPolicy(policy) };
+      }
+      case 'DeletePolicy': {
+        const arn = p.get('PolicyArn') ?? '';
+        const policy = this.policies.get(arn);
+        if (!policy) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        if (policy.AttachmentCount > 0) throw new AwsError(409, 'DeleteConflict', 'Cannot delete a policy attached to entities.');
+        this.policies.delete(arn);
+        return undefined;
+      }
+      default:
+        throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2010-05-08`);
+    }
+  }
+}

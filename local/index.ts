@@ -1,0 +1,11 @@
+/**
+ * The local AWS stack: DynamoDB (dynalite), Lambda (worker-thread
+ * execution environments), API Gateway REST, IAM and STS behind one
+ * loopback endpoint shaped like LocalStack's.
+ * @module
+ */
+export { startLocalStack } from './server';
+export type { LocalStack, LocalStackOptions } from './server';
+export type { EnvironmentCounts } from './lambda/runtime';
+export type { InvocationEvent } from './lambda/invoke';
+export type { AsyncAttemptEvent, AsyncDiscardedEvent } from './lambda/async-queue';

@@ -1,0 +1,171 @@
+/**
+ * Lambda's Invoke operation (`POST /2015-03-31/functions/{name}/invocations`)
+ * with the wire format of AWS: invocation types RequestResponse (200),
+ * Event (202) and DryRun (204), `X-Amz-Function-Error`, `X-Amz-Log-Result`,
+ * `X-Amz-Executed-Version`, and the payload limits.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import { AwsError, BodyTooLargeError } from '../errors';
+import { newRequestId, readBody, send } from '../http';
+import type { InvocationResult, LambdaRuntime } from './runtime';
+import type { LambdaControlPlane } from './control-plane';
+import type { AsyncQueue } from './async-queue';
+
+/** Largest synchronous request payload (6 MB). */
+export const MAX_SYNC_REQUEST = 6_291_456;
+/** Largest asynchronous request payload (1 MB). */
+export const MAX_ASYNC_REQUEST = 1_048_576;
+/** Largest synchronous response payload. */
+export const MAX_SYNC_RESPONSE = 6_291_556;
+/** Log bytes returned with `X-Amz-Log-Type: Tail`. */
+const TAIL_BYTES = 4096;
+
+/** A synchronous invocation's summary, emitted as `invocation`. */
+export interface InvocationEvent {
+  /** Function name. */
+  functionName: string;
+  /** The awsRequestId. */
+  requestId: string;
+  /** True when the function returned a result. */
+  ok: boolean;
+  /** Error type when not ok. */
+  errorType?: string;
+  /** True when killed at its timeout. */
+  timedOut: boolean;
+  /** Run time. */
+  durationMs: number;
+  /** A new environment was started. */
+  coldStart: boolean;
+}
+
+/** What Invoke needs. */
+export interface InvokeDeps {
+  /** The registry. */
+  controlPlane: LambdaControlPlane;
+  /** The environments. */
+  runtime: LambdaRuntime;
+  /** The async queue. */
+  queue: AsyncQueue;
+  /** Receives `invocation`. */
+  events: EventEmitter;
+}
+
+/**
+ * Checks that a payload is JSON, as Lambda does.
+ * @param text the payload
+ */
+export function checkJsonPayload(text: string): void {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    throw new AwsError(400, 'InvalidRequestContentException',
+      `Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`, { Type: 'User' });
+  }
+}
+
+/**
+ * Runs a function synchronously, applying the response size limit, and
+ * emits `invocation`.
+ * @param deps what Invoke needs
+ * @param name function name or ARN
+ * @param qualifier optional qualifier
+ * @param region region for error messages
+ * @param payload event JSON text
+ * @param clientContext decoded client context
+ */
+export async function invokeSync(
+  deps: InvokeDeps, name: string, qualifier: string | undefined, region: string, payload: string, clientContext?: unknown,
+): Promise<InvocationResult> {
+  const fn = deps.controlPlane.find(name, qualifier, region);
+  const requestId = newRequestId();
+  const spec = deps.controlPlane.spec(fn);
+  deps.runtime.checkCapacity(spec);
+  const running = deps.runtime.invoke(spec, { requestId, payload, clientContext });
+  // The environment is taken (or the call throttled) synchronously above.
+  deps.events.emit('invocation-start', { functionName: fn.config.FunctionName, requestId });
+  const result = await running;
+  if (result.ok && Buffer.byteLength(result.payload) > MAX_SYNC_RESPONSE) {
+    result.ok = false;
+    result.errorType = 'Function.ResponseSizeTooLarge';
+    result.payload = JSON.stringify({
+      errorMessage: `Response payload size (${Buffer.byteLength(result.payload)} bytes) exceeded maximum allowed payload size (${MAX_SYNC_RESPONSE} bytes).`,
+      errorType: 'Function.ResponseSizeTooLarge',
+    });
+  }
+  const event: InvocationEvent = {
+    functionName: fn.config.FunctionName, requestId, ok: result.ok, timedOut: result.timedOut,
+    durationMs: result.durationMs, coldStart: result.coldStart, ...(result.errorType ? { errorType: result.errorType } : {}),
+  };
+  deps.events.emit('invocation', event);
+  return result;
+}
+
+/** The last `TAIL_BYTES` bytes of a log, base64. */
+function tail(log: string): string {
+  const bytes = Buffer.from(log, 'utf8');
+  return bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)).toString('base64');
+}
+
+/**
+ * Answers one Invoke request.
+ * @param deps what Invoke needs
+ * @param req the request
+ * @param res the response
+ * @param name the FunctionName path parameter
+ * @param qualifier the Qualifier query parameter
+ * @param region the request's region
+ */
+export async function handleInvoke(
+  deps: InvokeDeps, req: IncomingMessage, res: ServerResponse, name: string, qualifier: string | undefined, region: string,
+): Promise<void> {
+  const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+  if (!['RequestResponse', 'Event', 'DryRun'].includes(type)) {
+    throw new AwsError(400, 'ValidationException',
+      `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
+  }
+  const limit = type === 'Event' ? MAX_ASYNC_REQUEST : MAX_SYNC_REQUEST;
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      throw new AwsError(413, 'RequestEntityTooLargeException',
+        `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, { Type: 'User' });
+    }
+    throw err;
+  }
+  const fn = deps.controlPlane.find(name, qualifier, region);
+  const payload = body.length ? body.toString('utf8') : '{}';
+  checkJsonPayload(payload);
+
+  if (type === 'DryRun') {
+    send(res, 204, { 'x-amzn-RequestId': newRequestId(), 'X-Amz-Executed-Version': '$LATEST' });
+    return;
+  }
+  if (type === 'Event') {
+    const requestId = newRequestId();
+    deps.queue.enqueue(fn.config.FunctionName, requestId, payload);
+    send(res, 202, { 'x-amzn-RequestId': requestId, 'X-Amz-Executed-Version': '$LATEST' });
+    return;
+  }
+  let clientContext: unknown;
+  const rawContext = req.headers['x-amz-client-context'];
+  if (typeof rawContext === 'string' && rawContext) {
+    try {
+      clientContext = JSON.parse(Buffer.from(rawContext, 'base64').toString('utf8'));
+    } catch {
+      throw new AwsError(400, 'InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.', { Type: 'User' });
+    }
+  }
+  const result = await invokeSync(deps, name, qualifier, region, payload, clientContext);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    'x-amzn-RequestId': result.requestId,
+    'X-Amz-Executed-Version': '$LATEST',
+  };
+  if (!result.ok) headers['X-Amz-Function-Error'] = 'Unhandled';
+  if (String(req.headers['x-amz-log-type'] ?? '') === 'Tail') headers['X-Amz-Log-Result'] = tail(result.log);
+  // The client may have gone away meanwhile: the function ran to its end anyway.
+  send(res, 200, headers, result.payload);
+}

@@ -1,0 +1,194 @@
+/**
+ * The local AWS stack: one loopback HTTP endpoint (LocalStack's shape,
+ * default `http://127.0.0.1:4566`) serving DynamoDB, Lambda, API Gateway,
+ * IAM and STS, routed by request shape and SigV4 credential scope.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentialScope, decodePart, regionOf, sendJson } from './http';
+import { startDynamoDb } from './dynamodb';
+import { LambdaService, LAMBDA_VERSIONS } from './lambda/service';
+import { workerScriptPath } from './lambda/worker-script';
+import type { EnvironmentCounts } from './lambda/runtime';
+import { ApiGatewayStore } from './apigateway/model';
+import { ApiGatewayControlPlane } from './apigateway/control-plane';
+import { DEFAULT_INTEGRATION_TIMEOUT_MS, executeTarget, handleExecute } from './apigateway/invoke';
+import { IamService } from './iam';
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** Port to listen on (default 4566; 0 picks a free one). */
+  port?: number;
+  /** Loopback address to listen on (default 127.0.0.1; only loopback is allowed). */
+  host?: string;
+  /** Keep DynamoDB data in this directory (default: in memory). */
+  dataDir?: string;
+  /** Region used when a request names none (default us-east-1). */
+  region?: string;
+  /** Scales async invoke timing (retry delays, throttle backoff, event age); 1 = AWS timing (default 1). */
+  retryScale?: number;
+  /** Most Lambda invocations running at once, all functions together (default 1000). */
+  maxConcurrency?: number;
+  /** Idle execution environments are stopped after this many ms (default 600000). */
+  idleTimeoutMs?: number;
+  /** API Gateway integration timeout in ms (default 29000, as AWS). */
+  integrationTimeoutMs?: number;
+  /** Receives each console line (function output, API Gateway access lines); default prints to stdout. */
+  log?: (line: string) => void;
+}
+
+/** A running stack. */
+export interface LocalStack {
+  /** Base URL, e.g. `http://127.0.0.1:4566`: use it as AWS_ENDPOINT_URL. */
+  url: string;
+  /** Port listened on. */
+  port: number;
+  /** Host listened on. */
+  host: string;
+  /**
+   * Events for observers and tests: `invocation-start` (a synchronous Lambda
+   * invocation got its environment), `invocation` (a synchronous Lambda
+   * invocation ended), `async-attempt` (an Event invocation attempt ended),
+   * `async-discarded` (an Event invocation was given up).
+   */
+  events: EventEmitter;
+  /** Execution environments alive now. */
+  environments(): EnvironmentCounts;
+  /** Stops the server, every execution environment and the store. */
+  stop(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/** Services reported by the health route, as LocalStack reports them. */
+const SERVICES = { dynamodb: 'running', lambda: 'running', apigateway: 'running', iam: 'running', sts: 'running' };
+
+/**
+ * Starts the stack.
+ * @param options listening address, storage, timing and limits
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK.test(host)) throw new Error(`The local stack listens on loopback only; refusing host ${host}`);
+  const port = options.port ?? 4566;
+  const region = options.region ?? 'us-east-1';
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const scratch = mkdtempSync(join(tmpdir(), 'local-aws-stack-'));
+  let baseUrl = '';
+
+  const dynamodb = await startDynamoDb(options.dataDir ? { dataDir: options.dataDir } : {});
+  const workerScript = await workerScriptPath(scratch);
+  const lambda = new LambdaService({
+    codeRoot: join(scratch, 'functions'),
+    workerScript,
+    defaultRegion: region,
+    baseUrl: () => baseUrl,
+    maxConcurrency: options.maxConcurrency ?? 1000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
+    retryScale: options.retryScale ?? 1,
+    log,
+    events,
+  });
+  const apiStore = new ApiGatewayStore();
+  const apiControl = new ApiGatewayControlPlane(apiStore);
+  const iam = new IamService();
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    const path = rawUrl.split('?')[0] ?? '/';
+    if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/_localstack/health' || path === '/health')) {
+      sendJson(res, 200, { services: SERVICES, edition: 'local-node', version: '1.0.0' });
+      return;
+    }
+    const target = executeTarget(rawUrl, req.headers.host);
+    if (target) {
+      await handleExecute({
+        store: apiStore,
+        invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
+        integrationTimeoutMs,
+        log,
+      }, req, res, target);
+      return;
+    }
+    const codeMatch = /^\/_local\/lambda\/code\/([^/]+)\.zip$/.exec(path);
+    if (codeMatch && req.method === 'GET') {
+      lambda.serveCode(decodePart(codeMatch[1] ?? ''), res);
+      return;
+    }
+    const target0 = String(req.headers['x-amz-target'] ?? '');
+    const service = credentialScope(req)?.service;
+    if (target0.startsWith('DynamoDB_') || service === 'dynamodb') {
+      await dynamodb.handle(req, res);
+      return;
+    }
+    const first = path.split('/')[1] ?? '';
+    if (service === 'lambda' || LAMBDA_VERSIONS.has(first)) {
+      await lambda.handle(req, res);
+      return;
+    }
+    if (service === 'apigateway' || ['restapis', 'apikeys', 'usageplans', 'tags'].includes(first)) {
+      await apiControl.handle(req, res, regionOf(req, region));
+      return;
+    }
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (service === 'iam' || service === 'sts' || (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded'))) {
+      await iam.handle(req, res, service === 'iam' || service === 'sts' ? service : undefined);
+      return;
+    }
+    sendJson(res, 404, { message: `The local stack does not serve ${req.method} ${path}` }, { 'x-amzn-ErrorType': 'UnknownOperationException' });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log(`[local-stack] internal error for ${req.method} ${req.url}: ${err instanceof Error ? err.stack : String(err)}`);
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal error in the local stack' }, { 'x-amzn-ErrorType': 'InternalFailure' });
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  baseUrl = `http://${urlHost}:${actualPort}`;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: baseUrl,
+    port: actualPort,
+    host,
+    events,
+    environments: () => lambda.runtime.stats(),
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await lambda.stop();
+        await closed;
+        await dynamodb.close();
+        rmSync(scratch, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}

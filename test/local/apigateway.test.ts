@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  APIGatewayClient, CreateApiKeyCommand, CreateDeploymentCommand, CreateResourceCommand, CreateRestApiCommand, CreateUsagePlanCommand,
+  CreateUsagePlanKeyCommand, GetResourcesCommand, GetRestApisCommand, GetStageCommand, PutIntegrationCommand, PutMethodCommand,
+  GetIntegrationCommand, DeleteRestApiCommand, GetRestApiCommand,
+} from '@aws-sdk/client-api-gateway';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { LocalStack } from '../../local/server';
+import type { InvocationEvent } from '../../local/lambda/invoke';
+import { clientConfig, createFunction, nextEvent, startQuietStack } from './helpers';
+
+let stack: LocalStack;
+let apigw: APIGatewayClient;
+let lambda: LambdaClient;
+let apiId: string;
+
+// One function, behaviour chosen by path: echo the event, answer binary, malformed, throw, be slow.
+const APP = `
+exports.handler = async (event) => {
+  const p = event.path;
+  if (p === '/malformed') return { body: 'no status code' };
+  if (p === '/throw') throw new Error('boom');
+  if (p === '/slow') { await new Promise((r) => setTimeout(r, 2500)); return { statusCode: 200, body: 'late' }; }
+  if (p === '/binary') return { statusCode: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: event.body, isBase64Encoded: event.isBase64Encoded };
+  return {
+    statusCode: 201,
+    headers: { 'Content-Type': 'application/json', 'X-Single': 'one', 'Set-Cookie': 'c=3' },
+    multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'] },
+    body: JSON.stringify(event),
+  };
+};`;
+
+const lambdaUri = (name: string): string =>
+  `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:${name}/invocations`;
+
+function rawRequest(url: string, method: string, headers: string[], body: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const host = new URL(url).host;
+    const req = request(url, { method, headers: ['Host', host, 'Content-Length', String(Buffer.byteLength(body)), ...headers] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+beforeAll(async () => {
+  ({ stack } = await startQuietStack({ integrationTimeoutMs: 1000 }));
+  apigw = new APIGatewayClient(clientConfig(stack));
+  lambda = new LambdaClient(clientConfig(stack));
+  await createFunction(lambda, 'app', APP, { Timeout: 10 });
+
+  const api = await apigw.send(new CreateRestApiCommand({ name: 'kit', binaryMediaTypes: ['application/octet-stream'] }));
+  apiId = api.id ?? '';
+  const resources = await apigw.send(new GetResourcesCommand({ restApiId: apiId }));
+  const rootId = resources.items?.find((r) => r.path === '/')?.id ?? '';
+  const proxy = await apigw.send(new CreateResourceCommand({ restApiId: apiId, parentId: rootId, pathPart: '{proxy+}' }));
+  for (const resourceId of [rootId, proxy.id ?? '']) {
+    await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId, httpMethod: 'ANY', authorizationType: 'NONE' }));
+    await apigw.send(new PutIntegrationCommand({
+      restApiId: apiId, resourceId, httpMethod: 'ANY', type: 'AWS_PROXY', integrationHttpMethod: 'POST', uri: lambdaUri('app'),
+    }));
+  }
+  await apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: 'dev' }));
+});
+
+afterAll(async () => {
+  apigw?.destroy();
+  lambda?.destroy();
+  await stack?.stop();
+});
+
+describe('API Gateway control plane', () => {
+  it('answers the REST API calls in AWS shapes', async () => {
+    expect(apiId).toMatch(/^[a-z0-9]{10}$/);
+    const apis = await apigw.send(new GetRestApisCommand({}));
+    expect(apis.items?.map((a) => a.id)).toContain(apiId);
+    const api = await apigw.send(new GetRestApiCommand({ restApiId: apiId }));
+    expect(api).toMatchObject({ name: 'kit', binaryMediaTypes: ['application/octet-stream'], apiKeySource: 'HEADER' });
+    expect(api.createdDate).toBeInstanceOf(Date);
+    const resources = await apigw.send(new GetResourcesCommand({ restApiId: apiId, embed: ['methods'] }));
+    const proxy = resources.items?.find((r) => r.path === '/{proxy+}');
+    expect(proxy?.pathPart).toBe('{proxy+}');
+    expect(Object.keys(proxy?.resourceMethods ?? {})).toEqual(['ANY']);
+    const integration = await apigw.send(new GetIntegrationCommand({ restApiId: apiId, resourceId: proxy?.id ?? '', httpMethod: 'ANY' }));
+    expect(integration).toMatchObject({ type: 'AWS_PROXY', httpMethod: 'POST', uri: lambdaUri('app'), timeoutInMillis: 29000 });
+    const stage = await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'dev' }));
+    expect(stage.deploymentId).toMatch(/^[a-z0-9]+$/);
+    await expect(apigw.send(new CreateResourceCommand({ restApiId: apiId, parentId: proxy?.parentId ?? '', pathPart: '{proxy+}' })))
+      .rejects.toMatchObject({ name: 'ConflictException', $metadata: { httpStatusCode: 409 } });
+    await expect(apigw.send(new GetRestApiCommand({ restApiId: 'nosuchapi0' })))
+      .rejects.toMatchObject({ name: 'NotFoundException', $metadata: { httpStatusCode: 404 } });
+  });
+});
+
+describe('API Gateway invoke URLs', () => {
+  it('turns a request into a v1.0 proxy event and the result into the response', async () => {
+    // node:http sends repeated headers as they are (fetch would join them).
+    const res = await rawRequest(`${stack.url}/_aws/execute-api/${apiId}/dev/hello/w%20orld?x=1&x=2&y=z`, 'POST',
+      ['Content-Type', 'application/json', 'X-Multi', 'one', 'X-Multi', 'two', 'User-Agent', 'test-agent'], '{"a":1}');
+    expect(res.status).toBe(201);
+    expect(res.headers['x-single']).toBe('one');
+    expect(res.headers['set-cookie']).toEqual(['a=1', 'b=2', 'c=3']);
+    expect(res.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['x-amz-apigw-id']).toBeTruthy();
+    const event = JSON.parse(res.body) as Record<string, unknown> & { requestContext: Record<string, unknown>; headers: Record<string, string> };
+    expect(event).toMatchObject({
+      resource: '/{proxy+}',
+      path: '/hello/w%20orld',
+      httpMethod: 'POST',
+      queryStringParameters: { x: '2', y: 'z' },
+      multiValueQueryStringParameters: { x: ['1', '2'], y: ['z'] },
+      pathParameters: { proxy: 'hello/w orld' },
+      stageVariables: null,
+      body: '{"a":1}',
+      isBase64Encoded: false,
+    });
+    expect(event.headers['X-Multi']).toBe('two');
+    expect((event.multiValueHeaders as Record<string, string[]>)['X-Multi']).toEqual(['one', 'two']);
+    expect(event.requestContext).toMatchObject({
+      accountId: '000000000000', apiId, stage: 'dev', resourcePath: '/{proxy+}', path: '/dev/hello/w%20orld', httpMethod: 'POST',
+      protocol: 'HTTP/1.1', identity: { sourceIp: '127.0.0.1', userAgent: 'test-agent' },
+    });
+    expect(event.requestContext.requestId).toBe(res.headers['x-amzn-requestid']);
+    expect(typeof event.requestContext.requestTimeEpoch).toBe('number');
+    expect(event.requestContext.requestTime).toMatch(/^\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000$/);
+  });
+
+  it('serves the root and the older LocalStack URL shape, with null query and path parameters', async () => {
+    const res = await fetch(`${stack.url}/restapis/${apiId}/dev/_user_request_/`);
+    expect(res.status).toBe(201);
+    const event = await res.json() as Record<string, unknown>;
+    expect(event).toMatchObject({
+      resource: '/', path: '/', httpMethod: 'GET', queryStringParameters: null, multiValueQueryStringParameters: null,
+      pathParameters: null, body: null, isBase64Encoded: false,
+    });
+  });
+
+  it('round-trips a binary body as base64', async () => {
+    const bytes = randomBytes(4096);
+    const res = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/binary`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+
+  it('answers 502 for a malformed response or a function error', async () => {
+    const malformed = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/malformed`);
+    expect(malformed.status).toBe(502);
+    expect(await malformed.json()).toEqual({ message: 'Internal server error' });
+    const thrown = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/throw`);
+    expect(thrown.status).toBe(502);
+    expect(await thrown.json()).toEqual({ message: 'Internal server error' });
+  });
+
+  it('answers 504 at the integration timeout while the function runs on', async () => {
+    const finished = nextEvent<InvocationEvent>(stack.events, 'invocation', (e) => e.functionName === 'app' && e.durationMs >= 2000);
+    const started = Date.now();
+    const res = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/slow`);
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(504);
+    expect(await res.json()).toEqual({ message: 'Endpoint request timed out' });
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
+    expect(elapsed).toBeLessThan(2500);
+    expect(await finished).toMatchObject({ ok: true });
+  });
+
+  it('answers 403 Missing Authentication Token without a route, and Forbidden for an unknown stage', async () => {
+    const api = await apigw.send(new CreateRestApiCommand({ name: 'narrow' }));
+    const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items?.[0]?.id ?? '';
+    const items = await apigw.send(new CreateResourceCommand({ restApiId: api.id, parentId: root, pathPart: 'items' }));
+    await apigw.send(new PutMethodCommand({ restApiId: api.id, resourceId: items.id, httpMethod: 'GET', authorizationType: 'NONE', apiKeyRequired: true }));
+    await apigw.send(new PutIntegrationCommand({
+      restApiId: api.id, resourceId: items.id, httpMethod: 'GET', type: 'AWS_PROXY', integrationHttpMethod: 'POST', uri: lambdaUri('app'),
+    }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'prod' }));
+    const base = `${stack.url}/_aws/execute-api/${api.id}/prod`;
+    const noRoute = await fetch(`${base}/other`);
+    expect(noRoute.status).toBe(403);
+    expect(await noRoute.json()).toEqual({ message: 'Missing Authentication Token' });
+    expect((await fetch(`${base}/items`, { method: 'POST' })).status).toBe(403);
+    expect((await fetch(`${stack.url}/_aws/execute-api/${api.id}/nostage/items`)).status).toBe(403);
+
+    // API key required: refused without a key of a usage plan of this stage, served with one.
+    expect((await fetch(`${base}/items`)).status).toBe(403);
+    const key = await apigw.send(new CreateApiKeyCommand({ name: 'k', enabled: true }));
+    const plan = await apigw.send(new CreateUsagePlanCommand({ name: 'p', apiStages: [{ apiId: api.id, stage: 'prod' }] }));
+    await apigw.send(new CreateUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: key.id, keyType: 'API_KEY' }));
+    expect((await fetch(`${base}/items`, { headers: { 'x-api-key': key.value ?? '' } })).status).toBe(201);
+    await apigw.send(new DeleteRestApiCommand({ restApiId: api.id }));
+  });
+
+  it('refuses a request body over 10 MB with 413', async () => {
+    const res = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/big`, { method: 'POST', body: Buffer.alloc(10 * 1024 * 1024 + 1, 97) });
+    expect(res.status).toBe(413);
+  });
+});

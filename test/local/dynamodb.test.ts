@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand, PutItemCommand,
+  UpdateTimeToLiveCommand, DeleteTableCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalStack } from '../../local/server';
+import { clientConfig, startQuietStack } from './helpers';
+
+let stack: LocalStack;
+let ddb: DynamoDBClient;
+
+beforeAll(async () => {
+  ({ stack } = await startQuietStack());
+  ddb = new DynamoDBClient(clientConfig(stack));
+});
+
+afterAll(async () => {
+  ddb?.destroy();
+  await stack?.stop();
+});
+
+describe('DynamoDB', () => {
+  it('creates an ACTIVE table at once and stores items', async () => {
+    const created = await ddb.send(new CreateTableCommand({
+      TableName: 'tasks', BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'RequestID', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'RequestID', KeyType: 'HASH' }],
+    }));
+    expect(created.TableDescription?.TableName).toBe('tasks');
+    expect((await ddb.send(new DescribeTableCommand({ TableName: 'tasks' }))).Table?.TableStatus).toBe('ACTIVE');
+    await ddb.send(new PutItemCommand({ TableName: 'tasks', Item: { RequestID: { S: 'r1' }, Status: { S: 'PENDING' } } }));
+    const got = await ddb.send(new GetItemCommand({ TableName: 'tasks', Key: { RequestID: { S: 'r1' } } }));
+    expect(got.Item).toEqual({ RequestID: { S: 'r1' }, Status: { S: 'PENDING' } });
+    await expect(ddb.send(new PutItemCommand({
+      TableName: 'tasks', Item: { RequestID: { S: 'r1' } }, ConditionExpression: 'attribute_not_exists(RequestID)',
+    }))).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+  });
+
+  it('records UpdateTimeToLive and answers DescribeTimeToLive in AWS shape', async () => {
+    expect((await ddb.send(new DescribeTimeToLiveCommand({ TableName: 'tasks' }))).TimeToLiveDescription)
+      .toEqual({ TimeToLiveStatus: 'DISABLED' });
+    const updated = await ddb.send(new UpdateTimeToLiveCommand({
+      TableName: 'tasks', TimeToLiveSpecification: { Enabled: true, AttributeName: 'ExpiresAt' },
+    }));
+    expect(updated.TimeToLiveSpecification).toEqual({ Enabled: true, AttributeName: 'ExpiresAt' });
+    expect((await ddb.send(new DescribeTimeToLiveCommand({ TableName: 'tasks' }))).TimeToLiveDescription)
+      .toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ExpiresAt' });
+    await expect(ddb.send(new UpdateTimeToLiveCommand({
+      TableName: 'tasks', TimeToLiveSpecification: { Enabled: true, AttributeName: 'ExpiresAt' },
+    }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(ddb.send(new UpdateTimeToLiveCommand({
+      TableName: 'missing', TimeToLiveSpecification: { Enabled: true, AttributeName: 'ExpiresAt' },
+    }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('keeps tables and TTL settings in a data directory across restarts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ddb-data-'));
+    try {
+      const first = await startQuietStack({ dataDir });
+      const c1 = new DynamoDBClient(clientConfig(first.stack));
+      await c1.send(new CreateTableCommand({
+        TableName: 'kept', BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'k', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' }],
+      }));
+      await c1.send(new PutItemCommand({ TableName: 'kept', Item: { k: { S: 'v' } } }));
+      await c1.send(new UpdateTimeToLiveCommand({ TableName: 'kept', TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }));
+      c1.destroy();
+      await first.stack.stop();
+
+      const second = await startQuietStack({ dataDir });
+      const c2 = new DynamoDBClient(clientConfig(second.stack));
+      expect((await c2.send(new GetItemCommand({ TableName: 'kept', Key: { k: { S: 'v' } } }))).Item).toEqual({ k: { S: 'v' } });
+      expect((await c2.send(new DescribeTimeToLiveCommand({ TableName: 'kept' }))).TimeToLiveDescription?.TimeToLiveStatus).toBe('ENABLED');
+      await c2.send(new DeleteTableCommand({ TableName: 'kept' }));
+      c2.destroy();
+      await second.stack.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
