@@ -151,6 +151,9 @@ class Environment {
       AWS_SESSION_TOKEN: 'test',
       AWS_ENDPOINT_URL: options.endpointUrl(),
       AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+      // Functions target nodejs22.x; here they run on the local Node (20 is fine), so the
+      // SDK's "upgrade to Node 22" notice is noise in every log.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...spec.variables,
     };
     this.worker = new Worker(script, {

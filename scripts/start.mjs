@@ -1,0 +1,154 @@
+#!/usr/bin/env zx
+// npm start: the whole kit on this machine, with Node alone (no Docker, no AWS account):
+// builds the functions if needed, starts the local AWS stack, deploys the kit with the 60 s
+// main-example and the direct route, prints the URLs, then streams the functions' logs until Ctrl-C.
+//
+//   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--data-dir DIR] [--state-file PATH]
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FUNCTIONS = ['proxy', 'talker', 'main-example'];
+
+const USAGE = `Usage: npm start -- [flags]
+
+Runs the whole kit locally: the local AWS stack (DynamoDB, Lambda, API Gateway, IAM) on one
+loopback port, with Proxy, Talker and a main-example that takes 60 s deployed behind a REST API.
+
+  --port N            the stack's port (default 4566; 0 picks a free one)
+  --main-delay S      how long main-example takes (default 60)
+  --wait-seconds S    the Proxy's wait window before each 303 (default 25)
+  --data-dir DIR      keep DynamoDB data on disk (default: in memory)
+  --state-file PATH   where the URLs are written as JSON (default .local/deploy-state.json)
+  --help              this text`;
+
+/** Newest modification time under a folder, ignoring dist and node_modules. */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+function needsBuild() {
+  const sources = Math.max(newest(path.join(root, 'core')), ...FUNCTIONS.map((fn) => newest(path.join(root, fn))));
+  return FUNCTIONS.some((fn) => {
+    const zip = path.join(root, fn, 'dist', 'deploy.zip');
+    return !existsSync(zip) || statSync(zip).mtimeMs < sources;
+  });
+}
+
+// The local stack takes any credentials; never send real ones to it.
+const localEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' };
+delete localEnv.AWS_SESSION_TOKEN;
+delete localEnv.AWS_PROFILE;
+
+function run(args, label) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: localEnv });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new ExpectedError(`${label} failed (exit code ${code})`))));
+  });
+}
+
+async function portAnswers(port) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/_localstack/health`, { signal: AbortSignal.timeout(1000) });
+    return res.status > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the stack as a child process; resolves with its URL once it says it is ready. */
+function startStack(port, dataDir) {
+  const args = ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', String(port)];
+  if (dataDir) args.push('--data-dir', dataDir);
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  const ready = new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new ExpectedError(`the local stack stopped (exit code ${code})`)));
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const match = /ready at (http:\/\/\S+)/.exec(line);
+      if (match) resolve(match[1]);
+      else console.log(line);
+    });
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => console.error(line));
+  return { child, ready };
+}
+
+await runMain('start', async () => {
+  const flags = parseFlags(scriptArgs(import.meta.url), {
+    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file'],
+    boolean: ['help'],
+    alias: { h: 'help' },
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = flags.port === undefined ? 4566 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${flags.port}`);
+  const mainDelay = flags['main-delay'] ?? '60';
+  const stateFile = path.resolve(root, flags['state-file'] ?? '.local/deploy-state.json');
+
+  if (port !== 0 && (await portAnswers(port))) {
+    throw new ExpectedError(`port ${port} is already in use (another npm start, or LocalStack?): stop it, or pass --port`);
+  }
+  if (needsBuild()) {
+    console.log('Building the functions...');
+    await run([path.join(root, 'node_modules', 'zx', 'build', 'cli.js'), path.join(root, 'scripts', 'build.mjs')], 'build');
+  }
+
+  const { child, ready } = startStack(port, flags['data-dir']);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping the local stack...');
+    child.kill('SIGTERM');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+
+  const url = await ready;
+  const deploy = [
+    path.join(root, 'node_modules', 'zx', 'build', 'cli.js'),
+    path.join(root, 'scripts', 'deploy.mjs'),
+    '--endpoint', url,
+    '--direct-route',
+    '--main-delay', String(mainDelay),
+    '--state-file', stateFile,
+  ];
+  if (flags['wait-seconds'] !== undefined) deploy.push('--wait-seconds', String(flags['wait-seconds']));
+  try {
+    await run(deploy, 'deploy');
+  } catch (error) {
+    stop();
+    await exited;
+    throw error;
+  }
+  const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+  console.log(`
+The kit is running on ${url} (local stack: no Docker, no AWS account).
+
+  Through the kit:  ${state.invokeUrl}
+                    Main takes ${mainDelay} s: open it in a browser, or run  curl -L ${state.invokeUrl}
+  Without the kit:  ${state.directUrl}
+                    the same Main behind API Gateway alone: 504 after 29 s
+
+  Try ?seconds=N to change Main's time, ?fail=1 to make it throw.
+  State: ${path.relative(process.cwd(), stateFile)}    Function logs follow; Ctrl-C stops.
+`);
+  const code = await exited;
+  if (!stopping) throw new ExpectedError(`the local stack stopped unexpectedly (exit code ${code})`);
+});
