@@ -18,10 +18,18 @@ import {
   type AttributeValue,
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
-import { StoreUnavailableError, type NewTask, type TaskClaim, type TaskStore } from './task-store';
+import {
+  StoreUnavailableError,
+  type IdempotencyOutcome,
+  type IdempotencyReservation,
+  type NewTask,
+  type TaskClaim,
+  type TaskStore,
+} from './task-store';
 import type { FailureKind, StoredResult, TaskFailure, TaskStatus, TaskStatusView } from './types';
 
 const RESULT_SUFFIX = '#result';
+const IDEMPOTENCY_PREFIX = 'idempotency#';
 const STATUS_PROJECTION = '#id, #s, CreatedAt, PendingDeadline, Deadline, ExpiresAt, ErrorKind, ErrorMessage, ErrorType, Fingerprint';
 const NAMES = { '#id': 'RequestID', '#s': 'Status' };
 
@@ -275,6 +283,39 @@ export class DynamoTaskStore implements TaskStore {
         ),
       ),
     );
+  }
+
+  /** {@inheritDoc TaskStore.reserveIdempotencyKey} */
+  async reserveIdempotencyKey(reservation: IdempotencyReservation): Promise<IdempotencyOutcome> {
+    const key = IDEMPOTENCY_PREFIX + reservation.keyHash;
+    // Two rounds at most: a reservation can lapse or be deleted between the put and the read.
+    for (let round = 0; round < 2; round += 1) {
+      const reserved = await this.conditional('reserve idempotency key', () =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: {
+              RequestID: str(key),
+              TaskID: str(reservation.requestId),
+              Fingerprint: str(reservation.fingerprint),
+              CreatedAt: num(reservation.now),
+              ExpiresAt: num(reservation.expiresAt),
+            },
+            // A lapsed reservation (TTL deletes late) may be taken again.
+            ConditionExpression: 'attribute_not_exists(RequestID) OR ExpiresAt <= :nowSeconds',
+            ExpressionAttributeValues: { ':nowSeconds': num(Math.floor(reservation.now / 1000)) },
+          }),
+        ),
+      );
+      if (reserved) return { reserved: true, requestId: reservation.requestId, fingerprint: reservation.fingerprint };
+      const out = await this.send('read idempotency key', () =>
+        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { RequestID: str(key) }, ConsistentRead: true })),
+      );
+      const taskId = out.Item ? readString(out.Item, 'TaskID') : undefined;
+      const fingerprint = out.Item ? readString(out.Item, 'Fingerprint') : undefined;
+      if (taskId !== undefined && fingerprint !== undefined) return { reserved: false, requestId: taskId, fingerprint };
+    }
+    throw new StoreUnavailableError('DynamoDB could not settle an idempotency key (it changed twice during the request)');
   }
 
   private deleteItem(key: string) {

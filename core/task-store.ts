@@ -20,6 +20,30 @@ export interface NewTask {
   requestFingerprint?: string;
 }
 
+/** What the Proxy records for a request that carries an `Idempotency-Key`. */
+export interface IdempotencyReservation {
+  /** A hash of the key (the key itself is never stored). */
+  keyHash: string;
+  /** The task that the key's first request started. */
+  requestId: string;
+  /** A hash of the request (method, path, query, body, credentials). */
+  fingerprint: string;
+  /** Now, epoch ms. */
+  now: number;
+  /** When the reservation lapses (epoch seconds): the task's own expiry. */
+  expiresAt: number;
+}
+
+/** The answer of {@link TaskStore.reserveIdempotencyKey}. */
+export interface IdempotencyOutcome {
+  /** `true` when this request is the key's first; `false` when the key was taken. */
+  reserved: boolean;
+  /** The task the key belongs to: this request's, or the earlier one's. */
+  requestId: string;
+  /** The fingerprint of the request that took the key. */
+  fingerprint: string;
+}
+
 /** What a successful claim returns. */
 export interface TaskClaim {
   /** The task row's expiry (epoch seconds); the stored result expires with it. */
@@ -83,4 +107,9 @@ export interface TaskStore {
    * to `graceSeconds` so that a repeated GET of the same URL still gets the answer.
    */
   retireTask(requestId: string, retire: { now: number; graceSeconds: number }): Promise<void>;
+  /**
+   * Takes an `Idempotency-Key` for a task, unless a live reservation holds it already, in which
+   * case that reservation is returned.
+   */
+  reserveIdempotencyKey(reservation: IdempotencyReservation): Promise<IdempotencyOutcome>;
 }

@@ -21,6 +21,7 @@ import {
 } from '../core/continuation';
 import { acceptsHtml, headerValue, readRequest, type IncomingRequest, type ProxyResponse } from '../core/events';
 import { statusForFailure, summaryForFailure } from '../core/failures';
+import { hashIdempotencyKey, readIdempotencyKey, requestFingerprint } from '../core/idempotency';
 import { InvokeError, LambdaInvoker, type FunctionInvoker } from '../core/invoker';
 import { createLogger, type KitLogger } from '../core/logger';
 import { readPreferences, type Preferences } from '../core/prefer';
@@ -186,6 +187,17 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     }
   }
 
+  /** A repeated request with a known Idempotency-Key: wait for the first request's task. */
+  async function joinTask(requestId: string, request: IncomingRequest, prefs: Preferences, context: InvocationContext): Promise<unknown> {
+    const ctx = answerContext(request, requestId);
+    if (prefs.respondAsync) return accepted(location(requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
+    const outcome = await waitForOutcome(store, requestId, { until: windowEnd(context, prefs, config.waitMs), poll: config.poll, clock });
+    if (outcome.kind === 'absent') {
+      return errorResponse(409, 'IDEMPOTENCY_KEY_USED', 'This Idempotency-Key belongs to an earlier request whose result was already delivered or has expired.', ctx);
+    }
+    return withPreferenceApplied(await deliver(requestId, outcome, { hop: 0, mode: 'redirect' }, request, prefs), prefs);
+  }
+
   async function handleNewRequest(event: ApiGatewayEvent, request: IncomingRequest, prefs: Preferences, context: InvocationContext): Promise<unknown> {
     if (config.apiKey !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {
       const given = request.query.get('api-key');
@@ -193,6 +205,10 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
       if (!apiKeyMatches(key, config.apiKey)) {
         return errorResponse(401, 'UNAUTHORIZED', 'This API needs a valid api-key query parameter for GET requests.', answerContext(request));
       }
+    }
+    const idempotency = readIdempotencyKey(request);
+    if (idempotency.kind === 'invalid') {
+      return errorResponse(400, 'BAD_REQUEST', `${idempotency.reason}.`, answerContext(request));
     }
     const requestId = newRequestId();
     const ctx = answerContext(request, requestId);
@@ -203,13 +219,29 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
       return errorResponse(413, 'REQUEST_TOO_LARGE', `The request is too large to run asynchronously: ${size} bytes with its envelope, the limit is ${config.maxAsyncPayloadBytes}.`, ctx);
     }
     const now = clock.now();
+    const expiresAt = Math.floor(now / 1000) + config.taskTtlSeconds;
+    const fingerprint = idempotency.key !== undefined ? requestFingerprint(event, request) : undefined;
     try {
       await store.createTask({
         requestId,
         createdAt: now,
         pendingDeadline: now + config.pendingTimeoutMs,
-        expiresAt: Math.floor(now / 1000) + config.taskTtlSeconds,
+        expiresAt,
+        ...(fingerprint !== undefined && { requestFingerprint: fingerprint }),
       });
+      if (idempotency.key !== undefined && fingerprint !== undefined) {
+        // The task exists before the key points at it, so a request that joins always finds it.
+        const outcome = await store.reserveIdempotencyKey({ keyHash: hashIdempotencyKey(idempotency.key), requestId, fingerprint, now, expiresAt });
+        if (!outcome.reserved) {
+          await store.retireTask(requestId, { now, graceSeconds: 0 });
+          const joinCtx = answerContext(request, outcome.requestId);
+          if (outcome.fingerprint !== fingerprint) {
+            return errorResponse(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.', joinCtx);
+          }
+          logger.info('request joined its earlier task', { requestId: outcome.requestId });
+          return await joinTask(outcome.requestId, request, prefs, context);
+        }
+      }
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
         logger.warn('store unavailable', { requestId, error: error.message });

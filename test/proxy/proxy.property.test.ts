@@ -4,7 +4,7 @@ import { restEvent, httpApiEvent } from '../support/events';
 import { BASE, Kit, type ProxyAnswer } from '../support/kit';
 
 /** Every status the Proxy may answer with itself (Main's own come through as Main returned them). */
-const DOCUMENTED = new Set([200, 202, 204, 303, 400, 401, 403, 404, 413, 502, 503, 504]);
+const DOCUMENTED = new Set([200, 202, 204, 303, 400, 401, 403, 404, 409, 413, 422, 502, 503, 504]);
 const SECRET = 'x'.repeat(40);
 const SEED = 20261127;
 

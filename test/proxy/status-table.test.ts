@@ -134,12 +134,12 @@ describe('refusals before Main runs', () => {
 
   it('answers 503 with Retry-After when DynamoDB cannot be reached, then works again when it is back', async () => {
     kit = (await Kit.start()).main(async () => ({ statusCode: 200, body: 'fine' }));
-    await kit.dynamo.pause();
+    await kit.dynamo?.pause();
     const down = await kit.call(get(url));
     expect(down.statusCode).toBe(503);
     expect(down.headers['Retry-After']).toBe('5');
     expect(errorOf(down).code).toBe('SERVICE_UNAVAILABLE');
-    await kit.dynamo.resume();
+    await kit.dynamo?.resume();
     const up = await kit.call(get(url));
     expect(up.body).toBe('fine');
     expect(up.statusCode).toBe(200);
@@ -154,11 +154,11 @@ describe('refusals before Main runs', () => {
     const first = await kit.call(get(url));
     expect(first.statusCode).toBe(303);
     const next = new URL(first.headers['Location'] as string, url).toString();
-    await kit.dynamo.pause();
+    await kit.dynamo?.pause();
     const down = await kit.call(get(next));
     expect(down.statusCode).toBe(503);
     expect(new URL(down.headers['Location'] as string, url).toString()).toBe(next);
-    await kit.dynamo.resume();
+    await kit.dynamo?.resume();
     kit.configure({ WAIT_SECONDS: '10' });
     const answer = await kit.call(get(next));
     expect(answer.statusCode).toBe(200);

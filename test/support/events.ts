@@ -15,19 +15,37 @@ export interface RequestSpec {
   isBase64Encoded?: boolean;
 }
 
+/** Sets an own property, even for names like `__proto__` or `constructor` (as JSON.parse would). */
+function setOwn<T>(target: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function own<T>(target: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(target, name) ? target[name] : undefined;
+}
+
 function splitHeaders(headers: Record<string, string | string[]> = {}) {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     const values = Array.isArray(value) ? value : [value];
-    multi[name] = values;
-    single[name] = values[values.length - 1] as string;
+    setOwn(multi, name, values);
+    setOwn(single, name, values[values.length - 1] as string);
   }
   return { single, multi };
 }
 
+/** Decodes a path as API Gateway shows it; a malformed escape stays as sent. */
+function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
+  }
+}
+
 function apiPath(url: URL, prefix: string): string {
-  const path = decodeURIComponent(url.pathname);
+  const path = decodePath(url.pathname);
   return path.startsWith(prefix) ? path.slice(prefix.length) || '/' : path;
 }
 
@@ -39,8 +57,8 @@ export function restEvent(spec: RequestSpec): APIGatewayProxyEvent {
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    (multiQuery[name] ??= []).push(value);
+    setOwn(query, name, value);
+    setOwn(multiQuery, name, [...(own(multiQuery, name) ?? []), value]);
   }
   const path = apiPath(url, prefix);
   const hasQuery = Object.keys(query).length > 0;
@@ -61,7 +79,7 @@ export function restEvent(spec: RequestSpec): APIGatewayProxyEvent {
       protocol: 'HTTP/1.1',
       httpMethod: spec.method ?? 'GET',
       identity: { sourceIp: '127.0.0.1', userAgent: 'test' } as APIGatewayProxyEvent['requestContext']['identity'],
-      path: decodeURIComponent(url.pathname),
+      path: decodePath(url.pathname),
       stage: prefix.replace(/^\//, '') || '$default',
       requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
@@ -81,14 +99,17 @@ export function httpApiEvent(spec: RequestSpec): APIGatewayProxyEventV2 {
   for (const [name, value] of Object.entries(spec.headers ?? {})) {
     const values = Array.isArray(value) ? value : [value];
     if (name.toLowerCase() === 'cookie') cookies.push(...values.flatMap((v) => v.split(/;\s*/)));
-    else headers[name.toLowerCase()] = values.join(',');
+    else setOwn(headers, name.toLowerCase(), values.join(','));
   }
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  for (const [name, value] of url.searchParams) {
+    const before = own(query, name);
+    setOwn(query, name, before === undefined ? value : `${before},${value}`);
+  }
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
     routeKey: '$default',
-    rawPath: decodeURIComponent(url.pathname),
+    rawPath: decodePath(url.pathname),
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
     requestContext: {
@@ -96,7 +117,7 @@ export function httpApiEvent(spec: RequestSpec): APIGatewayProxyEventV2 {
       apiId: 'http123',
       domainName: url.hostname,
       domainPrefix: url.hostname.split('.')[0] as string,
-      http: { method: spec.method ?? 'GET', path: decodeURIComponent(url.pathname), protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      http: { method: spec.method ?? 'GET', path: decodePath(url.pathname), protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
       requestId: randomUUID(),
       routeKey: '$default',
       stage: '$default',

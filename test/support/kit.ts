@@ -5,6 +5,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { loadProxyConfig, loadTalkerConfig, type Environment, type ProxyConfig } from '../../core/config';
 import { DynamoTaskStore } from '../../core/dynamodb-task-store';
+import { MemoryTaskStore } from '../../core/memory-task-store';
+import type { TaskStore } from '../../core/task-store';
 import { silentLogger, type KitLogger } from '../../core/logger';
 import { createProxy, type ProxyHandler } from '../../proxy/proxy';
 import { createTalker, type TalkerOutcome } from '../../talker/talker';
@@ -23,6 +25,8 @@ export interface KitOptions {
   talkerTimeoutMs?: number;
   mainTimeoutMs?: number;
   logger?: KitLogger;
+  /** Use the in-memory store instead of dynalite (for fast fuzzing). */
+  memoryStore?: boolean;
 }
 
 export interface ProxyAnswer {
@@ -39,19 +43,23 @@ export class Kit {
   readonly talkerOutcomes: TalkerOutcome[] = [];
   proxy!: ProxyHandler;
   proxyConfig!: ProxyConfig;
-  store!: DynamoTaskStore;
-  dynamo!: TestDynamo;
+  store!: TaskStore;
+  dynamo?: TestDynamo;
   private options: KitOptions = {};
 
   static async start(options: KitOptions = {}): Promise<Kit> {
     const kit = new Kit();
     kit.options = options;
-    kit.dynamo = await startDynamo();
-    await kit.dynamo.createTable(TABLE);
-    kit.store = new DynamoTaskStore({
-      tableName: TABLE,
-      clientConfig: { endpoint: kit.dynamo.endpoint, region: 'us-east-1', credentials: testCredentials, maxAttempts: 1 },
-    });
+    if (options.memoryStore) {
+      kit.store = new MemoryTaskStore();
+    } else {
+      kit.dynamo = await startDynamo();
+      await kit.dynamo.createTable(TABLE);
+      kit.store = new DynamoTaskStore({
+        tableName: TABLE,
+        clientConfig: { endpoint: kit.dynamo.endpoint, region: 'us-east-1', credentials: testCredentials, maxAttempts: 1 },
+      });
+    }
     kit.configure(options.proxyEnv ?? {});
     const talker = createTalker({
       config: loadTalkerConfig({ DYNAMODB_TABLE_NAME: TABLE, MAIN_LAMBDA_NAME: MAIN, ...options.talkerEnv }),
@@ -116,7 +124,7 @@ export class Kit {
 
   async stop(): Promise<void> {
     await this.lambda.idle();
-    await this.dynamo.stop();
+    await this.dynamo?.stop();
   }
 }
 
