@@ -74,6 +74,11 @@ export interface ProxyConfig {
   browserHopsBeforePage: number;
   /** `MAX_ASYNC_PAYLOAD_BYTES` (default 1048576): Lambda's limit for an `Event` invoke. Larger requests get 413. */
   maxAsyncPayloadBytes: number;
+  /**
+   * `RESULTS_PATH`: a dedicated path for continuations, e.g. `/_results` (Locations then read
+   * `/_results/<RequestID>?...`). Unset: continuations use `?requestID=` on the request's own path.
+   */
+  resultsPath?: string;
 }
 
 /** Everything the Talker needs, read from its environment by {@link loadTalkerConfig}. */
@@ -162,6 +167,10 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
   if (corsAllowOrigin !== undefined && corsAllowOrigin !== '*' && !/^https?:\/\/[^/\s]+$/.test(corsAllowOrigin)) {
     throw new ConfigError('CORS_ALLOW_ORIGIN', `must be "*" or an origin like https://app.example.com, got "${corsAllowOrigin}"`);
   }
+  const resultsPath = optional(env, 'RESULTS_PATH');
+  if (resultsPath !== undefined && !/^(\/[A-Za-z0-9._~-]+)+$/.test(resultsPath)) {
+    throw new ConfigError('RESULTS_PATH', `must be a path like /_results (no trailing slash), got "${resultsPath}"`);
+  }
   const poll: PollPolicy = {
     initialDelayMs: integer(env, 'POLL_INITIAL_MS', 25, 5, 10_000),
     maxDelayMs: integer(env, 'POLL_MAX_MS', 200, 5, 10_000),
@@ -190,6 +199,7 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
     showErrorDetails: boolean(env, 'SHOW_ERROR_DETAILS', false),
     browserHopsBeforePage: integer(env, 'BROWSER_HOPS_BEFORE_PAGE', 15, 0, 19),
     maxAsyncPayloadBytes: integer(env, 'MAX_ASYNC_PAYLOAD_BYTES', 1_048_576, 1024, 1_048_576),
+    ...(resultsPath !== undefined && { resultsPath }),
   };
 }
 

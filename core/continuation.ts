@@ -73,14 +73,30 @@ function single(request: IncomingRequest, name: string): string | undefined | nu
 }
 
 /**
- * Recognises a continuation: a GET or HEAD carrying a `requestID` query parameter.
+ * The RequestID named by a request on the results path (`<resultsPath>/<RequestID>`), `null`
+ * when the request is on the results path but names no proper RequestID, `undefined` when it is
+ * not on the results path at all.
+ */
+function idFromResultsPath(request: IncomingRequest, resultsPath: string): string | null | undefined {
+  const prefix = `${resultsPath}/`;
+  if (!request.apiPath.startsWith(prefix)) return undefined;
+  const rest = request.apiPath.slice(prefix.length);
+  return rest.includes('/') || rest === '' ? null : rest;
+}
+
+/**
+ * Recognises a continuation: a GET or HEAD carrying a `requestID` query parameter, or, when a
+ * results path is configured, a GET or HEAD of `<resultsPath>/<RequestID>`.
  *
  * @param request - the incoming request
+ * @param resultsPath - `RESULTS_PATH`, if configured
  * @returns `none` for a new request, `malformed` with the reason, or the continuation
  */
-export function readContinuation(request: IncomingRequest): ContinuationParse {
+export function readContinuation(request: IncomingRequest, resultsPath?: string): ContinuationParse {
   if (request.method !== 'GET' && request.method !== 'HEAD') return { kind: 'none' };
-  const requestId = single(request, REQUEST_ID_PARAM);
+  const fromPath = resultsPath !== undefined ? idFromResultsPath(request, resultsPath) : undefined;
+  if (fromPath === null) return { kind: 'malformed', reason: `the results path must end with a RequestID` };
+  const requestId = fromPath ?? single(request, REQUEST_ID_PARAM);
   if (requestId === undefined) return { kind: 'none' };
   if (requestId === null) return { kind: 'malformed', reason: `${REQUEST_ID_PARAM} is given more than once` };
   if (!UUID.test(requestId)) return { kind: 'malformed', reason: `${REQUEST_ID_PARAM} is not a RequestID` };
@@ -140,12 +156,40 @@ export function verifyContinuation(key: Buffer, continuation: Continuation, nowS
   return continuation.expires < nowSeconds ? 'expired' : 'valid';
 }
 
+/** Where continuations live, when not on the request's own path. */
+export interface ResultsRoute {
+  /** `RESULTS_PATH`, e.g. `/_results`. */
+  resultsPath: string;
+  /** The request being answered: the Location is relative to its URL. */
+  from: IncomingRequest;
+}
+
+/**
+ * The relative path from the URL of `from` to `<resultsPath>/<requestId>`, using only the
+ * request's path below the API root, so that any stage, base path or host prefix is kept.
+ */
+function pathToResult(route: ResultsRoute, requestId: string): string {
+  const { from, resultsPath } = route;
+  const target = `${resultsPath.slice(1)}/${requestId}`;
+  // Already on the results route: its directory is the results path itself.
+  if (from.apiPath.startsWith(`${resultsPath}/`)) return `./${requestId}`;
+  // The API's root requested without its trailing slash (".../dev"): the last segment is the root itself.
+  if (from.apiPath === '/' && from.clientPath !== undefined && !from.clientPath.endsWith('/')) {
+    const last = from.clientPath.slice(from.clientPath.lastIndexOf('/') + 1);
+    if (last !== '') return `${last}/${target}`;
+  }
+  const ups = from.apiPath.split('/').length - 2;
+  return ups > 0 ? `${'../'.repeat(ups)}${target}` : `./${target}`;
+}
+
 /**
  * Builds the relative Location of the next continuation.
  *
  * @param next - the RequestID, hop count and mode of the next request
  * @param signing - the key and expiry, when links are signed
- * @returns a query-only relative reference, e.g. `?requestID=...&hop=1`
+ * @param route - the results path and the current request, when `RESULTS_PATH` is set
+ * @returns a relative reference: query-only (`?requestID=...&hop=1`), or a path to the results
+ *   route (`../_results/<id>?hop=1`)
  * @example
  * ```ts
  * continuationLocation({ requestId, hop: 1, mode: 'redirect' });
@@ -155,15 +199,16 @@ export function verifyContinuation(key: Buffer, continuation: Continuation, nowS
 export function continuationLocation(
   next: { requestId: string; hop: number; mode: ContinuationMode },
   signing?: { key: Buffer; expires: number },
+  route?: ResultsRoute,
 ): string {
-  const params = new URLSearchParams({ [REQUEST_ID_PARAM]: next.requestId });
+  const params = new URLSearchParams(route ? {} : { [REQUEST_ID_PARAM]: next.requestId });
   if (signing) {
     params.set('exp', String(signing.expires));
     params.set('sig', signContinuation(signing.key, next.requestId, signing.expires));
   }
   if (next.mode === 'async') params.set('mode', 'async');
   else params.set('hop', String(next.hop));
-  return `?${params.toString()}`;
+  return `${route ? pathToResult(route, next.requestId) : ''}?${params.toString()}`;
 }
 
 /**

@@ -14,6 +14,13 @@ export interface IncomingRequest {
   method: string;
   /** The request path as API Gateway reports it. */
   path: string;
+  /**
+   * The path below the API's root, as the client's URL ends: the route template filled with
+   * the path parameters (so without a stage or a custom domain's base path).
+   */
+  apiPath: string;
+  /** REST only: `requestContext.path`, the path as the client sent it (with stage or base path). */
+  clientPath?: string;
   /** Query parameters, each with all its values, names as sent. */
   query: ReadonlyMap<string, readonly string[]>;
   /** Request headers, names in lower case, each with all its values. */
@@ -77,6 +84,18 @@ function collect(
   return out;
 }
 
+function fillTemplate(template: string, params: unknown): string | undefined {
+  if (!template.startsWith('/')) return undefined;
+  const values = isObject(params) ? params : {};
+  let complete = true;
+  const filled = template.replace(/\{([^}+]+)\+?\}/g, (_match, name: string) => {
+    const value = values[name];
+    if (typeof value !== 'string') complete = false;
+    return typeof value === 'string' ? value : '';
+  });
+  return complete ? filled : undefined;
+}
+
 function parseRawQuery(raw: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(raw)) addAll(out, name, [value], false);
@@ -100,19 +119,29 @@ export function readRequest(event: ApiGatewayEvent): IncomingRequest {
   if (payloadFormatOf(event) === '2.0') {
     const http = isObject(context['http']) ? context['http'] : {};
     const rawQuery = typeof raw['rawQueryString'] === 'string' ? raw['rawQueryString'] : undefined;
+    const path = text(raw['rawPath'], text(http['path'], '/'));
+    const routeKey = text(raw['routeKey'], '$default');
+    const template = routeKey.includes(' ') ? routeKey.slice(routeKey.indexOf(' ') + 1) : undefined;
+    const stage = text(context['stage'], '$default');
+    const stagePrefix = stage !== '$default' && path.startsWith(`/${stage}/`) ? `/${stage}` : '';
     return {
       format: '2.0',
       method: text(http['method'], 'GET').toUpperCase(),
-      path: text(raw['rawPath'], text(http['path'], '/')),
+      path,
+      apiPath: (template !== undefined ? fillTemplate(template, raw['pathParameters']) : undefined) ?? (path.slice(stagePrefix.length) || '/'),
       query: rawQuery !== undefined ? parseRawQuery(rawQuery) : collect(raw['queryStringParameters'], undefined, false),
       headers: collect(raw['headers'], undefined, true),
       bodyBytes: bodySize(raw['body'], raw['isBase64Encoded']),
     };
   }
+  const path = text(raw['path'], '/');
+  const clientPath = typeof context['path'] === 'string' ? context['path'] : undefined;
   return {
     format: '1.0',
     method: text(raw['httpMethod'], 'GET').toUpperCase(),
-    path: text(raw['path'], '/'),
+    path,
+    apiPath: fillTemplate(text(raw['resource'], ''), raw['pathParameters']) ?? path,
+    ...(clientPath !== undefined && { clientPath }),
     query: collect(raw['queryStringParameters'], raw['multiValueQueryStringParameters'], false),
     headers: collect(raw['headers'], raw['multiValueHeaders'], true),
     bodyBytes: bodySize(raw['body'], raw['isBase64Encoded']),

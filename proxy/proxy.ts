@@ -79,12 +79,13 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     return context;
   }
 
-  function location(requestId: string, hop: number, mode: ContinuationMode): string {
+  function location(request: IncomingRequest, requestId: string, hop: number, mode: ContinuationMode): string {
     const now = clock.now();
     const signing = config.signingKey
       ? { key: config.signingKey, expires: Math.floor(now / 1000) + config.taskTtlSeconds }
       : undefined;
-    return continuationLocation({ requestId, hop, mode }, signing);
+    const route = config.resultsPath !== undefined ? { resultsPath: config.resultsPath, from: request } : undefined;
+    return continuationLocation({ requestId, hop, mode }, signing, route);
   }
 
   function windowEnd(context: InvocationContext, prefs: Preferences, fallbackMs: number): number {
@@ -152,15 +153,15 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
       }
       case 'pending': {
         if (cont.mode === 'async') {
-          return accepted(location(requestId, 0, 'async'), config.retryAfterSeconds, ctx);
+          return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx);
         }
         const limit = config.browserHopsBeforePage;
         if (ctx.html && limit > 0 && cont.hop + 1 > limit) {
           logger.info('still running, page continues', { requestId, hop: cont.hop, elapsedMs });
-          return continuePage(location(requestId, 0, 'redirect'), elapsedMs / 1000, ctx);
+          return continuePage(location(request, requestId, 0, 'redirect'), elapsedMs / 1000, ctx);
         }
         logger.info('still running, redirecting', { requestId, hop: cont.hop + 1, elapsedMs, reads: outcome.reads });
-        return seeOther(location(requestId, cont.hop + 1, 'redirect'), ctx);
+        return seeOther(location(request, requestId, cont.hop + 1, 'redirect'), ctx);
       }
     }
   }
@@ -181,7 +182,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
         logger.warn('store unavailable', { requestId: cont.requestId, error: error.message });
-        return unavailable(ctx, 'The task table', location(cont.requestId, cont.hop, cont.mode));
+        return unavailable(ctx, 'The task table', location(request, cont.requestId, cont.hop, cont.mode));
       }
       throw error;
     }
@@ -190,7 +191,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
   /** A repeated request with a known Idempotency-Key: wait for the first request's task. */
   async function joinTask(requestId: string, request: IncomingRequest, prefs: Preferences, context: InvocationContext): Promise<unknown> {
     const ctx = answerContext(request, requestId);
-    if (prefs.respondAsync) return accepted(location(requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
+    if (prefs.respondAsync) return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
     const outcome = await waitForOutcome(store, requestId, { until: windowEnd(context, prefs, config.waitMs), poll: config.poll, clock });
     if (outcome.kind === 'absent') {
       return errorResponse(409, 'IDEMPOTENCY_KEY_USED', 'This Idempotency-Key belongs to an earlier request whose result was already delivered or has expired.', ctx);
@@ -263,7 +264,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     }
     logger.info('request accepted', { requestId, method: request.method, format: request.format, bodyBytes: request.bodyBytes, async: prefs.respondAsync });
     if (prefs.respondAsync) {
-      return accepted(location(requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
+      return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
     }
     const until = windowEnd(context, prefs, config.waitMs);
     try {
@@ -271,7 +272,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
       const response = await deliver(requestId, outcome, { hop: 0, mode: 'redirect' }, request, prefs);
       return withPreferenceApplied(response, prefs);
     } catch (error) {
-      if (error instanceof StoreUnavailableError) return unavailable(ctx, 'The task table', location(requestId, 0, 'redirect'));
+      if (error instanceof StoreUnavailableError) return unavailable(ctx, 'The task table', location(request, requestId, 0, 'redirect'));
       throw error;
     }
   }
@@ -284,7 +285,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
         return preflight(config.corsAllowOrigin);
       }
       const prefs = readPreferences(request);
-      const parsed = readContinuation(request);
+      const parsed = readContinuation(request, config.resultsPath);
       if (parsed.kind === 'malformed') return errorResponse(400, 'BAD_REQUEST', `Malformed continuation: ${parsed.reason}.`, answerContext(request));
       if (parsed.kind === 'continuation') return await handleContinuation(parsed.continuation, request, prefs, context);
       return await handleNewRequest(event, request, prefs, context);

@@ -63,14 +63,14 @@ export function restEvent(spec: RequestSpec): APIGatewayProxyEvent {
   const path = apiPath(url, prefix);
   const hasQuery = Object.keys(query).length > 0;
   return {
-    resource: '/{proxy+}',
+    resource: path === '/' ? '/' : '/{proxy+}',
     path,
     httpMethod: spec.method ?? 'GET',
     headers: single,
     multiValueHeaders: multi,
     queryStringParameters: hasQuery ? query : null,
     multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-    pathParameters: { proxy: path.slice(1) },
+    pathParameters: path === '/' ? null : { proxy: path.slice(1) },
     stageVariables: null,
     requestContext: {
       accountId: '000000000000',
