@@ -1,0 +1,54 @@
+// The deployments the browser suite runs against, one per concern so that each test can count
+// its own Main's runs. Shared by e2e/global-setup.ts (the kit's local stack) and
+// scripts/e2e-localstack.mjs (LocalStack). Main is main-example at its default 60 s throughout.
+
+/**
+ * Deploy flags of each deployment, by the role the tests give it.
+ *
+ * @param {string} signingSecret the SIGNING_SECRET of the links deployment (32 characters or more)
+ * @returns {Record<import('./deployments.mjs').Role, string[]>}
+ */
+export function e2eDeployments(signingSecret) {
+  return {
+    // a Main that throws (4), and the direct route (3): Main behind API Gateway without the kit
+    base: ['--name-prefix', 'e2e', '--direct-route'],
+    // the form POST (1) and the typed address (2), each alone so that its Main's runs can be counted
+    form: ['--name-prefix', 'e2e-form'],
+    get: ['--name-prefix', 'e2e-get'],
+    // more than 20 redirects (5): a 1 s window, so a 30 s Main takes about 28 hops
+    chain: ['--name-prefix', 'e2e-chain', '--wait-seconds', '1'],
+    // continuation links (6): signed, and a delivered result is deleted at once (404 when opened again)
+    links: ['--name-prefix', 'e2e-links', '--wait-seconds', '1', '--signing-secret', signingSecret, '--proxy-env', 'RESULT_GRACE_SECONDS=0'],
+  };
+}
+
+/** The links deployment's RESULT_GRACE_SECONDS, told to the tests as E2E_RESULT_GRACE_SECONDS. */
+export const LINKS_RESULT_GRACE_SECONDS = 0;
+
+/**
+ * The name deploy gives a deployment's Main.
+ *
+ * @param {string[]} flags the deployment's deploy flags
+ * @returns {string}
+ */
+export function mainFunctionName(flags) {
+  return `${flags[flags.indexOf('--name-prefix') + 1]}-main`;
+}
+
+/**
+ * The environment that points the suite at deployed URLs.
+ *
+ * @param {Record<string, { invokeUrl: string, directUrl: string | null }>} states deploy states by role
+ * @returns {Record<string, string>}
+ */
+export function suiteEnvironment(states) {
+  return {
+    E2E_BASE_URL: states.base.invokeUrl,
+    E2E_DIRECT_URL: states.base.directUrl ?? '',
+    E2E_FORM_URL: states.form.invokeUrl,
+    E2E_GET_URL: states.get.invokeUrl,
+    E2E_LONG_CHAIN_URL: states.chain.invokeUrl,
+    E2E_LINKS_URL: states.links.invokeUrl,
+    E2E_RESULT_GRACE_SECONDS: String(LINKS_RESULT_GRACE_SECONDS),
+  };
+}
