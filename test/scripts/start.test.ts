@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { follow, root, zxCli } from '../support/deployed-kit';
 
 describe('npm start', () => {
@@ -25,6 +25,10 @@ describe('npm start', () => {
       output.some((line) => pattern.test(line)) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ pattern, resolve }));
     createInterface({ input: child.stderr }).on('line', record);
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Whatever happens below, never leave the stack running.
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     const urls = await new Promise<{ kit: string; direct: string }>((resolve, reject) => {
       let kit = '';
       createInterface({ input: child.stdout }).on('line', (line) => {
