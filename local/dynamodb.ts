@@ -22,10 +22,44 @@ export interface DynamoDbOptions {
   dataDir?: string;
 }
 
+/**
+ * Test/ops hook: how a stopped DynamoDB endpoint answers. `reset` closes the
+ * connection without an answer (what a client of a stopped endpoint sees:
+ * a connection error); `unavailable` answers HTTP 503 `ServiceUnavailable`.
+ */
+export type DynamoDbOutageMode = 'reset' | 'unavailable';
+
+/** Test/ops hook: a stop of the DynamoDB endpoint (the data is kept). */
+export interface DynamoDbOutage {
+  /** How requests are refused (default `reset`). */
+  mode?: DynamoDbOutageMode;
+  /** Refuse only requests naming these tables (default: every request). */
+  tables?: string[];
+}
+
+/** Test/ops hook: DynamoDB requests counted since the stack started. */
+export interface DynamoDbStats {
+  /** Requests by table, then by operation (`GetItem`, `PutItem`, ...); `*` for calls naming no single table. */
+  operations: Record<string, Record<string, number>>;
+  /** Requests refused by the current or past outages. */
+  refused: number;
+  /** The outages in force: mode by table, `*` for every table. */
+  outages: Record<string, DynamoDbOutageMode>;
+}
+
 /** The DynamoDB service of the stack. */
 export interface DynamoDbService {
   /** Answers one DynamoDB JSON-1.0 request. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Test/ops hook: stops answering (connection errors or 503) until {@link DynamoDbService.start}; the data is kept. */
+  stop(outage?: DynamoDbOutage): void;
+  /**
+   * Test/ops hook: answers again after {@link DynamoDbService.stop}.
+   * @param tables the tables to answer for again (default: all, ending every outage)
+   */
+  start(tables?: string[]): void;
+  /** Test/ops hook: request counts and the outage in force. */
+  stats(): DynamoDbStats;
   /** Closes the store. */
   close(): Promise<void>;
 }
@@ -135,7 +169,35 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
     });
   }
 
+  const operations = new Map<string, Map<string, number>>();
+  let refused = 0;
+  // Outages by table ('*': every table); several tests may each stop their own table.
+  const outages = new Map<string, DynamoDbOutageMode>();
+
+  /** The table a request names (`*` for batch calls or an unreadable body). */
+  function tableOf(body: Buffer): string {
+    try {
+      const name = (JSON.parse(body.toString('utf8')) as { TableName?: unknown }).TableName;
+      return typeof name === 'string' ? name : '*';
+    } catch {
+      return '*';
+    }
+  }
+
   return {
+    stop(options = {}) {
+      const mode = options.mode ?? 'reset';
+      for (const table of options.tables?.length ? options.tables : ['*']) outages.set(table, mode);
+    },
+    start(tables) {
+      if (!tables?.length) outages.clear();
+      else for (const table of tables) outages.delete(table);
+    },
+    stats() {
+      const ops: Record<string, Record<string, number>> = {};
+      for (const [table, byOp] of operations) ops[table] = Object.fromEntries(byOp);
+      return { operations: ops, refused, outages: Object.fromEntries(outages) };
+    },
     async handle(req, res) {
       let body: Buffer;
       try {
@@ -148,6 +210,17 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
         throw err;
       }
       const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      const table = tableOf(body);
+      const refusal = outages.get(table) ?? outages.get('*');
+      if (refusal) {
+        refused++;
+        if (refusal === 'reset') req.socket.destroy();
+        else sendAmzJson(res, 503, { __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', message: 'The local DynamoDB endpoint is stopped (test hook).' });
+        return;
+      }
+      const byOp = operations.get(table) ?? new Map<string, number>();
+      operations.set(table, byOp);
+      byOp.set(op, (byOp.get(op) ?? 0) + 1);
       if (op === 'UpdateTimeToLive' || op === 'DescribeTimeToLive') {
         await ttlCall(op, body, req, res);
         return;

@@ -9,3 +9,6 @@ export type { LocalStack, LocalStackOptions } from './server';
 export type { EnvironmentCounts } from './lambda/runtime';
 export type { InvocationEvent } from './lambda/invoke';
 export type { AsyncAttemptEvent, AsyncDiscardedEvent } from './lambda/async-queue';
+export type { StackOps, StackStats } from './ops';
+export type { DynamoDbOutage, DynamoDbOutageMode, DynamoDbStats } from './dynamodb';
+export type { FunctionCounters, KillWhich } from './lambda/runtime';

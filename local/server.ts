@@ -19,6 +19,7 @@ import { ApiGatewayStore } from './apigateway/model';
 import { ApiGatewayControlPlane } from './apigateway/control-plane';
 import { DEFAULT_INTEGRATION_TIMEOUT_MS, executeTarget, handleExecute } from './apigateway/invoke';
 import { IamService } from './iam';
+import { createOps, handleOps, OPS_PREFIX, type StackOps } from './ops';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -59,6 +60,12 @@ export interface LocalStack {
   events: EventEmitter;
   /** Execution environments alive now. */
   environments(): EnvironmentCounts;
+  /**
+   * Test/ops hooks (also served under `/_local/ops/`, see `local/ops.ts`):
+   * counters and memory, killing a function's environments, stopping and
+   * starting the DynamoDB endpoint. Not part of any AWS API.
+   */
+  ops: StackOps;
   /** Stops the server, every execution environment and the store. */
   stop(): Promise<void>;
 }
@@ -100,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const apiControl = new ApiGatewayControlPlane(apiStore);
   const iam = new IamService();
   const integrationTimeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
+  const ops = createOps(dynamodb, lambda.runtime);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';
@@ -116,6 +124,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         integrationTimeoutMs,
         log,
       }, req, res, target);
+      return;
+    }
+    if (path.startsWith(OPS_PREFIX)) {
+      await handleOps(ops, log, req, res);
       return;
     }
     const codeMatch = /^\/_local\/lambda\/code\/([^/]+)\.zip$/.exec(path);
@@ -179,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     host,
     events,
     environments: () => lambda.runtime.stats(),
+    ops,
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -35,6 +35,19 @@ export interface FunctionSpec {
   reservedConcurrency?: number;
 }
 
+/** Invocations counted per function since the stack started (see `LambdaRuntime.counters()`). */
+export interface FunctionCounters {
+  /** Invocations that got an environment (synchronous and asynchronous attempts). */
+  invocations: number;
+  /** Of those, how many started a new environment. */
+  coldStarts: number;
+  /** Environments stopped through `LambdaRuntime.killEnvironments()`. */
+  killed: number;
+}
+
+/** Which environments `LambdaRuntime.killEnvironments()` stops. */
+export type KillWhich = 'busy' | 'idle' | 'all';
+
 /** One invocation's request. */
 export interface InvocationRequest {
   /** The awsRequestId. */
@@ -262,6 +275,7 @@ export class LambdaRuntime {
   private startsRunning = 0;
   private readonly startQueue: (() => void)[] = [];
   private readonly startConcurrency: number;
+  private readonly perFunction = new Map<string, FunctionCounters>();
 
   /** @param options runtime options */
   constructor(private readonly options: RuntimeOptions) {
@@ -287,6 +301,55 @@ export class LambdaRuntime {
       else if (env.state !== 'dead') busy++;
     }
     return { idle, busy };
+  }
+
+  /**
+   * Test/ops hook: invocations and cold starts per function since the stack started.
+   * Not part of any AWS API.
+   */
+  counters(): Record<string, FunctionCounters> {
+    return Object.fromEntries([...this.perFunction].map(([name, c]) => [name, { ...c }]));
+  }
+
+  private count(functionName: string): FunctionCounters {
+    let c = this.perFunction.get(functionName);
+    if (!c) {
+      c = { invocations: 0, coldStarts: 0, killed: 0 };
+      this.perFunction.set(functionName, c);
+    }
+    return c;
+  }
+
+  /**
+   * Test/ops hook: stops a function's environments at once, as if their
+   * process had been killed (`busy`: those running an invocation, which ends
+   * with `Runtime.ExitError`; `idle`: the warm ones, to free memory; `all`).
+   * Not part of any AWS API.
+   * @param functionName the function
+   * @param which which environments
+   * @returns how many were stopped
+   */
+  killEnvironments(functionName: string, which: KillWhich = 'busy'): number {
+    let killed = 0;
+    for (const env of this.envs) {
+      if (env.spec.functionName !== functionName || env.state === 'dead') continue;
+      const busy = env.state === 'busy' || env.state === 'starting';
+      if (which === 'all' || (which === 'busy') === busy) {
+        const current = env.current;
+        if (current) {
+          env.retire = true;
+          const error: FunctionErrorPayload = {
+            errorType: 'Runtime.ExitError',
+            errorMessage: `RequestId: ${current.requestId} Error: Runtime exited with error: signal: killed`,
+          };
+          current.finish(false, JSON.stringify(error), error.errorType);
+        }
+        env.kill();
+        killed++;
+      }
+    }
+    this.count(functionName).killed += killed;
+    return killed;
   }
 
   /**
@@ -336,6 +399,9 @@ export class LambdaRuntime {
       }
     }
     env.state = 'busy';
+    const counters = this.count(spec.functionName);
+    counters.invocations++;
+    if (coldStart) counters.coldStarts++;
     const started = Date.now();
     return new Promise<InvocationResult>((resolve) => {
       const e = env;

@@ -1,0 +1,171 @@
+/**
+ * Test and operations hooks of the local stack — not part of any AWS API, and
+ * served only under `/_local/ops/` (a path no AWS client uses):
+ *
+ * | Route | Does |
+ * | --- | --- |
+ * | `GET /_local/ops/stats` | DynamoDB requests by table and operation, Lambda invocations and cold starts by function, environments, the stack process's memory (RSS now and peak) and CPU time |
+ * | `POST /_local/ops/lambda/{name}/kill?which=busy\|idle\|all` | stops a function's environments as if their process were killed (`busy`, the default: running invocations end with `Runtime.ExitError`); `idle` frees memory |
+ * | `POST /_local/ops/dynamodb/stop` | stops the DynamoDB endpoint, keeping its data: body `{"mode":"reset"\|"unavailable","tables":[...]}` (both optional) |
+ * | `POST /_local/ops/dynamodb/start` | starts it again: body `{"tables":[...]}` (optional; default: every table) |
+ * | `POST /_local/ops/mark?text=T` | writes `[ops] mark T` to the stack's log: a reader of the log knows every line before it was written |
+ *
+ * The same hooks are on the {@link LocalStack} object as `ops`, for tests in the same process.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { readBody, sendJson } from './http';
+import type { DynamoDbOutage, DynamoDbService, DynamoDbStats } from './dynamodb';
+import type { EnvironmentCounts, FunctionCounters, KillWhich, LambdaRuntime } from './lambda/runtime';
+
+/** What `GET /_local/ops/stats` answers. */
+export interface StackStats {
+  /** DynamoDB requests and the outage in force. */
+  dynamodb: DynamoDbStats;
+  /** Lambda, per function and overall. */
+  lambda: {
+    /** Invocations, cold starts and kills per function. */
+    functions: Record<string, FunctionCounters>;
+    /** Environments alive now. */
+    environments: EnvironmentCounts;
+  };
+  /** The stack process (every environment is a thread of it). */
+  process: {
+    /** Resident set size now, bytes. */
+    rssBytes: number;
+    /** Peak resident set size since the process started, bytes. */
+    maxRssBytes: number;
+    /** CPU time used so far by the whole process (every thread: server, DynamoDB, environments), microseconds. */
+    cpuMicros: number;
+    /**
+     * The main thread's event loop (HTTP server, API Gateway, Lambda service and DynamoDB all run
+     * on it; function code runs on worker threads): ms active and idle since the stack started.
+     */
+    eventLoop: {
+      /** Milliseconds the main thread spent working. */
+      activeMs: number;
+      /** Milliseconds the main thread spent waiting for work. */
+      idleMs: number;
+    };
+  };
+}
+
+/** The hooks, for tests that hold the stack object. */
+export interface StackOps {
+  /** Counters and memory. */
+  stats(): StackStats;
+  /**
+   * Stops a function's environments.
+   * @param functionName the function
+   * @param which `busy` (default), `idle` or `all`
+   * @returns how many were stopped
+   */
+  killEnvironments(functionName: string, which?: KillWhich): number;
+  /** Stops the DynamoDB endpoint (connection errors or 503), keeping its data. */
+  stopDynamoDb(outage?: DynamoDbOutage): void;
+  /** Starts the DynamoDB endpoint again (for these tables; default: ends every outage). */
+  startDynamoDb(tables?: string[]): void;
+}
+
+/** Path prefix of the hooks. */
+export const OPS_PREFIX = '/_local/ops/';
+
+/**
+ * Builds the hooks over the stack's parts.
+ * @param dynamodb the DynamoDB service
+ * @param runtime the Lambda runtime
+ */
+export function createOps(dynamodb: DynamoDbService, runtime: LambdaRuntime): StackOps {
+  return {
+    stats: () => ({
+      dynamodb: dynamodb.stats(),
+      lambda: { functions: runtime.counters(), environments: runtime.stats() },
+      process: (() => {
+        const usage = process.resourceUsage();
+        const loop = performance.eventLoopUtilization();
+        return {
+          rssBytes: process.memoryUsage.rss(),
+          maxRssBytes: usage.maxRSS * 1024,
+          cpuMicros: usage.userCPUTime + usage.systemCPUTime,
+          eventLoop: { activeMs: loop.active, idleMs: loop.idle },
+        };
+      })(),
+    }),
+    killEnvironments: (name, which = 'busy') => runtime.killEnvironments(name, which),
+    stopDynamoDb: (outage) => dynamodb.stop(outage),
+    startDynamoDb: (tables) => dynamodb.start(tables),
+  };
+}
+
+/**
+ * Answers a request under {@link OPS_PREFIX}.
+ * @param ops the hooks
+ * @param log the stack's log
+ * @param req the request
+ * @param res the response
+ */
+export async function handleOps(ops: StackOps, log: (line: string) => void, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const route = url.pathname.slice(OPS_PREFIX.length);
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && route === 'stats') {
+    sendJson(res, 200, ops.stats());
+    return;
+  }
+  const kill = /^lambda\/([A-Za-z0-9_-]{1,64})\/kill$/.exec(route);
+  if (method === 'POST' && kill) {
+    const which = url.searchParams.get('which') ?? 'busy';
+    if (which !== 'busy' && which !== 'idle' && which !== 'all') {
+      sendJson(res, 400, { message: 'which must be busy, idle or all' });
+      return;
+    }
+    sendJson(res, 200, { killed: ops.killEnvironments(kill[1] ?? '', which) });
+    return;
+  }
+  if (method === 'POST' && route === 'dynamodb/stop') {
+    const text = (await readBody(req, 64 * 1024)).toString('utf8');
+    let body: { mode?: unknown; tables?: unknown } = {};
+    try {
+      body = text ? (JSON.parse(text) as typeof body) : {};
+    } catch {
+      sendJson(res, 400, { message: 'the body must be JSON' });
+      return;
+    }
+    const mode = body.mode ?? 'reset';
+    const tables = body.tables ?? [];
+    if ((mode !== 'reset' && mode !== 'unavailable') || !Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
+      sendJson(res, 400, { message: 'expected {"mode": "reset"|"unavailable", "tables": ["name", ...]}' });
+      return;
+    }
+    ops.stopDynamoDb({ mode, tables: tables as string[] });
+    log(`[ops] DynamoDB stopped (${mode}${tables.length ? `, tables ${tables.join(', ')}` : ''})`);
+    sendJson(res, 200, ops.stats().dynamodb);
+    return;
+  }
+  if (method === 'POST' && route === 'dynamodb/start') {
+    const text = (await readBody(req, 64 * 1024)).toString('utf8');
+    let tables: unknown;
+    try {
+      tables = text ? (JSON.parse(text) as { tables?: unknown }).tables : undefined;
+    } catch {
+      sendJson(res, 400, { message: 'the body must be JSON' });
+      return;
+    }
+    if (tables !== undefined && (!Array.isArray(tables) || !tables.every((t) => typeof t === 'string'))) {
+      sendJson(res, 400, { message: 'expected {"tables": ["name", ...]}' });
+      return;
+    }
+    ops.startDynamoDb(tables as string[] | undefined);
+    log(`[ops] DynamoDB started${Array.isArray(tables) && tables.length ? ` (tables ${tables.join(', ')})` : ''}`);
+    sendJson(res, 200, ops.stats().dynamodb);
+    return;
+  }
+  if (method === 'POST' && route === 'mark') {
+    const text = url.searchParams.get('text') ?? '';
+    log(`[ops] mark ${text}`);
+    sendJson(res, 200, { marked: text });
+    return;
+  }
+  sendJson(res, 404, { message: `No ops hook at ${method} ${url.pathname}` });
+}

@@ -1,0 +1,412 @@
+#!/usr/bin/env zx
+// npm run bench: what the kit adds to a request's time, on the local stack (Node alone).
+//
+// Starts the local AWS stack (a child process, logs captured), deploys the kit with the deploy
+// script three ways side by side — `bench` (defaults, plus the direct route to Main: the floor)
+// and `orig` (the original kit's settings: 2 s polls, 22 s window) — then runs each job length
+// at each concurrency through each way, after a warm-up at that concurrency, and writes the
+// figures (results.json, chart.svg, table.md) to bench-results/<time>/ or --out DIR.
+// See docs/benchmarks.md.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli.mjs';
+import { chartSvg } from './lib/bench-chart.mjs';
+import { fmtMs, judgeTargets, summarise, table } from './lib/bench-stats.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const zxCli = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+
+const USAGE = `Usage: npm run bench -- [flags]
+
+Measures the kit on the local AWS stack: total time and added latency (total minus Main's own
+run time), hops, DynamoDB reads and failures, for each job length × concurrency × way.
+
+  --jobs S,S,...          job lengths in seconds (default 0.3,5,40)
+  --concurrency N,N,...   concurrent clients (default 1,50,200)
+  --ways W,W,...          kit (defaults), orig (2 s polls, 22 s window), direct (Main behind
+                          API Gateway alone: the floor, jobs under 29 s only), tuned (the kit
+                          with --tuned-env settings) (default kit,orig,direct)
+  --tuned-env KEY=VALUE   a Proxy variable of the tuned way (repeatable)
+  --rounds N              requests per client in every cell (default: about 30 samples per
+                          cell, at most ~40 s of job time per client; 1 for 40 s jobs)
+  --quick                 a short run: jobs 0.3,5 × concurrency 1,10, fewer rounds (~2 min)
+  --out DIR               where to write results.json, chart.svg and table.md
+                          (default bench-results/<time>)
+  --help                  this text`;
+
+const WINDOW_LIMIT_SECONDS = 29;
+
+/** @param {string | undefined} text @param {string} flag @returns {number[]} */
+function numbers(text, flag) {
+  const values = String(text).split(',').map((v) => v.trim()).filter(Boolean).map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0)) throw new UsageError(`--${flag} takes numbers separated by commas, got ${text}`);
+  return values;
+}
+
+/** @param {unknown} value @returns {string[]} */
+const list = (value) => (value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
+
+/** Runs a command, resolving with its output; rejects with the output on failure. */
+function run(command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new ExpectedError(`${path.basename(args[1] ?? command)} failed (exit code ${code}):\n${output}`))));
+  });
+}
+
+/**
+ * The stack's console, read line by line: the Proxy's JSON lines of the cell being measured,
+ * and the marks written through /_local/ops/mark (every line before a mark has been read).
+ */
+class StackLog {
+  constructor() {
+    /** @type {string[]} */
+    this.tail = [];
+    /** @type {Map<string, () => void>} */
+    this.marks = new Map();
+    /** @type {{ proxy: string, lines: Array<Record<string, unknown>> } | null} */
+    this.bucket = null;
+  }
+
+  /** @param {string} line */
+  onLine(line) {
+    this.tail.push(line);
+    if (this.tail.length > 300) this.tail.splice(0, 100);
+    const mark = /^\[ops\] mark (\S+)/.exec(line);
+    if (mark) {
+      this.marks.get(mark[1] ?? '')?.();
+      return;
+    }
+    if (this.bucket && line.startsWith(`[${this.bucket.proxy}] {`)) {
+      try {
+        this.bucket.lines.push(JSON.parse(line.slice(this.bucket.proxy.length + 3)));
+      } catch {
+        // not a JSON line
+      }
+    }
+  }
+
+  /** @param {string} text @returns {Promise<void>} */
+  mark(text) {
+    return new Promise((resolve) => this.marks.set(text, resolve));
+  }
+}
+
+/** Starts `local/cli.ts` on a free port; resolves when it serves. */
+function startStack(log) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const ready = new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new ExpectedError(`the local stack stopped (exit code ${code}):\n${log.tail.slice(-20).join('\n')}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = /ready at (http:\/\/\S+)/.exec(line);
+      if (match) resolve(match[1]);
+      else log.onLine(line);
+    });
+    createInterface({ input: child.stderr }).on('line', (line) => log.onLine(line));
+  });
+  return { child, ready };
+}
+
+/**
+ * One request, following 303s as curl -L does; checks that the answer is Main's, for this
+ * request (the marker in its query, which Main echoes).
+ *
+ * @param {string} base a URL ending in /
+ * @param {number} seconds
+ * @param {string} marker
+ * @returns {Promise<import('./lib/bench-stats.mjs').Sample>}
+ */
+async function one(base, seconds, marker) {
+  const started = performance.now();
+  let target = `${base}job?seconds=${seconds}&bench=${marker}`;
+  let hops = 0;
+  try {
+    let res = await fetch(target, { redirect: 'manual' });
+    while (res.status === 303 && hops < 200) {
+      await res.arrayBuffer();
+      hops += 1;
+      target = new URL(res.headers.get('location') ?? '', target).toString();
+      res = await fetch(target, { redirect: 'manual' });
+    }
+    const text = await res.text();
+    const totalMs = performance.now() - started;
+    if (res.status !== 200) return { ok: false, status: res.status, totalMs, ranMs: null, addedMs: null, hops, error: text.slice(0, 300) };
+    /** @type {{ query?: Record<string, string[]>, ranMs?: number }} */
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ok: false, status: 200, totalMs, ranMs: null, addedMs: null, hops, error: `not JSON: ${text.slice(0, 100)}` };
+    }
+    if (body.query?.['bench']?.[0] !== marker || typeof body.ranMs !== 'number') {
+      return { ok: false, status: 200, totalMs, ranMs: null, addedMs: null, hops, error: `another request's answer: ${body.query?.['bench']?.[0]}` };
+    }
+    return { ok: true, status: 200, totalMs, ranMs: body.ranMs, addedMs: totalMs - body.ranMs, hops };
+  } catch (error) {
+    return { ok: false, status: 0, totalMs: performance.now() - started, ranMs: null, addedMs: null, hops, error: String(error) };
+  }
+}
+
+/** Closed loop: `concurrency` clients, each sending `rounds` requests one after the other. */
+async function load(base, seconds, concurrency, rounds, label) {
+  /** @type {import('./lib/bench-stats.mjs').Sample[]} */
+  const samples = [];
+  const nonce = Math.random().toString(36).slice(2, 8);
+  await Promise.all(Array.from({ length: concurrency }, async (_, client) => {
+    for (let round = 0; round < rounds; round += 1) samples.push(await one(base, seconds, `${label}-${nonce}-${client}-${round}`));
+  }));
+  return samples;
+}
+
+/** Share of the time between two stats snapshots the stack's main thread was busy. */
+function busyShare(before, after) {
+  const active = after.process.eventLoop.activeMs - before.process.eventLoop.activeMs;
+  const idle = after.process.eventLoop.idleMs - before.process.eventLoop.idleMs;
+  return active + idle > 0 ? active / (active + idle) : null;
+}
+
+/** Per RequestID: the status reads of every hop (the Proxy's `reads`), hops, and the task's age at delivery. */
+function traces(lines) {
+  /** @type {Map<string, import('./lib/bench-stats.mjs').ProxyTrace>} */
+  const byId = new Map();
+  for (const line of lines) {
+    const id = typeof line['requestId'] === 'string' ? line['requestId'] : undefined;
+    if (!id) continue;
+    const t = byId.get(id) ?? { requestId: id, statusReads: 0, elapsedMs: null, hops: 0 };
+    if (typeof line['reads'] === 'number') t.statusReads += line['reads'];
+    if (line['message'] === 'still running, redirecting') t.hops += 1;
+    if (line['message'] === 'result delivered' && typeof line['elapsedMs'] === 'number') t.elapsedMs = line['elapsedMs'];
+    byId.set(id, t);
+  }
+  return [...byId.values()];
+}
+
+await runMain('bench', async () => {
+  const flags = parseFlags(scriptArgs(import.meta.url), {
+    string: ['jobs', 'concurrency', 'ways', 'rounds', 'out', 'tuned-env'],
+    boolean: ['quick', 'help'],
+    alias: { h: 'help' },
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  const quick = Boolean(flags.quick);
+  const jobs = numbers(flags.jobs ?? (quick ? '0.3,5' : '0.3,5,40'), 'jobs');
+  const concurrencies = numbers(flags.concurrency ?? (quick ? '1,10' : '1,50,200'), 'concurrency').map(Math.round);
+  if (concurrencies.some((c) => c < 1)) throw new UsageError('--concurrency must be 1 or more');
+  const ways = String(flags.ways ?? 'kit,orig,direct').split(',').map((w) => w.trim()).filter(Boolean);
+  for (const w of ways) if (!['kit', 'orig', 'direct', 'tuned'].includes(w)) throw new UsageError(`unknown way ${w}: kit, orig, direct or tuned`);
+  const tunedEnv = list(flags['tuned-env']);
+  if (ways.includes('tuned') && tunedEnv.length === 0) throw new UsageError('--ways tuned needs at least one --tuned-env KEY=VALUE');
+  const fixedRounds = flags.rounds === undefined ? undefined : numbers(flags.rounds, 'rounds')[0];
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const outDir = path.resolve(root, String(flags.out ?? path.join('bench-results', stamp)));
+
+  /** Requests per client in a cell. */
+  const roundsFor = (jobSeconds, concurrency) => {
+    if (fixedRounds !== undefined) return Math.max(1, Math.round(fixedRounds));
+    const samples = quick ? 6 : 30;
+    const jobBudget = quick ? 8 : 40;
+    const wanted = Math.ceil(samples / concurrency);
+    const fits = Math.max(1, Math.floor(jobBudget / Math.max(jobSeconds, 0.1)));
+    return Math.max(jobSeconds < 10 ? 2 : 1, Math.min(wanted, fits));
+  };
+
+  const zips = ['proxy', 'talker', 'main-example'].map((fn) => path.join(root, fn, 'dist', 'deploy.zip'));
+  if (zips.some((zip) => !existsSync(zip))) {
+    console.log('Building the functions...');
+    await run(process.execPath, [zxCli, path.join(root, 'scripts', 'build.mjs')], process.env);
+  }
+
+  const load0 = os.loadavg();
+  console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+  if (load0[0] > os.cpus().length) console.log(`Warning: the machine is busy (load ${load0[0].toFixed(1)} on ${os.cpus().length} CPUs): figures will be slower than on a quiet machine.`);
+
+  const log = new StackLog();
+  const { child, ready } = startStack(log);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const benchStarted = Date.now();
+  try {
+    const url = /** @type {string} */ (await ready);
+    console.log(`Local stack at ${url}`);
+    const env = {
+      PATH: process.env.PATH, HOME: scratch, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const deploy = async (prefix, extra) => {
+      const stateFile = path.join(scratch, `${prefix}.json`);
+      await run(process.execPath, [zxCli, path.join(root, 'scripts', 'deploy.mjs'), '--endpoint', url, '--name-prefix', prefix, '--state-file', stateFile, ...extra], env);
+      return JSON.parse(readFileSync(stateFile, 'utf8'));
+    };
+    /** Deploy flags of each way (recorded in the results). */
+    const deployFlags = {
+      bench: ['--direct-route'],
+      orig: ['--proxy-env', 'POLL_INITIAL_MS=2000', '--proxy-env', 'POLL_MAX_MS=2000', '--wait-seconds', '22'],
+      tuned: tunedEnv.flatMap((kv) => ['--proxy-env', kv]),
+    };
+    const states = {};
+    for (const prefix of ['bench', ...(ways.includes('orig') ? ['orig'] : []), ...(ways.includes('tuned') ? ['tuned'] : [])]) {
+      states[prefix] = await deploy(prefix, deployFlags[prefix]);
+      console.log(`Deployed ${prefix}: ${states[prefix].invokeUrl}`);
+    }
+    const fnsOf = (prefix) => [`${prefix}-proxy`, `${prefix}-talker`, `${prefix}-main`];
+    const WAYS = {
+      kit: { base: states.bench.invokeUrl, functions: fnsOf('bench'), table: 'bench-tasks', proxy: 'bench-proxy' },
+      orig: states.orig && { base: states.orig.invokeUrl, functions: fnsOf('orig'), table: 'orig-tasks', proxy: 'orig-proxy' },
+      tuned: states.tuned && { base: states.tuned.invokeUrl, functions: fnsOf('tuned'), table: 'tuned-tasks', proxy: 'tuned-proxy' },
+      direct: { base: `${states.bench.directUrl}/`, functions: ['bench-main'], table: null, proxy: null },
+    };
+    const allFunctions = Object.keys(states).flatMap(fnsOf);
+
+    const stats = async () => (await fetch(`${url}/_local/ops/stats`)).json();
+    const quiet = async () => {
+      for (;;) {
+        const s = await stats();
+        if (s.lambda.environments.busy === 0) return s;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    const coldStarts = (s, fns) => fns.reduce((sum, fn) => sum + (s.lambda.functions[fn]?.coldStarts ?? 0), 0);
+    let markCount = 0;
+    const flushLog = async () => {
+      const text = `m${(markCount += 1)}`;
+      const seen = log.mark(text);
+      await fetch(`${url}/_local/ops/mark?text=${text}`, { method: 'POST' });
+      await seen;
+    };
+
+    const warmups = [];
+    const cells = [];
+    const order = ['direct', 'kit', 'tuned', 'orig'].filter((w) => ways.includes(w));
+    for (const concurrency of concurrencies) {
+      for (const way of order) {
+        const w = WAYS[way];
+        const cellJobs = jobs.filter((j) => way !== 'direct' || j < WINDOW_LIMIT_SECONDS);
+        if (cellJobs.length === 0) continue;
+        // Free the memory of the other ways' idle environments, then warm this way's.
+        for (const fn of allFunctions.filter((f) => !w.functions.includes(f))) {
+          await fetch(`${url}/_local/ops/lambda/${fn}/kill?which=idle`, { method: 'POST' });
+        }
+        const warmStarted = Date.now();
+        let warmCold = 0;
+        let waves = 0;
+        for (let wave = 1; wave <= 5; wave += 1) {
+          const before = coldStarts(await stats(), w.functions);
+          // The first wave long enough that every environment is still busy when the last has started.
+          const seconds = concurrency >= 20 ? (wave === 1 ? 20 : 3) : 1;
+          await load(w.base, seconds, concurrency, 1, `warm${wave}`);
+          const started = coldStarts(await quiet(), w.functions) - before;
+          warmCold += started;
+          waves = wave;
+          if (started === 0) break;
+        }
+        warmups.push({ way, concurrency, waves, coldStarts: warmCold, ms: Date.now() - warmStarted });
+        console.log(`Warm-up ${way} × ${concurrency}: ${warmCold} environments started in ${waves} wave(s), ${((Date.now() - warmStarted) / 1000).toFixed(0)} s`);
+
+        for (const jobSeconds of cellJobs) {
+          const rounds = roundsFor(jobSeconds, concurrency);
+          const before = await quiet();
+          const tBefore = performance.now();
+          log.bucket = w.proxy ? { proxy: w.proxy, lines: [] } : null;
+          let peakRss = before.process.rssBytes;
+          const sampler = setInterval(() => {
+            stats().then((s) => (peakRss = Math.max(peakRss, s.process.rssBytes)), () => undefined);
+          }, 1000);
+          const t0 = performance.now();
+          const samples = await load(w.base, jobSeconds, concurrency, rounds, `${way}${jobSeconds}x${concurrency}`);
+          const wallMs = performance.now() - t0;
+          clearInterval(sampler);
+          const after = await quiet();
+          const cpuWallMs = performance.now() - tBefore;
+          await flushLog();
+          const lines = log.bucket?.lines ?? [];
+          log.bucket = null;
+          const getItems = w.table
+            ? (after.dynamodb.operations[w.table]?.GetItem ?? 0) - (before.dynamodb.operations[w.table]?.GetItem ?? 0)
+            : null;
+          const cell = {
+            way, jobSeconds, concurrency, rounds,
+            summary: summarise({ samples, traces: traces(lines), getItems, wallMs, cpuMs: (after.process.cpuMicros - before.process.cpuMicros) / 1000, cpuWallMs, cpus: os.cpus().length, loopBusy: busyShare(before, after) }),
+            ratios: { floor: null, orig: null },
+            coldStartsDuring: coldStarts(after, w.functions) - coldStarts(before, w.functions),
+            peakRssBytes: Math.max(peakRss, after.process.rssBytes),
+            errors: samples.filter((s) => !s.ok).slice(0, 5).map((s) => `${s.status} ${s.error ?? ''}`),
+            samples: samples.map((s) => ({ ok: s.ok, status: s.status, totalMs: Math.round(s.totalMs * 10) / 10, ranMs: s.ranMs, hops: s.hops })),
+            traces: traces(lines),
+          };
+          cells.push(cell);
+          const s = cell.summary;
+          console.log(`${way.padEnd(6)} ${String(jobSeconds).padStart(4)} s × ${String(concurrency).padStart(3)}: n=${s.requests} fail=${s.failures} total p50 ${fmtMs(s.totalMs.p50)} added p50 ${fmtMs(s.addedMs.p50)} p99 ${fmtMs(s.addedMs.p99)} hops ${s.hopsMean?.toFixed(1) ?? '—'}${s.getItemsPerRequest === null ? '' : ` GetItem/req ${s.getItemsPerRequest.toFixed(1)}`}`);
+          for (const e of cell.errors) console.log(`    failed: ${e}`);
+        }
+      }
+    }
+
+    // Ratios of total time p50 to the floor (direct) and to the original's settings.
+    for (const cell of cells) {
+      const peer = (way) => cells.find((c) => c.way === way && c.jobSeconds === cell.jobSeconds && c.concurrency === cell.concurrency);
+      const p50 = cell.summary.totalMs.p50;
+      const floor = peer('direct')?.summary.totalMs.p50;
+      const orig = peer('orig')?.summary.totalMs.p50;
+      if (cell.way !== 'direct' && p50 !== null && floor) cell.ratios.floor = p50 / floor;
+      if (cell.way !== 'orig' && cell.way !== 'direct' && p50 !== null && orig) cell.ratios.orig = p50 / orig;
+    }
+
+    const finalStats = await stats();
+    const targets = judgeTargets(cells);
+    const load1 = os.loadavg();
+    const command = `npm run bench --${process.argv.slice(process.argv.findIndex((a) => a.endsWith('bench.mjs')) + 1).map((a) => ` ${a}`).join('')}`;
+    const results = {
+      command,
+      startedAt: new Date(benchStarted).toISOString(),
+      durationSeconds: Math.round((Date.now() - benchStarted) / 1000),
+      machine: {
+        cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version, platform: `${os.type()} ${os.release()}`, loadAverageAtStart: load0, loadAverageAtEnd: load1,
+      },
+      options: { jobs, concurrencies, ways, quick, rounds: fixedRounds ?? null },
+      deployments: deployFlags,
+      readsCountedBy: 'GetItem/req: every GetItem call on the way\'s tasks table, counted by the local stack\'s DynamoDB layer (status polls and the one result read, SDK retries included); reads/s/req: per RequestID, the status reads from the Proxy\'s log lines (`reads` of each hop) plus the result read, over the task\'s age at delivery',
+      stackMaxRssBytes: finalStats.process.maxRssBytes,
+      warmups,
+      targets,
+      cells,
+    };
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, 'results.json'), JSON.stringify(results) + '\n');
+    const md = table(cells);
+    writeFileSync(path.join(outDir, 'table.md'), `${md}\n\n${targets.map((t) => `- **${t.verdict}** ${t.target} — ${t.cell}: ${t.value}`).join('\n')}\n`);
+    writeFileSync(path.join(outDir, 'chart.svg'), chartSvg(cells, {
+      title: 'Added latency of the kit on the local stack',
+      subtitle: `${os.cpus().length} CPUs, Node ${process.version}, ${new Date(benchStarted).toISOString().slice(0, 16)}Z — ${command}`,
+    }));
+
+    console.log(`\n${md}\n`);
+    for (const t of targets) console.log(`${t.verdict.padEnd(4)}  ${t.target} — ${t.cell}: ${t.value}`);
+    console.log(`\nPeak RSS of the stack (every environment is a thread of it): ${(finalStats.process.maxRssBytes / 2 ** 30).toFixed(2)} GiB`);
+    console.log(`Load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(`Took ${results.durationSeconds} s. Figures: ${path.relative(process.cwd(), outDir) || '.'}/{results.json,chart.svg,table.md}`);
+    if (targets.some((t) => t.verdict === 'MISS')) console.log('Some targets were missed: docs/benchmarks.md explains why and what would reach them.');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => {
+      if (child.exitCode !== null) resolve(undefined);
+      else child.once('exit', resolve);
+    });
+    rmSync(scratch, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,80 @@
+/**
+ * The fault matrix, part 2: 200 concurrent 40 s requests through the kit on the local stack
+ * (600 execution environments: Proxy, Talker and Main for each). Every client must get its own
+ * result (checked by a marker in its query that Main echoes), none lost, none duplicated:
+ * Main runs exactly 200 times.
+ *
+ * The functions are warmed first: the stack starts at most 2 environments per CPU at once
+ * (each loads the function's bundle), so 600 cold starts at once on a 2-core machine take about
+ * two minutes, and a Proxy that waits that long for its environment answers after API
+ * Gateway's 29 s cut-off (see docs/benchmarks.md).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployInto, faultsEnabled, follow, marker, quiet, runsOf, startFaultStack, type Deployment, type FaultStack } from './support';
+
+const CONCURRENCY = 200;
+const JOB_SECONDS = 40;
+
+let fs: FaultStack;
+let d: Deployment;
+
+beforeAll(async () => {
+  if (!faultsEnabled) return;
+  fs = await startFaultStack();
+  d = await deployInto(fs, 'fload');
+}, 120_000);
+
+afterAll(async () => {
+  await fs?.stop();
+});
+
+function coldStarts(): number {
+  const counters = fs.stack.ops.stats().lambda.functions;
+  return [d.proxy, d.talker, d.main].reduce((sum, name) => sum + (counters[name]?.coldStarts ?? 0), 0);
+}
+
+describe.skipIf(!faultsEnabled)('200 concurrent 40 s requests', () => {
+  it('warms 200 environments of each function', async () => {
+    // Waves of 200 overlapping jobs until one wave starts no new environment: the first one long
+    // enough that every environment is still busy when the last one has started.
+    for (let wave = 1; ; wave += 1) {
+      const before = coldStarts();
+      const t0 = Date.now();
+      const seconds = wave === 1 ? 20 : 3;
+      await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => follow(`${d.state.invokeUrl}warm?seconds=${seconds}&w=${wave}-${i}`).catch(() => undefined)));
+      await quiet(fs);
+      const started = coldStarts() - before;
+      console.log(`warm-up wave ${wave}: ${started} new environments in ${Date.now() - t0} ms`);
+      if (started === 0) break;
+      expect(wave, `wave ${wave} still started ${started} environments`).toBeLessThan(5);
+    }
+    expect(fs.stack.environments().idle).toBeGreaterThanOrEqual(3 * CONCURRENCY);
+  }, 300_000);
+
+  it('gives every client its own result: none lost, none duplicated, Main ran exactly 200 times', async () => {
+    const runsBefore = runsOf(fs, d.main);
+    const markers = Array.from({ length: CONCURRENCY }, (_, i) => marker(`load${i}`));
+    const results = await Promise.all(markers.map((m) => follow(`${d.state.invokeUrl}job?seconds=${JOB_SECONDS}&m=${m}`)));
+    const problems: string[] = [];
+    const mainRequestIds = new Set<string>();
+    results.forEach((r, i) => {
+      if (r.response.status !== 200) {
+        problems.push(`#${i}: ${r.statuses.join(' → ')} ${r.body.slice(0, 200)}`);
+        return;
+      }
+      const body = JSON.parse(r.body) as { query: Record<string, string[]>; awsRequestId: string; waitedSeconds: number };
+      if (body.query['m']?.[0] !== markers[i]) problems.push(`#${i}: got the result of ${body.query['m']?.[0]}`);
+      if (body.waitedSeconds !== JOB_SECONDS) problems.push(`#${i}: waited ${body.waitedSeconds} s`);
+      mainRequestIds.add(body.awsRequestId);
+    });
+    expect(problems).toEqual([]);
+    // Each crossed the 25 s window at least once.
+    expect(results.every((r) => r.statuses.filter((s) => s === 303).length >= 1)).toBe(true);
+    // 200 distinct runs of Main delivered, and no more ran (after everything settled).
+    expect(mainRequestIds.size).toBe(CONCURRENCY);
+    await quiet(fs);
+    expect(runsOf(fs, d.main) - runsBefore).toBe(CONCURRENCY);
+    const maxRssGb = fs.stack.ops.stats().process.maxRssBytes / 2 ** 30;
+    console.log(`200 × 40 s: slowest ${Math.max(...results.map((r) => r.elapsedMs))} ms; peak RSS of the test process ${maxRssGb.toFixed(1)} GiB`);
+  }, 240_000);
+});
