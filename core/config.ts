@@ -54,8 +54,14 @@ export interface ProxyConfig {
   signingKey?: Buffer;
   /** `WAIT_SECONDS` (default 25): how long one request waits before answering 303. */
   waitMs: number;
-  /** `SAFETY_MARGIN_MS` (default 2000): time kept back from the function's remaining time. */
+  /** `SAFETY_MARGIN_MS` (default 2000): time kept back from the function's remaining time and from API Gateway's cut-off. */
   safetyMarginMs: number;
+  /**
+   * `GATEWAY_TIMEOUT_MS` (default 29000): API Gateway's integration timeout, counted from the
+   * request's arrival (`requestTimeEpoch`), which a slow cold start eats into. Raise it only if
+   * your REST API's timeout was raised.
+   */
+  gatewayTimeoutMs: number;
   /** `POLL_INITIAL_MS` (25), `POLL_MAX_MS` (200), `POLL_FACTOR` (1.5). */
   poll: PollPolicy;
   /** `TASK_TTL_SECONDS` (default 3600): lifetime of a task row; also the validity of signed links. */
@@ -190,6 +196,7 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
     }),
     waitMs: decimal(env, 'WAIT_SECONDS', 25, 0, 28) * 1000,
     safetyMarginMs: integer(env, 'SAFETY_MARGIN_MS', 2000, 0, 60_000),
+    gatewayTimeoutMs: integer(env, 'GATEWAY_TIMEOUT_MS', 29_000, 1000, 300_000),
     poll,
     taskTtlSeconds: integer(env, 'TASK_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
     pendingTimeoutMs: integer(env, 'PENDING_TIMEOUT_SECONDS', 300, 1, 6 * 3600) * 1000,

@@ -21,6 +21,8 @@ export interface IncomingRequest {
   apiPath: string;
   /** REST only: `requestContext.path`, the path as the client sent it (with stage or base path). */
   clientPath?: string;
+  /** When API Gateway received the request (epoch ms), if the event says. */
+  receivedAt?: number;
   /** Query parameters, each with all its values, names as sent. */
   query: ReadonlyMap<string, readonly string[]>;
   /** Request headers, names in lower case, each with all its values. */
@@ -96,6 +98,10 @@ function fillTemplate(template: string, params: unknown): string | undefined {
   return complete ? filled : undefined;
 }
 
+function epoch(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
 function parseRawQuery(raw: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(raw)) addAll(out, name, [value], false);
@@ -124,7 +130,9 @@ export function readRequest(event: ApiGatewayEvent): IncomingRequest {
     const template = routeKey.includes(' ') ? routeKey.slice(routeKey.indexOf(' ') + 1) : undefined;
     const stage = text(context['stage'], '$default');
     const stagePrefix = stage !== '$default' && path.startsWith(`/${stage}/`) ? `/${stage}` : '';
+    const receivedAt = epoch(context['timeEpoch']);
     return {
+      ...(receivedAt !== undefined && { receivedAt }),
       format: '2.0',
       method: text(http['method'], 'GET').toUpperCase(),
       path,
@@ -136,7 +144,9 @@ export function readRequest(event: ApiGatewayEvent): IncomingRequest {
   }
   const path = text(raw['path'], '/');
   const clientPath = typeof context['path'] === 'string' ? context['path'] : undefined;
+  const receivedAt = epoch(context['requestTimeEpoch']);
   return {
+    ...(receivedAt !== undefined && { receivedAt }),
     format: '1.0',
     method: text(raw['httpMethod'], 'GET').toUpperCase(),
     path,

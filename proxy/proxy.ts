@@ -88,10 +88,17 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     return continuationLocation({ requestId, hop, mode }, signing, route);
   }
 
-  function windowEnd(context: InvocationContext, prefs: Preferences, fallbackMs: number): number {
+  function windowEnd(request: IncomingRequest, context: InvocationContext, prefs: Preferences, fallbackMs: number): number {
     const now = clock.now();
     const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Infinity;
     let ms = Math.min(fallbackMs, remaining - config.safetyMarginMs);
+    // API Gateway's clock started when the request arrived, not when this function did: a slow
+    // cold start must not push the answer past the gateway's cut-off (the client would get 504
+    // and lose its continuation). A time stamp far from now (clock skew, bad data) is ignored.
+    const received = request.receivedAt;
+    if (received !== undefined && received <= now + 5000 && received >= now - config.gatewayTimeoutMs) {
+      ms = Math.min(ms, received + config.gatewayTimeoutMs - config.safetyMarginMs - now);
+    }
     if (prefs.waitSeconds !== undefined) ms = Math.min(ms, prefs.waitSeconds * 1000);
     return now + Math.max(0, ms);
   }
@@ -175,9 +182,12 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     }
     // A 202 poll reads once unless the client asked to wait.
     const windowMs = cont.mode === 'async' ? 0 : config.waitMs;
-    const until = windowEnd(context, prefs, prefs.waitSeconds !== undefined ? config.waitMs : windowMs);
+    const until = windowEnd(request, context, prefs, prefs.waitSeconds !== undefined ? config.waitMs : windowMs);
     try {
-      const outcome = await waitForOutcome(store, cont.requestId, { until, poll: config.poll, clock });
+      // A task seen again has been running a while: read at once, then at the ceiling's pace
+      // rather than restarting the fast start of the backoff.
+      const poll = { ...config.poll, initialDelayMs: config.poll.maxDelayMs };
+      const outcome = await waitForOutcome(store, cont.requestId, { until, poll, clock });
       return await deliver(cont.requestId, outcome, cont, request, prefs);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
@@ -192,7 +202,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
   async function joinTask(requestId: string, request: IncomingRequest, prefs: Preferences, context: InvocationContext): Promise<unknown> {
     const ctx = answerContext(request, requestId);
     if (prefs.respondAsync) return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
-    const outcome = await waitForOutcome(store, requestId, { until: windowEnd(context, prefs, config.waitMs), poll: config.poll, clock });
+    const outcome = await waitForOutcome(store, requestId, { until: windowEnd(request, context, prefs, config.waitMs), poll: config.poll, clock });
     if (outcome.kind === 'absent') {
       return errorResponse(409, 'IDEMPOTENCY_KEY_USED', 'This Idempotency-Key belongs to an earlier request whose result was already delivered or has expired.', ctx);
     }
@@ -266,7 +276,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     if (prefs.respondAsync) {
       return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
     }
-    const until = windowEnd(context, prefs, config.waitMs);
+    const until = windowEnd(request, context, prefs, config.waitMs);
     try {
       const outcome = await waitForOutcome(store, requestId, { until, poll: config.poll, clock });
       const response = await deliver(requestId, outcome, { hop: 0, mode: 'redirect' }, request, prefs);

@@ -12,6 +12,7 @@ describe('loadProxyConfig', () => {
       stageName: 'prod',
       waitMs: 25_000,
       safetyMarginMs: 2000,
+      gatewayTimeoutMs: 29_000,
       poll: { initialDelayMs: 25, maxDelayMs: 200, factor: 1.5 },
       taskTtlSeconds: 3600,
       resultGraceSeconds: 60,
