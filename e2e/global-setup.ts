@@ -9,10 +9,11 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { zipsAreStale } from '../scripts/lib/build-lib.mjs';
 import { chooseChromium, toolsRequired } from './support/browser';
 import { e2eDeployments, mainFunctionName, suiteEnvironment, type Role } from './deployments.mjs';
 
@@ -21,29 +22,9 @@ const root = path.resolve(import.meta.dirname, '..');
 const zxCli = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
 /** Kept after the run: the stack's log (every function's output) and the deploy state files. */
 const workDir = path.join(root, 'test-results', 'e2e-stack');
-const FUNCTIONS = ['proxy', 'talker', 'main-example'];
 
 function log(line: string): void {
   console.log(`[e2e setup] ${line}`);
-}
-
-/** Newest modification time under a folder, ignoring dist and node_modules. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }
-  return latest;
-}
-
-function zipsAreStale(): boolean {
-  const sources = Math.max(newest(path.join(root, 'core')), ...FUNCTIONS.map((fn) => newest(path.join(root, fn))));
-  return FUNCTIONS.some((fn) => {
-    const zip = path.join(root, fn, 'dist', 'deploy.zip');
-    return !existsSync(zip) || statSync(zip).mtimeMs < sources;
-  });
 }
 
 interface RunningStack {
@@ -127,7 +108,7 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | und
   const logFile = path.join(workDir, 'stack.log');
   writeFileSync(logFile, '');
 
-  if (zipsAreStale()) {
+  if (zipsAreStale(root)) {
     log('building the functions (their zips are missing or older than the sources)');
     try {
       await execFileP(process.execPath, [zxCli, 'scripts/build.mjs'], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 300_000 });

@@ -20,6 +20,8 @@ function suiteSkipReason(): string | undefined {
   return undefined;
 }
 const skipReason = suiteSkipReason();
+// Skipped only without a Chromium (printed; REQUIRE_TOOLS=1, set by CI, fails global setup
+// instead) or without a deployment to drive (E2E_BASE_URL unset and nothing deployed).
 test.skip(skipReason !== undefined, skipReason);
 
 /** Every response the main frame navigated to, redirects included, in order. */
@@ -134,6 +136,8 @@ test.describe('a browser through the kit', () => {
 
   test('3. without the kit, the direct route answers 504 after about 29 s', async ({ page }) => {
     const reason = gatewayTimeoutSkipReason();
+    // Skipped only on LocalStack (E2E_SKIP_GATEWAY_TIMEOUT=1, set by npm run e2e:localstack),
+    // which does not enforce API Gateway's 29 s integration timeout; the reason is printed.
     test.skip(reason !== undefined, reason);
     test.setTimeout(90_000);
     const started = Date.now();
@@ -165,6 +169,8 @@ test.describe('a browser through the kit', () => {
 
   test('5. a chain longer than the browser\'s 20-redirect cap completes', async ({ page }, testInfo) => {
     const chain = kitUrl('chain');
+    // Skipped only against an existing deployment given without E2E_LONG_CHAIN_URL: the test
+    // needs a kit deployed with a short window. Global setup always deploys one.
     test.skip(chain === undefined, 'no short-window deployment: set E2E_LONG_CHAIN_URL to a kit deployed with --wait-seconds 1');
     test.setTimeout((LONG_CHAIN_SECONDS + 90) * 1000);
     const navigations = recordNavigations(page);

@@ -5,14 +5,14 @@
 //
 //   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--data-dir DIR] [--state-file PATH]
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { zipsAreStale } from './lib/build-lib.mjs';
 import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FUNCTIONS = ['proxy', 'talker', 'main-example'];
 
 const USAGE = `Usage: npm start -- [flags]
 
@@ -26,24 +26,6 @@ loopback port, with Proxy, Talker and a main-example that takes 60 s deployed be
   --state-file PATH   where the URLs are written as JSON (default .local/deploy-state.json)
   --help              this text`;
 
-/** Newest modification time under a folder, ignoring dist and node_modules. */
-function newest(dir) {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }
-  return latest;
-}
-
-function needsBuild() {
-  const sources = Math.max(newest(path.join(root, 'core')), ...FUNCTIONS.map((fn) => newest(path.join(root, fn))));
-  return FUNCTIONS.some((fn) => {
-    const zip = path.join(root, fn, 'dist', 'deploy.zip');
-    return !existsSync(zip) || statSync(zip).mtimeMs < sources;
-  });
-}
 
 // The local stack takes any credentials; never send real ones to it.
 const localEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' };
@@ -103,7 +85,7 @@ await runMain('start', async () => {
   if (port !== 0 && (await portAnswers(port))) {
     throw new ExpectedError(`port ${port} is already in use (another npm start, or LocalStack?): stop it, or pass --port`);
   }
-  if (needsBuild()) {
+  if (zipsAreStale(root)) {
     console.log('Building the functions...');
     await run([path.join(root, 'node_modules', 'zx', 'build', 'cli.js'), path.join(root, 'scripts', 'build.mjs')], 'build');
   }

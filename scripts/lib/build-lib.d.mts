@@ -23,3 +23,5 @@ export declare function buildFunction(options: { root: string; name: string; sou
 export declare function selectFunctions(root: string, only?: string[]): { build: string[]; skipped: string[] };
 /** A byte count in KB. */
 export declare function formatKB(bytes: number): string;
+/** Whether a function's zip is missing or older than its sources. */
+export declare function zipsAreStale(root: string): boolean;

@@ -1,6 +1,6 @@
 // Bundling and zipping of the Lambda functions, as plain functions that the
 // build and deploy scripts (and the tests) call.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { ExpectedError } from './cli.mjs';
@@ -192,4 +192,35 @@ export function selectFunctions(root, only) {
  */
 export function formatKB(bytes) {
   return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/**
+ * Newest modification time of the files under a folder, ignoring dist and node_modules.
+ *
+ * @param {string} dir
+ * @returns {number}
+ */
+function newestUnder(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newestUnder(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * Whether a function's zip is missing or older than its sources (its own folder or core/),
+ * so that `npm start` and the browser suite build only when needed.
+ *
+ * @param {string} root the repository root
+ * @returns {boolean}
+ */
+export function zipsAreStale(root) {
+  const sources = Math.max(newestUnder(path.join(root, 'core')), ...FUNCTIONS.map((fn) => newestUnder(path.join(root, fn))));
+  return FUNCTIONS.some((fn) => {
+    const zip = path.join(root, fn, 'dist', 'deploy.zip');
+    return !existsSync(zip) || statSync(zip).mtimeMs < sources;
+  });
 }

@@ -33,6 +33,7 @@ function coldStarts(): number {
   return [d.proxy, d.talker, d.main].reduce((sum, name) => sum + (counters[name]?.coldStarts ?? 0), 0);
 }
 
+// Runs only under vitest.faults.config.ts (npm run test:faults sets RUN_FAULT_MATRIX=1); CI runs it.
 describe.skipIf(!faultsEnabled)('200 concurrent 40 s requests', () => {
   it('warms 200 environments of each function', async () => {
     // Waves of 200 overlapping jobs until one wave starts no new environment: the first one long

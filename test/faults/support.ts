@@ -4,7 +4,7 @@
  * script from the real zips; a client that follows 303s; waits on the stack's events.
  */
 import { execFile } from 'node:child_process';
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,8 @@ export interface FaultStack {
   stack: LocalStack;
   /** Every console line: function output (`[fn] ...`) and API Gateway lines. */
   lines: string[];
+  /** Emits `line` after each console line is recorded. */
+  lineEvents: EventEmitter;
   /** SDK clients on the stack. */
   lambda: LambdaClient;
   dynamodb: DynamoDBClient;
@@ -39,13 +41,19 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 /** Starts a quiet stack on a free port. */
 export async function startFaultStack(options: LocalStackOptions = {}): Promise<FaultStack> {
   const lines: string[] = [];
-  const stack = await startLocalStack({ port: 0, log: (line) => lines.push(line), ...options });
+  const lineEvents = new EventEmitter().setMaxListeners(0);
+  const record = (line: string) => {
+    lines.push(line);
+    lineEvents.emit('line', line);
+  };
+  const stack = await startLocalStack({ port: 0, log: record, ...options });
   const config = { endpoint: stack.url, region: 'us-east-1', credentials, maxAttempts: 1 };
   const lambda = new LambdaClient(config);
   const dynamodb = new DynamoDBClient(config);
   return {
     stack,
     lines,
+    lineEvents,
     lambda,
     dynamodb,
     async stop() {
@@ -125,17 +133,7 @@ export function jsonLogs(fs: FaultStack, functionName: string): Record<string, u
   return fs.lines.filter((line) => line.startsWith(prefix)).map((line) => JSON.parse(line.slice(functionName.length + 3)) as Record<string, unknown>);
 }
 
-/** Resolves with the first event of that name whose payload passes the test. */
-export function nextEvent<T>(events: EventEmitter, name: string, test: (e: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve) => {
-    const listener = (e: T): void => {
-      if (!test(e)) return;
-      events.off(name, listener);
-      resolve(e);
-    };
-    events.on(name, listener);
-  });
-}
+export { nextEvent } from '../local/helpers';
 
 /** The stack's `invocation-start` event. */
 export interface StartEvent {

@@ -69,6 +69,8 @@ describe('AWS CLI v2 against the local stack', { timeout: 90_000 }, () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  // Each case below is skipped (reason printed at the top) only without /usr/bin/aws; with
+  // REQUIRE_TOOLS=1, as in CI, which installs awscli, the missing CLI fails instead.
   it.skipIf(!hasAws)('sts and iam', async () => {
     expect(await awsJson('sts', 'get-caller-identity')).toMatchObject({ Account: '000000000000' });
     const role = await awsJson('iam', 'create-role', '--role-name', 'kit-proxy', '--assume-role-policy-document', TRUST);

@@ -35,6 +35,8 @@ async function aws(...args: string[]): Promise<Record<string, unknown>> {
   return stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
 }
 
+// Skipped (with the reason printed above) only where /usr/bin/aws is missing; with
+// REQUIRE_TOOLS=1, as in CI, which installs awscli, a missing CLI fails the suite instead.
 describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v2', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     if (!hasAws) throw new Error(`${AWS} is missing: install the Debian package awscli (REQUIRE_TOOLS=1)`);
