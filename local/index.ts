@@ -11,4 +11,4 @@ export type { InvocationEvent } from './lambda/invoke';
 export type { AsyncAttemptEvent, AsyncDiscardedEvent } from './lambda/async-queue';
 export type { StackOps, StackStats } from './ops';
 export type { DynamoDbOutage, DynamoDbOutageMode, DynamoDbStats } from './dynamodb';
-export type { FunctionCounters, KillWhich } from './lambda/runtime';
+export type { FunctionCounters, KillWhich, PrewarmResult } from './lambda/runtime';

@@ -6,6 +6,7 @@
  * | --- | --- |
  * | `GET /_local/ops/stats` | DynamoDB requests by table and operation, Lambda invocations and cold starts by function, environments, the stack process's memory (RSS now and peak) and CPU time |
  * | `POST /_local/ops/lambda/{name}/kill?which=busy\|idle\|all` | stops a function's environments as if their process were killed (`busy`, the default: running invocations end with `Runtime.ExitError`); `idle` frees memory |
+ * | `POST /_local/ops/lambda/{name}/warm?count=N` | starts environments of a function ahead of traffic (like provisioned concurrency) until N of its current code are alive, and answers `{"started","failed"}` when they are ready: load tests measure warm figures without warm-up waves |
  * | `POST /_local/ops/dynamodb/stop` | stops the DynamoDB endpoint, keeping its data: body `{"mode":"reset"\|"unavailable","tables":[...]}` (both optional) |
  * | `POST /_local/ops/dynamodb/start` | starts it again: body `{"tables":[...]}` (optional; default: every table) |
  * | `POST /_local/ops/mark?text=T` | writes `[ops] mark T` to the stack's log: a reader of the log knows every line before it was written |
@@ -17,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { readBody, sendJson } from './http';
 import type { DynamoDbOutage, DynamoDbService, DynamoDbStats } from './dynamodb';
-import type { EnvironmentCounts, FunctionCounters, KillWhich, LambdaRuntime } from './lambda/runtime';
+import type { EnvironmentCounts, FunctionCounters, FunctionSpec, KillWhich, LambdaRuntime, PrewarmResult } from './lambda/runtime';
 
 /** What `GET /_local/ops/stats` answers. */
 export interface StackStats {
@@ -62,10 +63,27 @@ export interface StackOps {
    * @returns how many were stopped
    */
   killEnvironments(functionName: string, which?: KillWhich): number;
+  /**
+   * Starts environments of a function until `count` of its current code are alive, and
+   * resolves when they are ready. Rejects when the function does not exist or `count` is
+   * out of range (1 to the stack's concurrency limit).
+   * @param functionName the function
+   * @param count how many environments should be alive
+   */
+  prewarm(functionName: string, count: number): Promise<PrewarmResult>;
   /** Stops the DynamoDB endpoint (connection errors or 503), keeping its data. */
   stopDynamoDb(outage?: DynamoDbOutage): void;
   /** Starts the DynamoDB endpoint again (for these tables; default: ends every outage). */
   startDynamoDb(tables?: string[]): void;
+}
+
+/** `StackOps.prewarm()` was given a function that does not exist. */
+export class UnknownFunctionError extends Error {
+  /** @param functionName the name asked for */
+  constructor(functionName: string) {
+    super(`Function not found: ${functionName}`);
+    this.name = 'UnknownFunctionError';
+  }
 }
 
 /** Path prefix of the hooks. */
@@ -75,8 +93,9 @@ export const OPS_PREFIX = '/_local/ops/';
  * Builds the hooks over the stack's parts.
  * @param dynamodb the DynamoDB service
  * @param runtime the Lambda runtime
+ * @param functionSpec the current spec of a function by name, or undefined when there is none
  */
-export function createOps(dynamodb: DynamoDbService, runtime: LambdaRuntime): StackOps {
+export function createOps(dynamodb: DynamoDbService, runtime: LambdaRuntime, functionSpec: (name: string) => FunctionSpec | undefined): StackOps {
   return {
     stats: () => ({
       dynamodb: dynamodb.stats(),
@@ -93,6 +112,11 @@ export function createOps(dynamodb: DynamoDbService, runtime: LambdaRuntime): St
       })(),
     }),
     killEnvironments: (name, which = 'busy') => runtime.killEnvironments(name, which),
+    prewarm: async (name, count) => {
+      const spec = functionSpec(name);
+      if (!spec) throw new UnknownFunctionError(name);
+      return runtime.prewarm(spec, count);
+    },
     stopDynamoDb: (outage) => dynamodb.stop(outage),
     startDynamoDb: (tables) => dynamodb.start(tables),
   };
@@ -121,6 +145,21 @@ export async function handleOps(ops: StackOps, log: (line: string) => void, req:
       return;
     }
     sendJson(res, 200, { killed: ops.killEnvironments(kill[1] ?? '', which) });
+    return;
+  }
+  const warm = /^lambda\/([A-Za-z0-9_-]{1,64})\/warm$/.exec(route);
+  if (method === 'POST' && warm) {
+    const name = warm[1] ?? '';
+    const count = Number(url.searchParams.get('count') ?? '');
+    try {
+      const result = await ops.prewarm(name, count);
+      log(`[ops] ${name}: ${result.started} environments started ahead of traffic${result.failed ? `, ${result.failed} failed (${result.firstError ?? ''})` : ''}`);
+      sendJson(res, result.failed ? 500 : 200, result);
+    } catch (error) {
+      if (error instanceof UnknownFunctionError) sendJson(res, 404, { message: error.message });
+      else if (error instanceof RangeError) sendJson(res, 400, { message: error.message });
+      else throw error;
+    }
     return;
   }
   if (method === 'POST' && route === 'dynamodb/stop') {

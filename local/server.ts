@@ -62,7 +62,7 @@ export interface LocalStack {
   environments(): EnvironmentCounts;
   /**
    * Test/ops hooks (also served under `/_local/ops/`, see `local/ops.ts`):
-   * counters and memory, killing a function's environments, stopping and
+   * counters and memory, starting or killing a function's environments, stopping and
    * starting the DynamoDB endpoint. Not part of any AWS API.
    */
   ops: StackOps;
@@ -107,7 +107,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const apiControl = new ApiGatewayControlPlane(apiStore);
   const iam = new IamService();
   const integrationTimeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
-  const ops = createOps(dynamodb, lambda.runtime);
+  const ops = createOps(dynamodb, lambda.runtime, (name) => {
+    const fn = lambda.controlPlane.functions.get(name);
+    return fn ? lambda.controlPlane.spec(fn) : undefined;
+  });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';

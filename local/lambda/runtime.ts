@@ -108,6 +108,16 @@ export interface EnvironmentCounts {
   busy: number;
 }
 
+/** What `LambdaRuntime.prewarm()` did. */
+export interface PrewarmResult {
+  /** Environments started and now idle. */
+  started: number;
+  /** Environments that failed to load the handler (stopped again). */
+  failed: number;
+  /** The first load failure, if any. */
+  firstError?: string;
+}
+
 /** Lambda's throttling error. */
 export function tooManyRequests(reason: string): AwsError {
   return new AwsError(429, 'TooManyRequestsException', 'Rate Exceeded.', { Type: 'User', Reason: reason });
@@ -475,6 +485,52 @@ export class LambdaRuntime {
         e.worker.postMessage(message);
       });
     });
+  }
+
+  /**
+   * Ops hook: starts environments of a function ahead of traffic, as provisioned concurrency
+   * does on AWS, until `count` of its current revision are alive; resolves when they are ready
+   * (each loaded its handler) and idle. Uses the same start slots as cold starts, so it never
+   * starves running invocations. Not part of any AWS API.
+   * @param spec the function
+   * @param count how many environments should be alive
+   * @returns how many were started, and how many of them failed to load
+   */
+  async prewarm(spec: FunctionSpec, count: number): Promise<PrewarmResult> {
+    if (this.stopped) throw new AwsError(503, 'ServiceException', 'The local stack is stopping');
+    if (!Number.isSafeInteger(count) || count < 1 || count > this.options.maxConcurrency) {
+      throw new RangeError(`count must be an integer from 1 to the stack's concurrency limit (${this.options.maxConcurrency})`);
+    }
+    let alive = 0;
+    for (const env of this.envs) {
+      if (env.spec.functionName === spec.functionName && env.spec.revision === spec.revision && env.state !== 'dead' && !env.retire) alive++;
+    }
+    const missing = Math.max(0, count - alive);
+    const initTimeoutMs = this.options.initTimeoutMs ?? 10_000;
+    const errors: string[] = [];
+    await Promise.all(Array.from({ length: missing }, async () => {
+      await this.acquireStartSlot();
+      if (this.stopped) {
+        this.releaseStartSlot();
+        return;
+      }
+      const env = this.spawn(spec);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<FunctionErrorPayload>((resolve) => {
+        timer = setTimeout(() => resolve({ errorType: 'Runtime.InitTimeout', errorMessage: `Init phase timed out after ${(initTimeoutMs / 1000).toFixed(2)} seconds` }), initTimeoutMs);
+      });
+      const initError = await Promise.race([env.ready, timedOut]);
+      clearTimeout(timer);
+      this.releaseStartSlot();
+      if (initError || env.state !== 'starting') {
+        errors.push(initError ? `${initError.errorType}: ${initError.errorMessage}` : 'the environment stopped while starting');
+        env.kill();
+        return;
+      }
+      env.state = 'idle';
+      env.lastUsed = Date.now();
+    }));
+    return { started: missing - errors.length, failed: errors.length, ...(errors[0] ? { firstError: errors[0] } : {}) };
   }
 
   /**

@@ -4,10 +4,10 @@
  * result (checked by a marker in its query that Main echoes), none lost, none duplicated:
  * Main runs exactly 200 times.
  *
- * The functions are warmed first: the stack starts at most 2 environments per CPU at once
- * (each loads the function's bundle), so 600 cold starts at once on a 2-core machine take about
- * two minutes, and a Proxy that waits that long for its environment answers after API
- * Gateway's 29 s cut-off (see docs/benchmarks.md).
+ * The functions are warmed first, through the stack's `prewarm` hook: the stack starts at most
+ * 2 environments per CPU at once (each loads the function's bundle), so 600 cold starts at once
+ * on a 2-core machine take about two minutes, and a Proxy that waits that long for its
+ * environment answers after API Gateway's 29 s cut-off (see docs/benchmarks.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployInto, faultsEnabled, follow, marker, quiet, runsOf, startFaultStack, type Deployment, type FaultStack } from './support';
@@ -35,25 +35,31 @@ function coldStarts(): number {
 
 // Runs only under vitest.faults.config.ts (npm run test:faults sets RUN_FAULT_MATRIX=1); CI runs it.
 describe.skipIf(!faultsEnabled)('200 concurrent 40 s requests', () => {
-  it('warms 200 environments of each function', async () => {
-    // Waves of 200 overlapping jobs until one wave starts no new environment: the first one long
-    // enough that every environment is still busy when the last one has started.
-    for (let wave = 1; ; wave += 1) {
-      const before = coldStarts();
-      const t0 = Date.now();
-      const seconds = wave === 1 ? 20 : 3;
-      await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => follow(`${d.state.invokeUrl}warm?seconds=${seconds}&w=${wave}-${i}`).catch(() => undefined)));
-      await quiet(fs);
-      const started = coldStarts() - before;
-      console.log(`warm-up wave ${wave}: ${started} new environments in ${Date.now() - t0} ms`);
-      if (started === 0) break;
-      expect(wave, `wave ${wave} still started ${started} environments`).toBeLessThan(5);
+  it('starts 200 environments of each function ahead of the load, and runs each once', async () => {
+    // As provisioned concurrency would on AWS: the load then measures warm environments, and
+    // no Proxy waits minutes for its cold start behind 599 others.
+    let t0 = Date.now();
+    for (const name of [d.proxy, d.talker, d.main]) {
+      expect(await fs.stack.ops.prewarm(name, CONCURRENCY)).toEqual({ started: CONCURRENCY, failed: 0 });
     }
-    expect(fs.stack.environments().idle).toBeGreaterThanOrEqual(3 * CONCURRENCY);
-  }, 300_000);
+    console.log(`warm-up: ${3 * CONCURRENCY} environments started in ${Date.now() - t0} ms`);
+    expect(fs.stack.environments()).toEqual({ idle: 3 * CONCURRENCY, busy: 0 });
+    // An environment's first invocation costs far more CPU than the next ones (the SDK's first
+    // call, code run for the first time): 600 of them at once saturate this machine's 2 cores
+    // for tens of seconds. One wave of short jobs pays that cost before the load is measured;
+    // its answers do not matter (under that saturation many are API Gateway's 504).
+    t0 = Date.now();
+    const coldBefore = coldStarts();
+    const statuses = await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => follow(`${d.state.invokeUrl}warm?seconds=1&w=${i}`).then((r) => r.response.status, (e: Error) => e.message)));
+    await quiet(fs);
+    const tally: Record<string, number> = {};
+    for (const s of statuses) tally[s] = (tally[s] ?? 0) + 1;
+    console.log(`first-invocation wave: ${JSON.stringify(tally)} in ${Date.now() - t0} ms, ${coldStarts() - coldBefore} more environments`);
+  }, 420_000);
 
   it('gives every client its own result: none lost, none duplicated, Main ran exactly 200 times', async () => {
     const runsBefore = runsOf(fs, d.main);
+    const coldBefore = coldStarts();
     const markers = Array.from({ length: CONCURRENCY }, (_, i) => marker(`load${i}`));
     const results = await Promise.all(markers.map((m) => follow(`${d.state.invokeUrl}job?seconds=${JOB_SECONDS}&m=${m}`)));
     const problems: string[] = [];
@@ -76,6 +82,6 @@ describe.skipIf(!faultsEnabled)('200 concurrent 40 s requests', () => {
     await quiet(fs);
     expect(runsOf(fs, d.main) - runsBefore).toBe(CONCURRENCY);
     const maxRssGb = fs.stack.ops.stats().process.maxRssBytes / 2 ** 30;
-    console.log(`200 × 40 s: slowest ${Math.max(...results.map((r) => r.elapsedMs))} ms; peak RSS of the test process ${maxRssGb.toFixed(1)} GiB`);
+    console.log(`200 × 40 s: slowest ${Math.max(...results.map((r) => r.elapsedMs))} ms; ${coldStarts() - coldBefore} cold starts; peak RSS of the test process ${maxRssGb.toFixed(1)} GiB`);
   }, 240_000);
 });

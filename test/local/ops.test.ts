@@ -82,6 +82,39 @@ describe('ops hooks', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('starts environments ahead of traffic: the next concurrent invocations are all warm', async () => {
+    stack.ops.killEnvironments('sleeper', 'idle');
+    const warmed = await fetch(`${stack.url}/_local/ops/lambda/sleeper/warm?count=3`, { method: 'POST' });
+    expect(warmed.status).toBe(200);
+    expect(await warmed.json()).toEqual({ started: 3, failed: 0 });
+    expect(stack.environments()).toEqual({ idle: 3, busy: 0 });
+    expect(lines).toContain('[ops] sleeper: 3 environments started ahead of traffic');
+    // Asking again for as many starts none; asking for more starts only the difference.
+    expect(await stack.ops.prewarm('sleeper', 3)).toEqual({ started: 0, failed: 0 });
+    expect(await stack.ops.prewarm('sleeper', 4)).toEqual({ started: 1, failed: 0 });
+    const before = (await stats()).lambda.functions['sleeper']?.coldStarts ?? 0;
+    const results = await Promise.all([1, 2, 3, 4].map(() => invoke(300)));
+    expect(results.every((r) => r.FunctionError === undefined)).toBe(true);
+    expect((await stats()).lambda.functions['sleeper']?.coldStarts).toBe(before);
+  });
+
+  it('refuses to warm an unknown function, a bad count, and reports a handler that fails to load', async () => {
+    const unknown = await fetch(`${stack.url}/_local/ops/lambda/nobody/warm?count=1`, { method: 'POST' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ message: 'Function not found: nobody' });
+    for (const count of ['0', '-1', '1.5', 'x', '']) {
+      const bad = await fetch(`${stack.url}/_local/ops/lambda/sleeper/warm?count=${count}`, { method: 'POST' });
+      expect(bad.status, `count=${count}`).toBe(400);
+      expect(((await bad.json()) as { message: string }).message).toMatch(/count must be an integer from 1/);
+    }
+    await createFunction(lambda, 'broken', 'throw new Error("cannot load");');
+    const broken = await fetch(`${stack.url}/_local/ops/lambda/broken/warm?count=2`, { method: 'POST' });
+    expect(broken.status).toBe(500);
+    const body = (await broken.json()) as { started: number; failed: number; firstError: string };
+    expect(body).toMatchObject({ started: 0, failed: 2 });
+    expect(body.firstError).toContain('cannot load');
+  });
+
   it('stops DynamoDB for one table with connection errors, keeps the data, and starts it again', async () => {
     await dynamodb.send(new PutItemCommand({ TableName: 'kept', Item: { id: { S: 'a' }, v: { N: '1' } } }));
     const stop = await fetch(`${stack.url}/_local/ops/dynamodb/stop`, { method: 'POST', body: JSON.stringify({ tables: ['kept'] }) });
