@@ -23,6 +23,7 @@ import {
   type IdempotencyOutcome,
   type IdempotencyReservation,
   type NewTask,
+  type ReadOptions,
   type TaskClaim,
   type TaskStore,
 } from './task-store';
@@ -97,7 +98,7 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.readStatus} */
-  async readStatus(requestId: string, now: number): Promise<TaskStatusView | undefined> {
+  async readStatus(requestId: string, now: number, options: ReadOptions = {}): Promise<TaskStatusView | undefined> {
     const out = await this.send('read status', () =>
       this.client.send(
         new GetItemCommand({
@@ -107,6 +108,7 @@ export class DynamoTaskStore implements TaskStore {
           ProjectionExpression: STATUS_PROJECTION,
           ExpressionAttributeNames: NAMES,
         }),
+        options.signal ? { abortSignal: options.signal } : {},
       ),
     );
     const item = out.Item;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { IdempotencyOutcome, IdempotencyReservation, NewTask, TaskClaim, TaskStore } from './task-store';
+import type { IdempotencyOutcome, IdempotencyReservation, NewTask, ReadOptions, TaskClaim, TaskStore } from './task-store';
 import type { StoredResult, TaskFailure, TaskStatusView } from './types';
 
 interface Row {
@@ -38,7 +38,8 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.readStatus} */
-  async readStatus(requestId: string, now: number): Promise<TaskStatusView | undefined> {
+  async readStatus(requestId: string, now: number, options: ReadOptions = {}): Promise<TaskStatusView | undefined> {
+    options.signal?.throwIfAborted();
     const row = this.rows.get(requestId);
     if (!row || row.view.expiresAt * 1000 <= now) return undefined;
     return { ...row.view, ...(row.view.failure && { failure: { ...row.view.failure } }) };

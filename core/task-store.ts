@@ -70,6 +70,12 @@ export class StoreUnavailableError extends Error {
  * that two writers never both win: a duplicate Talker cannot claim a task twice, and a late
  * Talker cannot overwrite a task that the Proxy declared lost.
  */
+/** Options of {@link TaskStore.readStatus}. */
+export interface ReadOptions {
+  /** Abandons the read when it aborts: the call rejects, and no answer is awaited any longer. */
+  signal?: AbortSignal;
+}
+
 export interface TaskStore {
   /** Writes a new `PENDING` task. Fails if the RequestID exists. */
   createTask(task: NewTask): Promise<void>;
@@ -77,9 +83,10 @@ export interface TaskStore {
    * Reads a task's status (a small projection, never the result) with a strongly consistent
    * read. An expired row is reported as absent.
    *
+   * @param options - a signal that abandons the read when it aborts (the call then rejects)
    * @returns the status, or `undefined` when there is no live task with that RequestID
    */
-  readStatus(requestId: string, now: number): Promise<TaskStatusView | undefined>;
+  readStatus(requestId: string, now: number, options?: ReadOptions): Promise<TaskStatusView | undefined>;
   /**
    * Moves a task from `PENDING` to `RUNNING`, if it is still `PENDING`, unclaimed and in time.
    *

@@ -31,8 +31,19 @@ export interface TaskSeen {
   reads: number;
 }
 
+/**
+ * A wait abandoned (its signal aborted) before any read answered: the store is too slow to
+ * say whether the task exists.
+ */
+export interface TaskUnknown {
+  /** Always `unknown`. */
+  kind: 'unknown';
+  /** How many status reads the wait started. */
+  reads: number;
+}
+
 /** How a wait ended. */
-export type WaitOutcome = TaskAbsent | TaskSeen;
+export type WaitOutcome = TaskAbsent | TaskSeen | TaskUnknown;
 
 /** Options of {@link waitForOutcome}. */
 export interface WaitOptions {
@@ -44,6 +55,13 @@ export interface WaitOptions {
   clock: Clock;
   /** Consecutive store errors tolerated before giving up (default 2). */
   maxStoreErrors?: number;
+  /**
+   * Ends the wait at once when it aborts, abandoning a read still in flight: the wait reports
+   * `pending` with the last status seen, or `unknown` when no read has answered. The Proxy
+   * aborts shortly after `until`, so that a slow store cannot hold its answer past API
+   * Gateway's cut-off.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -82,18 +100,23 @@ export function isLost(view: TaskStatusView, now: number): boolean {
  * @throws {@link StoreUnavailableError} when the store keeps failing
  */
 export async function waitForOutcome(store: TaskStore, requestId: string, options: WaitOptions): Promise<WaitOutcome> {
-  const { until, clock } = options;
+  const { until, clock, signal } = options;
   const maxErrors = options.maxStoreErrors ?? 2;
   const delays = pollDelays(options.poll);
+  const readOptions = signal ? { signal } : {};
   let reads = 0;
   let errors = 0;
+  let last: TaskStatusView | undefined;
+  const abandoned = (): WaitOutcome => (last ? { kind: 'pending', view: last, reads } : { kind: 'unknown', reads });
   for (;;) {
+    if (signal?.aborted) return abandoned();
     let view: TaskStatusView | undefined;
     try {
       reads += 1;
-      view = await store.readStatus(requestId, clock.now());
+      view = await store.readStatus(requestId, clock.now(), readOptions);
       errors = 0;
     } catch (error) {
+      if (signal?.aborted) return abandoned();
       if (!(error instanceof StoreUnavailableError) || ++errors > maxErrors) throw error;
       const left = until - clock.now();
       if (left <= 0) throw error;
@@ -101,6 +124,7 @@ export async function waitForOutcome(store: TaskStore, requestId: string, option
       continue;
     }
     if (view === undefined) return { kind: 'absent', reads };
+    last = view;
     const now = clock.now();
     if (view.status === 'CREATED') return { kind: 'done', view, reads };
     if (view.status === 'FAILED') return { kind: 'failed', view, reads };

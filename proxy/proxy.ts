@@ -103,6 +103,14 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     return now + Math.max(0, ms);
   }
 
+  /**
+   * Aborts half the safety margin after the window's end: a status read still running then is
+   * abandoned, so the answer still beats API Gateway's cut-off and the function's timeout.
+   */
+  function answerBy(until: number): AbortSignal {
+    return AbortSignal.timeout(Math.max(0, until - clock.now()) + Math.floor(config.safetyMarginMs / 2));
+  }
+
   function unavailable(ctx: AnswerContext, what: string, retryLocation?: string): ProxyResponse {
     const retry = String(config.retryAfterSeconds);
     const headers: Record<string, string> = { 'Retry-After': retry };
@@ -158,6 +166,12 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
         const extra: Record<string, string> = status === 503 ? { 'Retry-After': String(config.retryAfterSeconds) } : {};
         return errorResponse(status, failure.kind, message, ctx, extra);
       }
+      case 'unknown':
+        // The store did not answer before the gateway's cut-off: the continuation lets the
+        // client ask again instead of losing the RequestID to API Gateway's 504.
+        logger.warn('status read abandoned at the window end', { requestId, hop: cont.hop, reads: outcome.reads });
+        if (cont.mode === 'async') return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx);
+        return seeOther(location(request, requestId, cont.hop + 1, 'redirect'), ctx);
       case 'pending': {
         if (cont.mode === 'async') {
           return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx);
@@ -187,7 +201,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
       // A task seen again has been running a while: read at once, then at the ceiling's pace
       // rather than restarting the fast start of the backoff.
       const poll = { ...config.poll, initialDelayMs: config.poll.maxDelayMs };
-      const outcome = await waitForOutcome(store, cont.requestId, { until, poll, clock });
+      const outcome = await waitForOutcome(store, cont.requestId, { until, poll, clock, signal: answerBy(until) });
       return await deliver(cont.requestId, outcome, cont, request, prefs);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
@@ -202,7 +216,8 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
   async function joinTask(requestId: string, request: IncomingRequest, prefs: Preferences, context: InvocationContext): Promise<unknown> {
     const ctx = answerContext(request, requestId);
     if (prefs.respondAsync) return accepted(location(request, requestId, 0, 'async'), config.retryAfterSeconds, ctx, 'respond-async');
-    const outcome = await waitForOutcome(store, requestId, { until: windowEnd(request, context, prefs, config.waitMs), poll: config.poll, clock });
+    const until = windowEnd(request, context, prefs, config.waitMs);
+    const outcome = await waitForOutcome(store, requestId, { until, poll: config.poll, clock, signal: answerBy(until) });
     if (outcome.kind === 'absent') {
       return errorResponse(409, 'IDEMPOTENCY_KEY_USED', 'This Idempotency-Key belongs to an earlier request whose result was already delivered or has expired.', ctx);
     }
@@ -278,7 +293,7 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
     }
     const until = windowEnd(request, context, prefs, config.waitMs);
     try {
-      const outcome = await waitForOutcome(store, requestId, { until, poll: config.poll, clock });
+      const outcome = await waitForOutcome(store, requestId, { until, poll: config.poll, clock, signal: answerBy(until) });
       const response = await deliver(requestId, outcome, { hop: 0, mode: 'redirect' }, request, prefs);
       return withPreferenceApplied(response, prefs);
     } catch (error) {

@@ -77,4 +77,36 @@ describe('waitForOutcome', () => {
     expect(recovered.kind).toBe('done');
     await expect(waitForOutcome(storeReturning([down]), 'r', { until: clock.now() + 5000, poll, clock })).rejects.toThrow(StoreUnavailableError);
   });
+
+  it('abandons a read still in flight when its signal aborts: pending with the last status seen', async () => {
+    const clock = fakeClock();
+    const controller = new AbortController();
+    let reads = 0;
+    const store = {
+      async readStatus(_id: string, _now: number, options?: { signal?: AbortSignal }) {
+        reads += 1;
+        if (reads === 1) return view('RUNNING');
+        // The second read never answers on its own, like a hung connection.
+        queueMicrotask(() => controller.abort());
+        return new Promise<never>((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal?.reason as Error)));
+      },
+    } as unknown as TaskStore;
+    const outcome = await waitForOutcome(store, 'r', { until: clock.now() + 25_000, poll, clock, signal: controller.signal });
+    expect(outcome).toMatchObject({ kind: 'pending', reads: 2, view: { status: 'RUNNING' } });
+  });
+
+  it('reports unknown when the signal aborts before any read answered, and reads nothing once aborted', async () => {
+    const clock = fakeClock();
+    const controller = new AbortController();
+    const hung = {
+      async readStatus(_id: string, _now: number, options?: { signal?: AbortSignal }) {
+        queueMicrotask(() => controller.abort());
+        return new Promise<never>((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(new StoreUnavailableError('aborted'))));
+      },
+    } as unknown as TaskStore;
+    expect(await waitForOutcome(hung, 'r', { until: clock.now() + 25_000, poll, clock, signal: controller.signal })).toEqual({ kind: 'unknown', reads: 1 });
+    const never = storeReturning([view('CREATED')]);
+    expect(await waitForOutcome(never, 'r', { until: clock.now() + 25_000, poll, clock, signal: AbortSignal.abort() })).toEqual({ kind: 'unknown', reads: 0 });
+    expect(never.reads).toBe(0);
+  });
 });

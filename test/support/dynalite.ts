@@ -17,6 +17,10 @@ export interface TestDynamo {
   pause(): Promise<void>;
   /** Listens again on the same port, with the same data. */
   resume(): Promise<void>;
+  /** Keeps accepting requests but answers none (a hung endpoint) until {@link TestDynamo.unstall}. */
+  stall(): void;
+  /** Passes the requests held by {@link TestDynamo.stall} on, in order, and answers again. */
+  unstall(): void;
 }
 
 export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -30,10 +34,19 @@ export async function startDynamo(): Promise<TestDynamo> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const backendPort = (server.address() as AddressInfo).port;
   const sockets = new Set<Socket>();
+  let stalled = false;
+  const held: Array<() => void> = [];
   const relay = createServer((client) => {
     const backend = connect(backendPort, '127.0.0.1');
     sockets.add(client).add(backend);
-    client.pipe(backend).pipe(client);
+    const forward = (chunk: Buffer) => {
+      if (!backend.destroyed) backend.write(chunk);
+    };
+    client.on('data', (chunk: Buffer) => {
+      if (stalled || held.length > 0) held.push(() => forward(chunk));
+      else forward(chunk);
+    });
+    backend.pipe(client);
     const end = () => {
       client.destroy();
       backend.destroy();
@@ -72,6 +85,13 @@ export async function startDynamo(): Promise<TestDynamo> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
     pause: closeRelay,
+    stall() {
+      stalled = true;
+    },
+    unstall() {
+      stalled = false;
+      for (const next of held.splice(0)) next();
+    },
     async resume() {
       await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
     },
