@@ -62,7 +62,7 @@ export interface ProxyConfig {
    * your REST API's timeout was raised.
    */
   gatewayTimeoutMs: number;
-  /** `POLL_INITIAL_MS` (25), `POLL_MAX_MS` (200), `POLL_FACTOR` (1.5). */
+  /** `POLL_INITIAL_MS` (25), `POLL_MAX_MS` (220), `POLL_FACTOR` (1.5). */
   poll: PollPolicy;
   /** `TASK_TTL_SECONDS` (default 3600): lifetime of a task row; also the validity of signed links. */
   taskTtlSeconds: number;
@@ -179,7 +179,7 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
   }
   const poll: PollPolicy = {
     initialDelayMs: integer(env, 'POLL_INITIAL_MS', 25, 5, 10_000),
-    maxDelayMs: integer(env, 'POLL_MAX_MS', 200, 5, 10_000),
+    maxDelayMs: integer(env, 'POLL_MAX_MS', 220, 5, 10_000),
     factor: decimal(env, 'POLL_FACTOR', 1.5, 1, 10),
   };
   if (poll.maxDelayMs < poll.initialDelayMs) {

@@ -13,7 +13,7 @@ describe('loadProxyConfig', () => {
       waitMs: 25_000,
       safetyMarginMs: 2000,
       gatewayTimeoutMs: 29_000,
-      poll: { initialDelayMs: 25, maxDelayMs: 200, factor: 1.5 },
+      poll: { initialDelayMs: 25, maxDelayMs: 220, factor: 1.5 },
       taskTtlSeconds: 3600,
       resultGraceSeconds: 60,
       showErrorDetails: false,
