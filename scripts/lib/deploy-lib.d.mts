@@ -47,13 +47,15 @@ export declare function listResources(apigw: Pick<APIGatewayClient, 'send'>, api
 /** Finds or creates a resource by path. */
 export declare function ensureResource(apigw: Pick<APIGatewayClient, 'send'>, apiId: string, resources: ApiResource[], fullPath: string): Promise<ApiResource>;
 /** Routes ANY on a resource to a function. */
-export declare function ensureProxyMethod(apigw: Pick<APIGatewayClient, 'send'>, apiId: string, resource: { id: string; resourceMethods?: Record<string, unknown> }, uri: string): Promise<void>;
+export declare function ensureProxyMethod(apigw: Pick<APIGatewayClient, 'send'>, apiId: string, resource: { id: string; resourceMethods?: Record<string, unknown> }, uri: string, httpMethod?: string): Promise<void>;
+/** Removes the results route of an earlier deploy, and its parents left empty. */
+export declare function removeResultsRoute(apigw: Pick<APIGatewayClient, 'send'>, apiId: string, resources: ApiResource[], resultsPath: string): Promise<boolean>;
 /** Lets an API invoke a function. */
 export declare function ensureApiPermission(lambda: Pick<LambdaClient, 'send'>, functionName: string, where: Where, apiId: string): Promise<{ statementId: string; created: boolean }>;
 /** Sets up the whole REST API. */
 export declare function ensureApi(
   clients: { apigw: Pick<APIGatewayClient, 'send'>; lambda: Pick<LambdaClient, 'send'> },
-  spec: { name: string; stage: string; directRoute: boolean; knownId?: string; proxy: { name: string; arn: string }; main: { name: string; arn: string }; where: Where },
+  spec: { name: string; stage: string; directRoute: boolean; resultsPath?: string | undefined; previousResultsPath?: string | undefined; knownId?: string; proxy: { name: string; arn: string }; main: { name: string; arn: string }; where: Where },
   log: Log,
 ): Promise<{ apiId: string; created: boolean; permissions: Array<{ functionName: string; statementId: string }> }>;
 /** Runs a delete; not found counts as done. */

@@ -16,7 +16,7 @@ import {
   GetRoleCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import {
-  APIGatewayClient, CreateDeploymentCommand, CreateResourceCommand, CreateRestApiCommand, DeleteRestApiCommand,
+  APIGatewayClient, CreateDeploymentCommand, CreateResourceCommand, CreateRestApiCommand, DeleteResourceCommand, DeleteRestApiCommand,
   GetResourcesCommand, GetRestApisCommand, PutIntegrationCommand, PutMethodCommand,
 } from '@aws-sdk/client-api-gateway';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -482,22 +482,23 @@ export async function ensureResource(apigw, apiId, resources, fullPath) {
  * @param {string} apiId
  * @param {{ id: string, resourceMethods?: Record<string, unknown> }} resource
  * @param {string} uri the integration URI
+ * @param {string} [httpMethod] `ANY` (default), or `GET` for the results route
  * @returns {Promise<void>}
  */
-export async function ensureProxyMethod(apigw, apiId, resource, uri) {
-  if (!resource.resourceMethods?.ANY) {
+export async function ensureProxyMethod(apigw, apiId, resource, uri, httpMethod = 'ANY') {
+  if (!resource.resourceMethods?.[httpMethod]) {
     try {
-      await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: resource.id, httpMethod: 'ANY', authorizationType: 'NONE' }));
+      await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: resource.id, httpMethod, authorizationType: 'NONE', apiKeyRequired: false }));
     } catch (err) {
       // the listing did not show the method, but it is there
       if (!isAwsError(err, 'ConflictException')) throw err;
     }
-    resource.resourceMethods = { ...resource.resourceMethods, ANY: {} };
+    resource.resourceMethods = { ...resource.resourceMethods, [httpMethod]: {} };
   }
   await apigw.send(new PutIntegrationCommand({
     restApiId: apiId,
     resourceId: resource.id,
-    httpMethod: 'ANY',
+    httpMethod,
     type: 'AWS_PROXY',
     integrationHttpMethod: 'POST',
     uri,
@@ -531,11 +532,49 @@ export async function ensureApiPermission(lambda, functionName, where, apiId) {
 }
 
 /**
+ * Removes the results route an earlier deploy made (`<path>/{id}`), and the parents it created
+ * that now hold no method and no other child, so that a stale route cannot reach a Proxy that
+ * no longer treats it as one.
+ *
+ * @param {APIGatewayClient} apigw
+ * @param {string} apiId
+ * @param {Array<any>} resources the API's resources (removed ones are dropped)
+ * @param {string} resultsPath the earlier `--results-path`
+ * @returns {Promise<boolean>} whether a route was removed
+ */
+export async function removeResultsRoute(apigw, apiId, resources, resultsPath) {
+  let doomed = resources.find((r) => r.path === `${resultsPath}/{id}`);
+  if (!doomed) return false;
+  for (;;) {
+    const parent = resources.find((r) => r.id === doomed.parentId);
+    const parentIsEmpty = parent && parent.path !== '/' && Object.keys(parent.resourceMethods ?? {}).length === 0
+      && resources.every((r) => r.parentId !== parent.id || r.id === doomed.id);
+    if (!parentIsEmpty) break;
+    doomed = parent;
+  }
+  await deleteIfPresent(() => apigw.send(new DeleteResourceCommand({ restApiId: apiId, resourceId: doomed.id })));
+  // Drop the removed subtree from the listing.
+  const gone = new Set([doomed.id]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of resources) {
+      if (!gone.has(r.id) && gone.has(r.parentId)) {
+        gone.add(r.id);
+        grew = true;
+      }
+    }
+  }
+  resources.splice(0, resources.length, ...resources.filter((r) => !gone.has(r.id)));
+  return true;
+}
+
+/**
  * Sets up the whole REST API: `/` and `/{proxy+}` to the Proxy, optionally `/direct` and
- * `/direct/{proxy+}` to Main, permissions, and a new deployment to the stage.
+ * `/direct/{proxy+}` to Main, optionally the results route `GET <resultsPath>/{id}` to the Proxy
+ * (no API key required), permissions, and a new deployment to the stage.
  *
  * @param {{ apigw: APIGatewayClient, lambda: LambdaClient }} clients
- * @param {{ name: string, stage: string, directRoute: boolean, knownId?: string, proxy: { name: string, arn: string }, main: { name: string, arn: string }, where: { partition: string, region: string, account: string } }} spec
+ * @param {{ name: string, stage: string, directRoute: boolean, resultsPath?: string, previousResultsPath?: string, knownId?: string, proxy: { name: string, arn: string }, main: { name: string, arn: string }, where: { partition: string, region: string, account: string } }} spec
  * @param {(line: string) => void} log
  * @returns {Promise<{ apiId: string, created: boolean, permissions: Array<{ functionName: string, statementId: string }> }>}
  */
@@ -549,7 +588,18 @@ export async function ensureApi({ apigw, lambda }, spec, log) {
     const resource = await ensureResource(apigw, apiId, resources, path);
     await ensureProxyMethod(apigw, apiId, resource, integrationUri(spec.where, fn.arn));
   }
-  log(`API ${spec.name}: routes ${routes.map(([p, fn]) => `${p} -> ${fn.name}`).join(', ')}`);
+  if (spec.previousResultsPath && spec.previousResultsPath !== spec.resultsPath) {
+    if (await removeResultsRoute(apigw, apiId, resources, spec.previousResultsPath)) {
+      log(`API ${spec.name}: removed the earlier results route ${spec.previousResultsPath}/{id}`);
+    }
+  }
+  const described = routes.map(([p, fn]) => `${p} -> ${fn.name}`);
+  if (spec.resultsPath) {
+    const resource = await ensureResource(apigw, apiId, resources, `${spec.resultsPath}/{id}`);
+    await ensureProxyMethod(apigw, apiId, resource, integrationUri(spec.where, spec.proxy.arn), 'GET');
+    described.push(`GET ${spec.resultsPath}/{id} -> ${spec.proxy.name} (no API key)`);
+  }
+  log(`API ${spec.name}: routes ${described.join(', ')}`);
   const permissions = [];
   for (const fn of spec.directRoute ? [spec.proxy, spec.main] : [spec.proxy]) {
     const { statementId } = await ensureApiPermission(lambda, fn.name, spec.where, apiId);

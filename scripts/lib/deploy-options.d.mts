@@ -33,6 +33,8 @@ export interface DeployOptions extends Target {
   givenRoles: Record<FunctionKey, string | undefined>;
   env: Record<FunctionKey, Record<string, string>>;
   directRoute: boolean;
+  /** `--results-path`: the dedicated continuation route (also the Proxy's RESULTS_PATH). */
+  resultsPath: string | undefined;
 }
 
 /** The destroy script's options. */

@@ -47,7 +47,7 @@ const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_.*|LAMBDA_TASK_ROOT|LAMBDA
 
 /** Environment variables deploy itself sets, per function. */
 const MANAGED_ENV = Object.freeze({
-  proxy: ['DYNAMODB_TABLE_NAME', 'LAMBDA_TALKER_NAME'],
+  proxy: ['DYNAMODB_TABLE_NAME', 'LAMBDA_TALKER_NAME', 'RESULTS_PATH'],
   talker: ['DYNAMODB_TABLE_NAME', 'MAIN_LAMBDA_NAME'],
   main: [],
 });
@@ -55,7 +55,7 @@ const MANAGED_ENV = Object.freeze({
 const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 'main-name', 'proxy-role', 'talker-role', 'main-role'];
 const DEPLOY_STRING_FLAGS = [
   ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
-  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'proxy-env', 'talker-env', 'main-env',
+  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path', 'proxy-env', 'talker-env', 'main-env',
 ];
 const DEPLOY_BOOLEAN_FLAGS = ['dry-run', 'direct-route', 'set-stage-name', 'help'];
 const DESTROY_BOOLEAN_FLAGS = ['dry-run', 'keep-table', 'help'];
@@ -96,6 +96,8 @@ Proxy and Talker settings
 
 API
   --direct-route          also route /direct and /direct/{proxy+} to Main itself, without the kit
+  --results-path PATH     a dedicated continuation route: GET PATH/{id} -> Proxy, open (no API key
+                          required), and RESULTS_PATH=PATH on the Proxy; e.g. /_results
 
   --help                  this text`;
 
@@ -240,6 +242,19 @@ function functionNameFlag(raw) {
 }
 
 /**
+ * @param {string | undefined} raw
+ * @returns {string | undefined} a results path like /_results
+ */
+function resultsPathFlag(raw) {
+  if (raw === undefined) return undefined;
+  // The Proxy's own rule (RESULTS_PATH in core/config.ts), plus API Gateway's: no {param} parts.
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(raw)) {
+    throw new UsageError(`--results-path must be a path like /_results (letters, digits, . _ ~ -; no trailing slash), got "${raw}"`);
+  }
+  return raw;
+}
+
+/**
  * Reads `KEY=VALUE` pairs of a repeatable `--<fn>-env` flag.
  *
  * @param {'proxy' | 'talker' | 'main'} fn
@@ -256,7 +271,7 @@ export function parseEnvPairs(fn, values) {
       throw new UsageError(`--${fn}-env takes KEY=VALUE with KEY made of letters, digits and _, got "${pair}"`);
     }
     if (RESERVED_ENV.test(key)) throw new UsageError(`--${fn}-env: ${key} is reserved by Lambda`);
-    if (/** @type {readonly string[]} */ (MANAGED_ENV[fn]).includes(key)) throw new UsageError(`--${fn}-env: ${key} is set by deploy itself`);
+    if (/** @type {readonly string[]} */ (MANAGED_ENV[fn]).includes(key)) throw new UsageError(`--${fn}-env: ${key} is set by deploy itself${key === 'RESULTS_PATH' ? ' (use --results-path)' : ''}`);
     env[key] = pair.slice(eq + 1);
   }
   return env;
@@ -320,6 +335,12 @@ export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
   if (waitSeconds !== undefined) proxyEnv.WAIT_SECONDS = String(waitSeconds);
   const corsOrigin = nonEmpty('cors-origin', last(flags['cors-origin']));
   if (corsOrigin !== undefined) proxyEnv.CORS_ALLOW_ORIGIN = corsOrigin;
+  const resultsPath = resultsPathFlag(last(flags['results-path']));
+  if (resultsPath !== undefined) proxyEnv.RESULTS_PATH = resultsPath;
+  const directRoute = Boolean(flags['direct-route']);
+  if (resultsPath !== undefined && directRoute && (resultsPath === '/direct' || resultsPath.startsWith('/direct/'))) {
+    throw new UsageError(`--results-path ${resultsPath} would fall under --direct-route's /direct`);
+  }
   Object.assign(proxyEnv, parseEnvPairs('proxy', all(flags['proxy-env'])));
 
   const mainEnv = parseEnvPairs('main', all(flags['main-env']));
@@ -348,7 +369,8 @@ export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
       talker: parseEnvPairs('talker', all(flags['talker-env'])),
       main: mainEnv,
     },
-    directRoute: Boolean(flags['direct-route']),
+    directRoute,
+    resultsPath,
   };
 }
 

@@ -37,7 +37,7 @@ export interface DeployPlan {
   roles: RolePlan[];
   functions: FunctionPlan[];
   main: { name: string; arn: string; deployed: boolean };
-  api: { name: string; stage: string; directRoute: boolean };
+  api: { name: string; stage: string; directRoute: boolean; resultsPath: string | undefined };
 }
 /** Trust policy of every execution role. */
 export declare const LAMBDA_TRUST_POLICY: object;

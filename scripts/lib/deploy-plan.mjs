@@ -179,7 +179,7 @@ export function planDeploy(options, { account, partition: givenPartition }) {
     roles,
     functions,
     main: { name: mainName, arn: arns.main, deployed: deployMain },
-    api: { name: names.api, stage: options.stage, directRoute: options.directRoute },
+    api: { name: names.api, stage: options.stage, directRoute: options.directRoute, resultsPath: options.resultsPath },
   };
 }
 

@@ -14,6 +14,8 @@ export interface DeployState {
   stage: string;
   invokeUrl: string;
   directUrl: string | null;
+  /** `--results-path` of this deploy: continuations go to GET `<invokeUrl><path without its slash>/{id}`. */
+  resultsPath?: string | null;
   table: string;
   tableArn: string;
   functions: Partial<Record<FunctionKey, { name: string; arn: string }>>;

@@ -142,7 +142,10 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
 
   const api = await ensureApi(
     { apigw: c.apigw, lambda: c.lambda },
-    { name: plan.api.name, stage: plan.api.stage, directRoute: plan.api.directRoute, knownId: known?.apiId, proxy, main, where },
+    {
+      name: plan.api.name, stage: plan.api.stage, directRoute: plan.api.directRoute, resultsPath: plan.api.resultsPath,
+      previousResultsPath: known?.resultsPath ?? undefined, knownId: known?.apiId, proxy, main, where,
+    },
     log,
   );
   const url = invokeUrl({ endpoint: options.endpoint, region, apiId: api.apiId, stage: plan.api.stage });
@@ -160,6 +163,7 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
     stage: plan.api.stage,
     invokeUrl: url,
     directUrl,
+    resultsPath: plan.api.resultsPath ?? null,
     table: plan.table.name,
     tableArn: table.arn ?? plan.table.arn,
     functions,
@@ -175,6 +179,7 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
   log('');
   log(`Invoke URL: ${url}`);
   if (directUrl) log(`Direct URL (Main without the kit): ${directUrl}`);
+  if (plan.api.resultsPath) log(`Results route (open, signed links): ${url}${plan.api.resultsPath.slice(1)}/{id}`);
   log(`Try: curl -L "${url}?seconds=3"   (or open it in a browser)`);
   log(`State written to ${path.relative(process.cwd(), options.stateFile) || options.stateFile}`);
   return state;

@@ -159,6 +159,21 @@ export function deployCommands(options) {
     lines.push(cmd('aws', 'apigateway', 'put-integration', '--rest-api-id', api, '--resource-id', resource,
       '--http-method', 'ANY', '--type', 'AWS_PROXY', '--integration-http-method', 'POST', '--uri', integrationUri(where, fnArn)));
   }
+  if (plan.api.resultsPath) {
+    lines.push(`# --results-path: GET ${plan.api.resultsPath}/{id} -> Proxy, with no API key required`);
+    let parent = shellVar('ROOT_ID');
+    const parts = [...plan.api.resultsPath.slice(1).split('/'), '{id}'];
+    parts.forEach((part, i) => {
+      const name = i === parts.length - 1 ? 'RESULTS_ID' : `RESULTS_${'PARENT_'.repeat(parts.length - 1 - i)}ID`;
+      lines.push(capture(name, 'aws', 'apigateway', 'create-resource', '--rest-api-id', api,
+        '--parent-id', parent, '--path-part', part, '--query', 'id', '--output', 'text'));
+      parent = shellVar(name);
+    });
+    lines.push(cmd('aws', 'apigateway', 'put-method', '--rest-api-id', api, '--resource-id', shellVar('RESULTS_ID'),
+      '--http-method', 'GET', '--authorization-type', 'NONE', '--no-api-key-required'));
+    lines.push(cmd('aws', 'apigateway', 'put-integration', '--rest-api-id', api, '--resource-id', shellVar('RESULTS_ID'),
+      '--http-method', 'GET', '--type', 'AWS_PROXY', '--integration-http-method', 'POST', '--uri', integrationUri(where, proxy.arn)));
+  }
   const invokers = [proxy.name];
   if (plan.api.directRoute) invokers.push(plan.main.name);
   for (const name of invokers) {
@@ -169,6 +184,7 @@ export function deployCommands(options) {
   const url = invokeUrl({ endpoint: options.endpoint, region: plan.region, apiId: api, stage: plan.api.stage });
   lines.push('', cmd('echo', `Invoke URL: ${url}`));
   if (plan.api.directRoute) lines.push(cmd('echo', `Direct URL (no kit): ${url}direct`));
+  if (plan.api.resultsPath) lines.push(cmd('echo', `Results route: ${url}${plan.api.resultsPath.slice(1)}/{id}`));
   return lines;
 }
 

@@ -63,7 +63,7 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
   });
 
   it('creates the table, roles, functions and API, and the API answers through the kit', async () => {
-    const { stdout: plan } = await execFileP(process.execPath, [zxCli, 'scripts/deploy.mjs', '--dry-run', '--name-prefix', 'cli', '--direct-route', '--main-delay', '0.5'], { cwd: root, env });
+    const { stdout: plan } = await execFileP(process.execPath, [zxCli, 'scripts/deploy.mjs', '--dry-run', '--name-prefix', 'cli', '--direct-route', '--main-delay', '0.5', '--wait-seconds', '0.2', '--results-path', '/_results'], { cwd: root, env });
     const { stdout } = await runScript(plan);
     const apiId = /Invoke URL: https:\/\/([a-z0-9]{10})\.execute-api/.exec(stdout)?.[1];
     expect(apiId).toBeDefined();
@@ -78,7 +78,10 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
     const retries = (await aws('lambda', 'get-function-event-invoke-config', '--function-name', 'cli-talker')) as { MaximumRetryAttempts: number };
     expect(retries.MaximumRetryAttempts).toBe(0);
     const resources = (await aws('apigateway', 'get-resources', '--rest-api-id', apiId as string)) as { items: Array<{ path: string }> };
-    expect(resources.items.map((r) => r.path).sort()).toEqual(['/', '/direct', '/direct/{proxy+}', '/{proxy+}']);
+    expect(resources.items.map((r) => r.path).sort()).toEqual(['/', '/_results', '/_results/{id}', '/direct', '/direct/{proxy+}', '/{proxy+}']);
+    const resultsId = (resources.items as Array<{ path: string; id: string }>).find((r) => r.path === '/_results/{id}')?.id as string;
+    const method = (await aws('apigateway', 'get-method', '--rest-api-id', apiId as string, '--resource-id', resultsId, '--http-method', 'GET')) as { apiKeyRequired: boolean; authorizationType: string };
+    expect(method).toMatchObject({ apiKeyRequired: false, authorizationType: 'NONE' });
 
     // Both invocation types of Lambda's Invoke, through the CLI.
     const out = path.join(scratch, 'out.json');
@@ -88,10 +91,13 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
     const queued = (await aws('lambda', 'invoke', '--function-name', 'cli-main', '--invocation-type', 'Event', '--cli-binary-format', 'raw-in-base64-out', '--payload', event, out)) as { StatusCode: number };
     expect(queued.StatusCode).toBe(202);
 
-    // And the API works through the kit: main-example takes 0.5 s.
+    // And the API works through the kit: main-example takes 0.5 s, past the 0.2 s window, so the
+    // answer comes through the results route.
     const url = `${stack.url}/_aws/execute-api/${apiId}/dev/cli-check`;
-    const { response, body } = await follow(url);
+    const { response, body, statuses, urls } = await follow(url);
     expect(response.status).toBe(200);
+    expect(statuses[0]).toBe(303);
+    expect(urls[1]).toMatch(new RegExp(`/_aws/execute-api/${apiId}/dev/_results/[0-9a-f-]{36}\\?`));
     expect(JSON.parse(body)).toMatchObject({ path: '/cli-check' });
     // The delivered task stays readable for RESULT_GRACE_SECONDS: read it back with the CLI.
     const scan = (await aws('dynamodb', 'scan', '--table-name', 'cli-tasks')) as { Items: Array<Record<string, { S?: string }>> };

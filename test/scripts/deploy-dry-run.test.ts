@@ -193,6 +193,17 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
     expect(line(out, /Direct URL/)).toContain('/dev/direct');
   });
 
+  it('adds an open GET <path>/{id} route to the Proxy and sets RESULTS_PATH with --results-path', async () => {
+    const out = await dryRun('--results-path', '/_results');
+    expect(line(out, /create-function --function-name long-request-kit-proxy /)).toContain('"RESULTS_PATH":"/_results"');
+    expect(line(out, /--path-part _results /)).toMatch(/^RESULTS_PARENT_ID=\$\(aws apigateway create-resource .*--parent-id "\$\{ROOT_ID\}"/);
+    expect(line(out, /--path-part '\{id\}'/)).toMatch(/^RESULTS_ID=.*--parent-id "\$\{RESULTS_PARENT_ID\}"/);
+    expect(line(out, /put-method .*"\$\{RESULTS_ID\}"/)).toContain('--http-method GET --authorization-type NONE --no-api-key-required');
+    expect(line(out, /put-integration .*"\$\{RESULTS_ID\}"/)).toContain('function:long-request-kit-proxy/invocations');
+    expect(line(out, /Results route/)).toContain('/dev/_results/{id}');
+    await bashAccepts(out);
+  });
+
   it('targets a local endpoint with --endpoint, and prints the LocalStack-shaped invoke URL', async () => {
     const out = await dryRun('--endpoint', 'http://localhost:4566');
     expect(out).toContain('export AWS_ENDPOINT_URL=http://localhost:4566');
@@ -233,6 +244,10 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
     [['--endpoint', 'nowhere'], /--endpoint must be a URL/],
     [['--name-prefix', 'bad prefix!'], /--name-prefix/],
     [['--main-name', 'x', '--main-delay', '5'], /--main-delay applies to main-example only/],
+    [['--results-path', '_results'], /--results-path must be a path like \/_results/],
+    [['--results-path', '/{id}'], /--results-path must be a path like \/_results/],
+    [['--results-path', '/direct/r', '--direct-route'], /would fall under --direct-route's \/direct/],
+    [['--proxy-env', 'RESULTS_PATH=/r'], /set by deploy itself \(use --results-path\)/],
   ])('refuses %j with one readable line and exit code 1', async (args, message) => {
     const r = await script('deploy', ['--dry-run', ...args]);
     expect(r.code).toBe(1);

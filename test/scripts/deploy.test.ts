@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../local/index';
 import type { LocalStack } from '../../local/index';
 import type { DeployState } from '../../scripts/lib/deploy-run.mjs';
+import { follow } from '../support/deployed-kit';
 
 // the SDK's Node 22 notice would clutter the test output
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -186,6 +187,37 @@ describe('deploy and destroy against the local stack', () => {
     expect(await policy().catch(() => '')).not.toContain(`apigateway-${s.apiId}`);
     expect(await gone(() => clients.lambda.send(new GetFunctionCommand({ FunctionName: `${other}-proxy` })))).toBe('ResourceNotFoundException');
   }, 120_000);
+
+  it('adds the results route with --results-path, serves continuations there, and removes it when the flag is dropped', async () => {
+    const other = `${prefix}r`;
+    const otherState = path.join(scratch, 'results.json');
+    const r = await scriptAs(other, otherState, 'deploy', '--results-path', '/_results', '--wait-seconds', '0.2', '--main-delay', '0.6');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`GET /_results/{id} -> ${other}-proxy (no API key)`);
+    const s = JSON.parse(readFileSync(otherState, 'utf8')) as DeployState;
+    expect(s.resultsPath).toBe('/_results');
+    expect(r.stdout).toContain(`Results route (open, signed links): ${s.invokeUrl}_results/{id}`);
+    const proxyEnv = (await clients.lambda.send(new GetFunctionCommand({ FunctionName: `${other}-proxy` }))).Configuration?.Environment?.Variables;
+    expect(proxyEnv?.['RESULTS_PATH']).toBe('/_results');
+    const paths = async () => ((await clients.apigw.send(new GetResourcesCommand({ restApiId: s.apiId }))).items ?? []).map((i) => i.path).sort();
+    expect(await paths()).toEqual(['/', '/_results', '/_results/{id}', '/{proxy+}']);
+
+    // Main takes 0.6 s, the window is 0.2 s: the continuation goes through the results route.
+    const chain = await follow(`${s.invokeUrl}report?seconds=0.6`);
+    expect(chain.response.status).toBe(200);
+    expect(chain.urls[1]).toMatch(new RegExp(`^${s.invokeUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}_results/[0-9a-f-]{36}\\?`));
+    expect(JSON.parse(chain.body)).toMatchObject({ path: '/report' });
+
+    // Deployed again without the flag: the route and RESULTS_PATH are gone.
+    const again = await scriptAs(other, otherState, 'deploy', '--wait-seconds', '0.2', '--main-delay', '0.6');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('removed the earlier results route /_results/{id}');
+    expect(await paths()).toEqual(['/', '/{proxy+}']);
+    const after = (await clients.lambda.send(new GetFunctionCommand({ FunctionName: `${other}-proxy` }))).Configuration?.Environment?.Variables;
+    expect(after?.['RESULTS_PATH']).toBeUndefined();
+    expect((await scriptAs(other, otherState, 'destroy')).code).toBe(0);
+  }, 180_000);
 
   it('destroys everything it created, leaves nothing behind, and tolerates a second run', async () => {
     const s = state();

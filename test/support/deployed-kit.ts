@@ -46,6 +46,8 @@ export interface Followed {
   body: string;
   /** The status of each response in the chain, the final one last. */
   statuses: number[];
+  /** The URL of each request in the chain, the first one first. */
+  urls: string[];
   elapsedMs: number;
 }
 
@@ -53,15 +55,17 @@ export interface Followed {
 export async function follow(url: string, init: RequestInit = {}, maxHops = 100): Promise<Followed> {
   const started = Date.now();
   const statuses: number[] = [];
+  const urls = [url];
   let target = url;
   let response = await fetch(target, { ...init, redirect: 'manual' });
   statuses.push(response.status);
   while (response.status >= 301 && response.status <= 308 && statuses.length <= maxHops) {
     await response.arrayBuffer();
     target = new URL(response.headers.get('location') ?? '', target).toString();
+    urls.push(target);
     response = await fetch(target, { redirect: 'manual', ...(init.headers && { headers: init.headers }) });
     statuses.push(response.status);
   }
   const body = await response.text();
-  return { response, body, statuses, elapsedMs: Date.now() - started };
+  return { response, body, statuses, urls, elapsedMs: Date.now() - started };
 }
