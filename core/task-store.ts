@@ -65,17 +65,17 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/**
- * The task table as the Proxy and the Talker use it. Every state change is conditional, so
- * that two writers never both win: a duplicate Talker cannot claim a task twice, and a late
- * Talker cannot overwrite a task that the Proxy declared lost.
- */
 /** Options of {@link TaskStore.readStatus}. */
 export interface ReadOptions {
   /** Abandons the read when it aborts: the call rejects, and no answer is awaited any longer. */
   signal?: AbortSignal;
 }
 
+/**
+ * The task table as the Proxy and the Talker use it. Every state change is conditional, so
+ * that two writers never both win: a duplicate Talker cannot claim a task twice, and a late
+ * Talker cannot overwrite a task that the Proxy declared lost.
+ */
 export interface TaskStore {
   /** Writes a new `PENDING` task. Fails if the RequestID exists. */
   createTask(task: NewTask): Promise<void>;
