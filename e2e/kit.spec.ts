@@ -5,24 +5,14 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, test, type Page, type Request, type Response, type TestInfo } from '@playwright/test';
-import { chooseChromium, toolsRequired } from './support/browser';
 import { directUrl, gatewayTimeoutSkipReason, kitUrl, mainRuns, resultGraceSeconds, type Role } from './support/targets';
 
 const MAIN_SECONDS = 60; // main-example's default DELAY_SECONDS: the suite does not change it
 const LONG_CHAIN_SECONDS = Number(process.env.E2E_LONG_CHAIN_SECONDS ?? 30);
 const FORM_PAGE = pathToFileURL(path.join(import.meta.dirname, 'form.html')).href;
 
-/** Why the whole file cannot run here, if it cannot. REQUIRE_TOOLS=1 (CI) fails in global setup instead. */
-function suiteSkipReason(): string | undefined {
-  const browser = chooseChromium();
-  if (browser.missing !== undefined && !toolsRequired()) return browser.missing;
-  if (kitUrl('base') === undefined) return 'no deployment to test: global setup deployed nothing and E2E_BASE_URL is not set';
-  return undefined;
-}
-const skipReason = suiteSkipReason();
-// Skipped only without a Chromium (printed; REQUIRE_TOOLS=1, set by CI, fails global setup
-// instead) or without a deployment to drive (E2E_BASE_URL unset and nothing deployed).
-test.skip(skipReason !== undefined, skipReason);
+// Global setup fails the run without a Chromium, and either deploys the kit or is given E2E_BASE_URL.
+if (kitUrl('base') === undefined) throw new Error('no deployment to test: global setup deployed nothing and E2E_BASE_URL is not set');
 
 /** Every response the main frame navigated to, redirects included, in order. */
 function recordNavigations(page: Page): Response[] {
@@ -168,11 +158,11 @@ test.describe('a browser through the kit', () => {
   });
 
   test('5. a chain longer than the browser\'s 20-redirect cap completes', async ({ page }, testInfo) => {
-    const chain = kitUrl('chain');
-    // Skipped only against an existing deployment given without E2E_LONG_CHAIN_URL: the test
-    // needs a kit deployed with a short window. Global setup always deploys one.
-    test.skip(chain === undefined, 'no short-window deployment: set E2E_LONG_CHAIN_URL to a kit deployed with --wait-seconds 1');
+    const chain = kitUrl('chain')!;
     test.setTimeout((LONG_CHAIN_SECONDS + 90) * 1000);
+    // 1 s windows on any deployment: every request of this page, the redirected ones and the
+    // self-continuing page's included, asks the Proxy for a short wait (RFC 7240).
+    await page.setExtraHTTPHeaders({ Prefer: 'wait=1' });
     const navigations = recordNavigations(page);
     const url = new URL(`chain?seconds=${LONG_CHAIN_SECONDS}`, chain).href;
     const started = Date.now();
@@ -196,6 +186,7 @@ test.describe('a browser through the kit', () => {
     expect(pages, 'the chain went through the self-continuing page').toBeGreaterThanOrEqual(1);
     expect(longestRun, 'no unbroken run reached the browser\'s cap').toBeLessThan(20);
     expect(statuses.at(-1)).toBe(200);
+    expect(navigations[0]?.headers()['preference-applied'], 'the Proxy honoured the short wait').toBe('wait=1');
     await expect(row(page, 'Waited')).toHaveText(`${LONG_CHAIN_SECONDS} s`);
     expectMainRanOnce('chain', await row(page, 'Request id').innerText(), testInfo);
   });
@@ -204,8 +195,9 @@ test.describe('a browser through the kit', () => {
     test.setTimeout(120_000);
     const base = kitUrl('links')!;
     const grace = resultGraceSeconds();
-    // Long enough for one 303 whatever the deployment's window (25 s by default, 1 s here).
-    const seconds = process.env.E2E_LINKS_URL || process.env.E2E_LONG_CHAIN_URL ? 3 : 30;
+    // 1 s windows on any deployment (RFC 7240), so a 3 s Main gives at least one 303.
+    await page.setExtraHTTPHeaders({ Prefer: 'wait=1' });
+    const seconds = 3;
     const final = await page.goto(new URL(`links?seconds=${seconds}`, base).href, { timeout: (seconds + 60) * 1000 });
     expect(final?.status()).toBe(200);
     expect(redirectsBefore(final!).length).toBeGreaterThanOrEqual(1);

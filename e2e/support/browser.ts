@@ -31,8 +31,6 @@ export interface ChromiumChoice {
   description: string;
   /** Set when no usable Chromium was found: what to do about it. */
   missing?: string;
-  /** Set when the configuration itself is wrong (CHROMIUM_PATH names nothing): always an error. */
-  misconfigured?: boolean;
 }
 
 const HOW_TO_GET_ONE =
@@ -49,7 +47,7 @@ export function chooseChromium(env: NodeJS.ProcessEnv = process.env): ChromiumCh
   const configured = env.CHROMIUM_PATH?.trim();
   if (configured) {
     if (existsSync(configured)) return { executablePath: configured, description: `CHROMIUM_PATH=${configured}` };
-    return { description: 'none', missing: `CHROMIUM_PATH is set to ${configured}, which does not exist`, misconfigured: true };
+    return { description: 'none', missing: `CHROMIUM_PATH is set to ${configured}, which does not exist` };
   }
   if (existsSync(DEBIAN_CHROMIUM)) return { executablePath: DEBIAN_CHROMIUM, description: `Debian's chromium (${DEBIAN_CHROMIUM})` };
   let own: string;
@@ -60,9 +58,4 @@ export function chooseChromium(env: NodeJS.ProcessEnv = process.env): ChromiumCh
   }
   if (own && existsSync(own)) return { description: `Playwright's own Chromium (${own})` };
   return { description: 'none', missing: `no Chromium found: ${HOW_TO_GET_ONE}` };
-}
-
-/** Whether a missing tool must fail the run instead of skipping (CI sets REQUIRE_TOOLS=1). */
-export function toolsRequired(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.REQUIRE_TOOLS === '1';
 }

@@ -9,8 +9,8 @@
  * | `E2E_FORM_URL` | the form POST (1) | `E2E_BASE_URL` |
  * | `E2E_GET_URL` | the typed address (2) | `E2E_BASE_URL` |
  * | `E2E_DIRECT_URL` | the direct route, 504 after 29 s (3) | skipped when unset |
- * | `E2E_LONG_CHAIN_URL` | more than 20 redirects (5): a deployment with a short `WAIT_SECONDS` | skipped when unset |
- * | `E2E_LINKS_URL` | continuation links opened again or altered (6) | `E2E_LONG_CHAIN_URL`, else `E2E_BASE_URL` |
+ * | `E2E_LONG_CHAIN_URL` | more than 20 redirects (5), with 1 s windows asked for by `Prefer: wait=1` | `E2E_BASE_URL` |
+ * | `E2E_LINKS_URL` | continuation links opened again or altered (6), with `Prefer: wait=1` | `E2E_BASE_URL` |
  * | `E2E_RESULT_GRACE_SECONDS` | (6): the deployment's `RESULT_GRACE_SECONDS`, if known | either documented answer is accepted |
  * | `E2E_SKIP_GATEWAY_TIMEOUT` | `1` skips (3): the target does not enforce the 29 s cut-off (LocalStack) | — |
  * | `E2E_STACK_LOG`, `E2E_MAIN_FUNCTIONS` | counting Main's runs; set by global setup only | not counted |
@@ -46,11 +46,7 @@ function asBase(url: string): string {
  * @param role - which deployment
  */
 export function kitUrl(role: Role): string | undefined {
-  const own = env(URL_VARIABLES[role]);
-  let url: string | undefined;
-  if (own) url = own;
-  else if (role === 'form' || role === 'get') url = env('E2E_BASE_URL');
-  else if (role === 'links') url = env('E2E_LONG_CHAIN_URL') ?? env('E2E_BASE_URL');
+  const url = env(URL_VARIABLES[role]) ?? env('E2E_BASE_URL');
   return url === undefined ? undefined : asBase(url);
 }
 
