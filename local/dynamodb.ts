@@ -3,6 +3,7 @@
  * process; the time-to-live calls that dynalite lacks are answered here.
  */
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import type { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { readBody, send } from './http';
 import { BodyTooLargeError } from './errors';
+import { DynamoDbFaults, HeldRequests, loseAnswer, type DynamoDbDropFault, type FaultEvent, type PendingDynamoDbFault } from './faults';
 
 const require = createRequire(import.meta.url);
 
@@ -20,14 +22,19 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 export interface DynamoDbOptions {
   /** Directory for a persistent store; in memory when absent. */
   dataDir?: string;
+  /** Receives `fault` ({@link FaultEvent}) when a test hook holds a request or loses an answer. */
+  events?: EventEmitter;
 }
 
 /**
  * Test/ops hook: how a stopped DynamoDB endpoint answers. `reset` closes the
  * connection without an answer (what a client of a stopped endpoint sees:
- * a connection error); `unavailable` answers HTTP 503 `ServiceUnavailable`.
+ * a connection error); `unavailable` answers HTTP 503 `ServiceUnavailable`;
+ * `hang` reads each request and never answers it (a hung endpoint): the
+ * request is not applied, and its connection stays open until the client
+ * gives up or the endpoint is started again (which closes it).
  */
-export type DynamoDbOutageMode = 'reset' | 'unavailable';
+export type DynamoDbOutageMode = 'reset' | 'unavailable' | 'hang';
 
 /** Test/ops hook: a stop of the DynamoDB endpoint (the data is kept). */
 export interface DynamoDbOutage {
@@ -41,10 +48,16 @@ export interface DynamoDbOutage {
 export interface DynamoDbStats {
   /** Requests by table, then by operation (`GetItem`, `PutItem`, ...); `*` for calls naming no single table. */
   operations: Record<string, Record<string, number>>;
-  /** Requests refused by the current or past outages. */
+  /** Requests refused by the current or past outages (held ones included). */
   refused: number;
   /** The outages in force: mode by table, `*` for every table. */
   outages: Record<string, DynamoDbOutageMode>;
+  /** Requests held open now by a `hang` outage. */
+  held: number;
+  /** Drop faults still pending (see {@link DynamoDbService.addFault}). */
+  faults: PendingDynamoDbFault[];
+  /** Requests applied whose answer a drop fault lost, so far. */
+  answersLost: number;
 }
 
 /** The DynamoDB service of the stack. */
@@ -58,7 +71,15 @@ export interface DynamoDbService {
    * @param tables the tables to answer for again (default: all, ending every outage)
    */
   start(tables?: string[]): void;
-  /** Test/ops hook: request counts and the outage in force. */
+  /**
+   * Test/ops hook: the next `count` requests of these operations (and tables) are applied,
+   * then their connections closed without an answer.
+   * @param fault the fault
+   */
+  addFault(fault: DynamoDbDropFault): void;
+  /** Test/ops hook: removes every pending drop fault. */
+  clearFaults(): void;
+  /** Test/ops hook: request counts, the outage in force and the pending faults. */
   stats(): DynamoDbStats;
   /** Closes the store. */
   close(): Promise<void>;
@@ -173,6 +194,8 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
   let refused = 0;
   // Outages by table ('*': every table); several tests may each stop their own table.
   const outages = new Map<string, DynamoDbOutageMode>();
+  const held = new HeldRequests();
+  const faults = new DynamoDbFaults();
 
   /** The table a request names (`*` for batch calls or an unreadable body). */
   function tableOf(body: Buffer): string {
@@ -190,13 +213,24 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       for (const table of options.tables?.length ? options.tables : ['*']) outages.set(table, mode);
     },
     start(tables) {
-      if (!tables?.length) outages.clear();
-      else for (const table of tables) outages.delete(table);
+      if (!tables?.length) {
+        outages.clear();
+        held.release();
+      } else {
+        for (const table of tables) outages.delete(table);
+        held.release(tables);
+      }
+    },
+    addFault(fault) {
+      faults.add(fault);
+    },
+    clearFaults() {
+      faults.clear();
     },
     stats() {
       const ops: Record<string, Record<string, number>> = {};
       for (const [table, byOp] of operations) ops[table] = Object.fromEntries(byOp);
-      return { operations: ops, refused, outages: Object.fromEntries(outages) };
+      return { operations: ops, refused, outages: Object.fromEntries(outages), held: held.count(), faults: faults.pending(), answersLost: faults.answersLost };
     },
     async handle(req, res) {
       let body: Buffer;
@@ -214,13 +248,24 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       const refusal = outages.get(table) ?? outages.get('*');
       if (refusal) {
         refused++;
-        if (refusal === 'reset') req.socket.destroy();
+        if (refusal === 'hang') {
+          held.hold(table, req, res);
+          const event: FaultEvent = { service: 'dynamodb', action: 'held', target: table, operation: op };
+          options.events?.emit('fault', event);
+        }
+        else if (refusal === 'reset') req.socket.destroy();
         else sendAmzJson(res, 503, { __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', message: 'The local DynamoDB endpoint is stopped (test hook).' });
         return;
       }
       const byOp = operations.get(table) ?? new Map<string, number>();
       operations.set(table, byOp);
       byOp.set(op, (byOp.get(op) ?? 0) + 1);
+      // Applied as usual; only the answer is lost.
+      if (faults.take(op, table)) {
+        loseAnswer(res);
+        const event: FaultEvent = { service: 'dynamodb', action: 'answer-lost', target: table, operation: op };
+        options.events?.emit('fault', event);
+      }
       if (op === 'UpdateTimeToLive' || op === 'DescribeTimeToLive') {
         await ttlCall(op, body, req, res);
         return;
@@ -244,6 +289,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       listener(fake, res);
     },
     close() {
+      held.release();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };

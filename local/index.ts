@@ -12,3 +12,4 @@ export type { AsyncAttemptEvent, AsyncDiscardedEvent } from './lambda/async-queu
 export type { StackOps, StackStats } from './ops';
 export type { DynamoDbOutage, DynamoDbOutageMode, DynamoDbStats } from './dynamodb';
 export type { FunctionCounters, KillWhich, PrewarmResult } from './lambda/runtime';
+export type { DynamoDbDropFault, FaultEvent, LambdaFaultSpec, PendingDynamoDbFault, PendingLambdaFault } from './faults';

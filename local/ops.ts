@@ -7,8 +7,10 @@
  * | `GET /_local/ops/stats` | DynamoDB requests by table and operation, Lambda invocations and cold starts by function, environments, the stack process's memory (RSS now and peak) and CPU time |
  * | `POST /_local/ops/lambda/{name}/kill?which=busy\|idle\|all` | stops a function's environments as if their process were killed (`busy`, the default: running invocations end with `Runtime.ExitError`); `idle` frees memory |
  * | `POST /_local/ops/lambda/{name}/warm?count=N` | starts environments of a function ahead of traffic (like provisioned concurrency) until N of its current code are alive, and answers `{"started","failed"}` when they are ready: load tests measure warm figures without warm-up waves |
- * | `POST /_local/ops/dynamodb/stop` | stops the DynamoDB endpoint, keeping its data: body `{"mode":"reset"\|"unavailable","tables":[...]}` (both optional) |
- * | `POST /_local/ops/dynamodb/start` | starts it again: body `{"tables":[...]}` (optional; default: every table) |
+ * | `POST /_local/ops/lambda/{name}/faults` | faults of the Invoke API for that function: `{"hang":true}` (requests are read, never answered, and nothing runs, until cleared), `{"drop":"after-accept","count":N}` (the next N invocations are accepted: an `Event` is queued, a `RequestResponse` runs to its end; then the connection is closed without an answer), `{"clear":true}` (ends both, closing held requests) |
+ * | `POST /_local/ops/dynamodb/stop` | stops the DynamoDB endpoint, keeping its data: body `{"mode":"reset"\|"unavailable"\|"hang","tables":[...]}` (both optional); `hang` reads requests and never answers them (they are not applied) |
+ * | `POST /_local/ops/dynamodb/start` | starts it again: body `{"tables":[...]}` (optional; default: every table); requests held by `hang` are closed without an answer |
+ * | `POST /_local/ops/dynamodb/faults` | `{"drop":"after-apply","operations":["PutItem","UpdateItem","DeleteItem"],"count":N,"tables":[...]}` (`tables` optional): the next N matching requests are applied, then their connections closed without an answer; `{"clear":true}` removes pending faults |
  * | `POST /_local/ops/mark?text=T` | writes `[ops] mark T` to the stack's log: a reader of the log knows every line before it was written |
  *
  * The same hooks are on the {@link LocalStack} object as `ops`, for tests in the same process.
@@ -19,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { readBody, sendJson } from './http';
 import type { DynamoDbOutage, DynamoDbService, DynamoDbStats } from './dynamodb';
 import type { EnvironmentCounts, FunctionCounters, FunctionSpec, KillWhich, LambdaRuntime, PrewarmResult } from './lambda/runtime';
+import { FaultSpecError, parseDynamoDbFault, parseLambdaFault, type DynamoDbDropFault, type LambdaFaults, type LambdaFaultSpec, type PendingLambdaFault } from './faults';
 
 /** What `GET /_local/ops/stats` answers. */
 export interface StackStats {
@@ -30,6 +33,8 @@ export interface StackStats {
     functions: Record<string, FunctionCounters>;
     /** Environments alive now. */
     environments: EnvironmentCounts;
+    /** Faults of the Invoke API in force, by function. */
+    faults: Record<string, PendingLambdaFault>;
   };
   /** The stack process (every environment is a thread of it). */
   process: {
@@ -75,6 +80,18 @@ export interface StackOps {
   stopDynamoDb(outage?: DynamoDbOutage): void;
   /** Starts the DynamoDB endpoint again (for these tables; default: ends every outage). */
   startDynamoDb(tables?: string[]): void;
+  /**
+   * Adds a DynamoDB drop fault, or removes them all.
+   * @param fault the fault, or `clear`
+   */
+  dynamoDbFault(fault: DynamoDbDropFault | 'clear'): void;
+  /**
+   * Sets or clears the Invoke faults of a function. Throws {@link UnknownFunctionError} for a
+   * function that does not exist (clearing works for any name).
+   * @param functionName the function
+   * @param fault the fault, or `clear`
+   */
+  lambdaFault(functionName: string, fault: LambdaFaultSpec): void;
 }
 
 /** `StackOps.prewarm()` was given a function that does not exist. */
@@ -94,12 +111,18 @@ export const OPS_PREFIX = '/_local/ops/';
  * @param dynamodb the DynamoDB service
  * @param runtime the Lambda runtime
  * @param functionSpec the current spec of a function by name, or undefined when there is none
+ * @param lambdaFaults the faults of the Invoke API
  */
-export function createOps(dynamodb: DynamoDbService, runtime: LambdaRuntime, functionSpec: (name: string) => FunctionSpec | undefined): StackOps {
+export function createOps(
+  dynamodb: DynamoDbService,
+  runtime: LambdaRuntime,
+  functionSpec: (name: string) => FunctionSpec | undefined,
+  lambdaFaults: LambdaFaults,
+): StackOps {
   return {
     stats: () => ({
       dynamodb: dynamodb.stats(),
-      lambda: { functions: runtime.counters(), environments: runtime.stats() },
+      lambda: { functions: runtime.counters(), environments: runtime.stats(), faults: lambdaFaults.pending() },
       process: (() => {
         const usage = process.resourceUsage();
         const loop = performance.eventLoopUtilization();
@@ -119,7 +142,23 @@ export function createOps(dynamodb: DynamoDbService, runtime: LambdaRuntime, fun
     },
     stopDynamoDb: (outage) => dynamodb.stop(outage),
     startDynamoDb: (tables) => dynamodb.start(tables),
+    dynamoDbFault: (fault) => (fault === 'clear' ? dynamodb.clearFaults() : dynamodb.addFault(fault)),
+    lambdaFault: (name, fault) => {
+      if (fault !== 'clear' && !functionSpec(name)) throw new UnknownFunctionError(name);
+      lambdaFaults.apply(name, fault);
+    },
   };
+}
+
+/** Reads a small JSON body; answers 400 itself and returns undefined when it is not JSON. */
+async function jsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> {
+  const text = (await readBody(req, 64 * 1024)).toString('utf8');
+  try {
+    return { value: text ? (JSON.parse(text) as unknown) : {} };
+  } catch {
+    sendJson(res, 400, { message: 'the body must be JSON' });
+    return undefined;
+  }
 }
 
 /**
@@ -162,19 +201,45 @@ export async function handleOps(ops: StackOps, log: (line: string) => void, req:
     }
     return;
   }
-  if (method === 'POST' && route === 'dynamodb/stop') {
-    const text = (await readBody(req, 64 * 1024)).toString('utf8');
-    let body: { mode?: unknown; tables?: unknown } = {};
+  const faults = /^lambda\/([A-Za-z0-9_-]{1,64})\/faults$/.exec(route);
+  if (method === 'POST' && faults) {
+    const name = faults[1] ?? '';
+    const body = await jsonBody(req, res);
+    if (!body) return;
     try {
-      body = text ? (JSON.parse(text) as typeof body) : {};
-    } catch {
-      sendJson(res, 400, { message: 'the body must be JSON' });
-      return;
+      const spec = parseLambdaFault(body.value);
+      ops.lambdaFault(name, spec);
+      log(`[ops] ${name}: Invoke faults ${spec === 'clear' ? 'cleared' : JSON.stringify(spec)}`);
+      sendJson(res, 200, { faults: ops.stats().lambda.faults[name] ?? { hang: false, dropAfterAccept: 0, held: 0 } });
+    } catch (error) {
+      if (error instanceof UnknownFunctionError) sendJson(res, 404, { message: error.message });
+      else if (error instanceof FaultSpecError) sendJson(res, 400, { message: error.message });
+      else throw error;
     }
+    return;
+  }
+  if (method === 'POST' && route === 'dynamodb/faults') {
+    const body = await jsonBody(req, res);
+    if (!body) return;
+    try {
+      const fault = parseDynamoDbFault(body.value);
+      ops.dynamoDbFault(fault);
+      log(`[ops] DynamoDB faults ${fault === 'clear' ? 'cleared' : JSON.stringify(fault)}`);
+      sendJson(res, 200, ops.stats().dynamodb);
+    } catch (error) {
+      if (error instanceof FaultSpecError) sendJson(res, 400, { message: error.message });
+      else throw error;
+    }
+    return;
+  }
+  if (method === 'POST' && route === 'dynamodb/stop') {
+    const parsed = await jsonBody(req, res);
+    if (!parsed) return;
+    const body = (typeof parsed.value === 'object' && parsed.value !== null ? parsed.value : {}) as { mode?: unknown; tables?: unknown };
     const mode = body.mode ?? 'reset';
     const tables = body.tables ?? [];
-    if ((mode !== 'reset' && mode !== 'unavailable') || !Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
-      sendJson(res, 400, { message: 'expected {"mode": "reset"|"unavailable", "tables": ["name", ...]}' });
+    if ((mode !== 'reset' && mode !== 'unavailable' && mode !== 'hang') || !Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
+      sendJson(res, 400, { message: 'expected {"mode": "reset"|"unavailable"|"hang", "tables": ["name", ...]}' });
       return;
     }
     ops.stopDynamoDb({ mode, tables: tables as string[] });
@@ -183,14 +248,9 @@ export async function handleOps(ops: StackOps, log: (line: string) => void, req:
     return;
   }
   if (method === 'POST' && route === 'dynamodb/start') {
-    const text = (await readBody(req, 64 * 1024)).toString('utf8');
-    let tables: unknown;
-    try {
-      tables = text ? (JSON.parse(text) as { tables?: unknown }).tables : undefined;
-    } catch {
-      sendJson(res, 400, { message: 'the body must be JSON' });
-      return;
-    }
+    const parsed = await jsonBody(req, res);
+    if (!parsed) return;
+    const tables = (parsed.value as { tables?: unknown } | null)?.tables;
     if (tables !== undefined && (!Array.isArray(tables) || !tables.every((t) => typeof t === 'string'))) {
       sendJson(res, 400, { message: 'expected {"tables": ["name", ...]}' });
       return;

@@ -55,7 +55,8 @@ export interface LocalStack {
    * Events for observers and tests: `invocation-start` (a synchronous Lambda
    * invocation got its environment), `invocation` (a synchronous Lambda
    * invocation ended), `async-attempt` (an Event invocation attempt ended),
-   * `async-discarded` (an Event invocation was given up).
+   * `async-discarded` (an Event invocation was given up), `fault` (a test
+   * hook held a request or lost an answer: `local/faults.ts`).
    */
   events: EventEmitter;
   /** Execution environments alive now. */
@@ -90,7 +91,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const scratch = mkdtempSync(join(tmpdir(), 'local-aws-stack-'));
   let baseUrl = '';
 
-  const dynamodb = await startDynamoDb(options.dataDir ? { dataDir: options.dataDir } : {});
+  const dynamodb = await startDynamoDb({ events, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const workerScript = await workerScriptPath(scratch);
   const lambda = new LambdaService({
     codeRoot: join(scratch, 'functions'),
@@ -110,7 +111,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const ops = createOps(dynamodb, lambda.runtime, (name) => {
     const fn = lambda.controlPlane.functions.get(name);
     return fn ? lambda.controlPlane.spec(fn) : undefined;
-  });
+  }, lambda.faults);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';

@@ -11,6 +11,7 @@ import { newRequestId, readBody, send } from '../http';
 import type { InvocationResult, LambdaRuntime } from './runtime';
 import type { LambdaControlPlane } from './control-plane';
 import type { AsyncQueue } from './async-queue';
+import { loseAnswer, type FaultEvent, type LambdaFaults } from '../faults';
 
 /** Largest synchronous request payload (6 MB). */
 export const MAX_SYNC_REQUEST = 6_291_456;
@@ -49,6 +50,8 @@ export interface InvokeDeps {
   queue: AsyncQueue;
   /** Receives `invocation`. */
   events: EventEmitter;
+  /** Test/ops hook: Invoke requests that hang or lose their answer. */
+  faults: LambdaFaults;
 }
 
 /**
@@ -138,6 +141,18 @@ export async function handleInvoke(
   const fn = deps.controlPlane.find(name, qualifier, region);
   const payload = body.length ? body.toString('utf8') : '{}';
   checkJsonPayload(payload);
+
+  // Test/ops hook: a hung Lambda endpoint (nothing runs), or an answer lost after the invocation was accepted.
+  const fault = deps.faults.take(fn.config.FunctionName);
+  if (fault !== undefined) {
+    const event: FaultEvent = { service: 'lambda', action: fault === 'hang' ? 'held' : 'answer-lost', target: fn.config.FunctionName, operation: `Invoke:${type}` };
+    deps.events.emit('fault', event);
+  }
+  if (fault === 'hang') {
+    deps.faults.held.hold(fn.config.FunctionName, req, res);
+    return;
+  }
+  if (fault === 'drop-after-accept') loseAnswer(res);
 
   if (type === 'DryRun') {
     send(res, 204, { 'x-amzn-RequestId': newRequestId(), 'X-Amz-Executed-Version': '$LATEST' });

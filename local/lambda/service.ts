@@ -13,6 +13,7 @@ import { AsyncQueue } from './async-queue';
 import { handleInvoke, invokeSync } from './invoke';
 import type { InvokeDeps } from './invoke';
 import { parseFunctionRef } from './functions';
+import { LambdaFaults } from '../faults';
 
 /** Options of the Lambda service. */
 export interface LambdaServiceOptions {
@@ -47,6 +48,8 @@ export class LambdaService {
   readonly runtime: LambdaRuntime;
   /** Async invocations. */
   readonly queue: AsyncQueue;
+  /** Test/ops hook: faults of the Invoke API, by function. */
+  readonly faults = new LambdaFaults();
   private readonly deps: InvokeDeps;
 
   /** @param options service options */
@@ -76,7 +79,7 @@ export class LambdaService {
         return { spec: this.controlPlane.spec(fn), ...(fn.eventInvokeConfig ? { eventInvokeConfig: fn.eventInvokeConfig } : {}) };
       },
     });
-    this.deps = { controlPlane: this.controlPlane, runtime: this.runtime, queue: this.queue, events: options.events };
+    this.deps = { controlPlane: this.controlPlane, runtime: this.runtime, queue: this.queue, events: options.events, faults: this.faults };
   }
 
   /**
@@ -129,6 +132,7 @@ export class LambdaService {
 
   /** Stops the queue and every environment. */
   async stop(): Promise<void> {
+    this.faults.stop();
     this.queue.stop();
     await this.runtime.stop();
   }
