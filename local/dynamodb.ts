@@ -261,7 +261,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       operations.set(table, byOp);
       byOp.set(op, (byOp.get(op) ?? 0) + 1);
       // Applied as usual; only the answer is lost.
-      if (faults.take(op, table)) {
+      if (faults.take(op, table, body.toString('utf8'))) {
         loseAnswer(res);
         const event: FaultEvent = { service: 'dynamodb', action: 'answer-lost', target: table, operation: op };
         options.events?.emit('fault', event);

@@ -27,6 +27,8 @@ export interface DynamoDbDropFault {
   count: number;
   /** Only requests naming these tables (default: every table). */
   tables?: string[];
+  /** Only requests whose JSON body contains this text, e.g. a key prefix (default: any). */
+  match?: string;
 }
 
 /** A pending DynamoDB drop fault, as `GET /_local/ops/stats` shows it. */
@@ -157,11 +159,13 @@ export function parseDynamoDbFault(body: unknown): DynamoDbDropFault | 'clear' {
     throw new FaultSpecError('operations must be a non-empty list of DynamoDB operation names, e.g. ["PutItem","UpdateItem"]');
   }
   if (spec['tables'] !== undefined && !isStringList(spec['tables'])) throw new FaultSpecError('tables must be a list of table names');
+  if (spec['match'] !== undefined && (typeof spec['match'] !== 'string' || spec['match'] === '')) throw new FaultSpecError('match must be a non-empty string');
   return {
     drop: 'after-apply',
     operations: spec['operations'],
     count: positiveCount(spec['count']),
     ...(spec['tables'] !== undefined && { tables: spec['tables'] as string[] }),
+    ...(spec['match'] !== undefined && { match: spec['match'] as string }),
   };
 }
 
@@ -187,9 +191,10 @@ export class DynamoDbFaults {
    * Whether this request must lose its answer (and counts it against the fault).
    * @param operation the DynamoDB operation, e.g. `PutItem`
    * @param table the table it names (`*` when none)
+   * @param body the request's JSON body
    */
-  take(operation: string, table: string): boolean {
-    const fault = this.faults.find((f) => f.operations.includes(operation) && (!f.tables || f.tables.includes(table)));
+  take(operation: string, table: string, body: string): boolean {
+    const fault = this.faults.find((f) => f.operations.includes(operation) && (!f.tables || f.tables.includes(table)) && (f.match === undefined || body.includes(f.match)));
     if (!fault) return false;
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.faults = this.faults.filter((f) => f !== fault);

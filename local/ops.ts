@@ -10,7 +10,7 @@
  * | `POST /_local/ops/lambda/{name}/faults` | faults of the Invoke API for that function: `{"hang":true}` (requests are read, never answered, and nothing runs, until cleared), `{"drop":"after-accept","count":N}` (the next N invocations are accepted: an `Event` is queued, a `RequestResponse` runs to its end; then the connection is closed without an answer), `{"clear":true}` (ends both, closing held requests) |
  * | `POST /_local/ops/dynamodb/stop` | stops the DynamoDB endpoint, keeping its data: body `{"mode":"reset"\|"unavailable"\|"hang","tables":[...]}` (both optional); `hang` reads requests and never answers them (they are not applied) |
  * | `POST /_local/ops/dynamodb/start` | starts it again: body `{"tables":[...]}` (optional; default: every table); requests held by `hang` are closed without an answer |
- * | `POST /_local/ops/dynamodb/faults` | `{"drop":"after-apply","operations":["PutItem","UpdateItem","DeleteItem"],"count":N,"tables":[...]}` (`tables` optional): the next N matching requests are applied, then their connections closed without an answer; `{"clear":true}` removes pending faults |
+ * | `POST /_local/ops/dynamodb/faults` | `{"drop":"after-apply","operations":["PutItem","UpdateItem","DeleteItem"],"count":N,"tables":[...],"match":"text"}` (`tables` and `match`, a text the request body must contain, optional): the next N matching requests are applied, then their connections closed without an answer; `{"clear":true}` removes pending faults |
  * | `POST /_local/ops/mark?text=T` | writes `[ops] mark T` to the stack's log: a reader of the log knows every line before it was written |
  *
  * The same hooks are on the {@link LocalStack} object as `ops`, for tests in the same process.

@@ -114,6 +114,15 @@ describe('DynamoDB lost answers (POST /_local/ops/dynamodb/faults)', () => {
     }
   });
 
+  it('matches only requests whose body contains the match text', async () => {
+    stack.ops.dynamoDbFault({ drop: 'after-apply', operations: ['PutItem'], count: 1, tables: ['faulty'], match: 'second' });
+    await put(dynamodb, 'first');
+    const outcome = await put(dynamodb, 'second').catch((e: Error) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    expect(await get('second')).toEqual({ id: { S: 'second' } });
+    expect((await stats()).dynamodb.faults).toEqual([]);
+  });
+
   it('matches only the named operations and tables, and clears pending faults', async () => {
     stack.ops.dynamoDbFault({ drop: 'after-apply', operations: ['DeleteItem'], count: 5, tables: ['faulty'] });
     await put(dynamodb, 'kept');
@@ -129,6 +138,7 @@ describe('DynamoDB lost answers (POST /_local/ops/dynamodb/faults)', () => {
     [{ drop: 'after-apply', operations: [], count: 1 }, /operations must be a non-empty list/],
     [{ drop: 'after-apply', operations: ['PutItem'], count: 0 }, /count must be an integer from 1/],
     [{ drop: 'after-apply', operations: ['PutItem'], count: 1, tables: 'faulty' }, /tables must be a list/],
+    [{ drop: 'after-apply', operations: ['PutItem'], count: 1, match: '' }, /match must be a non-empty string/],
   ])('refuses a malformed fault with 400: %j', async (body, message) => {
     const answer = await post('/_local/ops/dynamodb/faults', body);
     expect(answer.status).toBe(400);

@@ -19,6 +19,11 @@ export interface TestDynamo {
   resume(): Promise<void>;
   /** Keeps accepting requests but answers none (a hung endpoint) until {@link TestDynamo.unstall}. */
   stall(): void;
+  /**
+   * Holds the requests whose first bytes pass `test` (and what follows on their connection),
+   * unanswered, until {@link TestDynamo.unstall}; other requests go on.
+   */
+  stallWhen(test: (chunk: Buffer) => boolean): void;
   /** Passes the requests held by {@link TestDynamo.stall} on, in order, and answers again. */
   unstall(): void;
 }
@@ -35,15 +40,22 @@ export async function startDynamo(): Promise<TestDynamo> {
   const backendPort = (server.address() as AddressInfo).port;
   const sockets = new Set<Socket>();
   let stalled = false;
+  let stallTest: ((chunk: Buffer) => boolean) | undefined;
+  let generation = 0;
   const held: Array<() => void> = [];
+  const heldByTest: Array<() => void> = [];
   const relay = createServer((client) => {
     const backend = connect(backendPort, '127.0.0.1');
     sockets.add(client).add(backend);
+    // The stall generation this connection is held in by stallWhen (a connection, once held, stays held until unstall).
+    let heldIn = -1;
     const forward = (chunk: Buffer) => {
       if (!backend.destroyed) backend.write(chunk);
     };
     client.on('data', (chunk: Buffer) => {
-      if (stalled || held.length > 0) held.push(() => forward(chunk));
+      if (heldIn !== generation && stallTest?.(chunk)) heldIn = generation;
+      if (heldIn === generation) heldByTest.push(() => forward(chunk));
+      else if (stalled || held.length > 0) held.push(() => forward(chunk));
       else forward(chunk);
     });
     backend.pipe(client);
@@ -88,9 +100,14 @@ export async function startDynamo(): Promise<TestDynamo> {
     stall() {
       stalled = true;
     },
+    stallWhen(test) {
+      stallTest = test;
+    },
     unstall() {
       stalled = false;
-      for (const next of held.splice(0)) next();
+      stallTest = undefined;
+      generation += 1;
+      for (const next of [...heldByTest.splice(0), ...held.splice(0)]) next();
     },
     async resume() {
       await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));

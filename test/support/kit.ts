@@ -2,14 +2,15 @@
  * The whole kit wired in one process: the real Proxy and Talker handlers, a real DynamoDB API
  * (dynalite), and Lambda invocations in-process. Tests register their own Main functions.
  */
+import { EventEmitter } from 'node:events';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { loadProxyConfig, loadTalkerConfig, type Environment, type ProxyConfig } from '../../core/config';
 import { DynamoTaskStore } from '../../core/dynamodb-task-store';
 import { MemoryTaskStore } from '../../core/memory-task-store';
 import type { TaskStore } from '../../core/task-store';
 import { silentLogger, type KitLogger } from '../../core/logger';
-import { createProxy, type ProxyHandler } from '../../proxy/proxy';
-import { createTalker, type TalkerOutcome } from '../../talker/talker';
+import { createProxy, createProxyHandler, type ProxyHandler } from '../../proxy/proxy';
+import { createTalker, createTalkerHandler, type TalkerOutcome } from '../../talker/talker';
 import { startDynamo, testCredentials, type TestDynamo } from './dynalite';
 import { httpApiEvent, restEvent, type RequestSpec } from './events';
 import { InProcessLambda, type AnyHandler } from './in-process-lambda';
@@ -27,6 +28,17 @@ export interface KitOptions {
   logger?: KitLogger;
   /** Use the in-memory store instead of dynalite (for fast fuzzing). */
   memoryStore?: boolean;
+  /**
+   * `production`: build the handlers as in Lambda (`createProxyHandler`, `createTalkerHandler`),
+   * so that they make their own DynamoDB clients with their own settings and timeouts, found
+   * through `AWS_ENDPOINT_URL_DYNAMODB`. Only the invoker stays in-process. One production kit
+   * at a time per test file (the endpoint is an environment variable).
+   */
+  wiring?: 'test' | 'production';
+  /** A DynamoDB endpoint with the table to use (e.g. the local stack's) instead of a dynalite of its own. */
+  dynamoEndpoint?: string;
+  /** Wraps the Proxy's store (test wiring only), e.g. to make a race happen. */
+  wrapProxyStore?: (store: TaskStore) => TaskStore;
 }
 
 export interface ProxyAnswer {
@@ -41,6 +53,8 @@ export interface ProxyAnswer {
 export class Kit {
   readonly lambda = new InProcessLambda();
   readonly talkerOutcomes: TalkerOutcome[] = [];
+  /** Emits `talker` with each Talker outcome. */
+  readonly events = new EventEmitter();
   proxy!: ProxyHandler;
   proxyConfig!: ProxyConfig;
   store!: TaskStore;
@@ -53,25 +67,37 @@ export class Kit {
     if (options.memoryStore) {
       kit.store = new MemoryTaskStore();
     } else {
-      kit.dynamo = await startDynamo();
-      await kit.dynamo.createTable(TABLE);
+      let endpoint = options.dynamoEndpoint;
+      if (endpoint === undefined) {
+        kit.dynamo = await startDynamo();
+        await kit.dynamo.createTable(TABLE);
+        endpoint = kit.dynamo.endpoint;
+      }
+      kit.endpoint = endpoint;
       kit.store = new DynamoTaskStore({
         tableName: TABLE,
-        clientConfig: { endpoint: kit.dynamo.endpoint, region: 'us-east-1', credentials: testCredentials, maxAttempts: 1 },
+        clientConfig: { endpoint, region: 'us-east-1', credentials: testCredentials, maxAttempts: 1 },
       });
+      if (options.wiring === 'production') {
+        process.env['AWS_ENDPOINT_URL_DYNAMODB'] = endpoint;
+        process.env['AWS_REGION'] = 'us-east-1';
+        process.env['AWS_ACCESS_KEY_ID'] = testCredentials.accessKeyId;
+        process.env['AWS_SECRET_ACCESS_KEY'] = testCredentials.secretAccessKey;
+      }
     }
     kit.configure(options.proxyEnv ?? {});
-    const talker = createTalker({
+    const talkerDeps = {
       config: loadTalkerConfig({ DYNAMODB_TABLE_NAME: TABLE, MAIN_LAMBDA_NAME: MAIN, ...options.talkerEnv }),
-      store: kit.store,
       invoker: kit.lambda,
       logger: options.logger ?? silentLogger,
-    });
+    };
+    const talker = options.wiring === 'production' ? createTalkerHandler(talkerDeps) : createTalker({ ...talkerDeps, store: kit.store });
     kit.lambda.register(
       TALKER,
       async (payload, context) => {
         const outcome = await talker(payload, context);
         kit.talkerOutcomes.push(outcome);
+        kit.events.emit('talker', outcome);
         return outcome;
       },
       options.talkerTimeoutMs ?? 180_000,
@@ -79,10 +105,19 @@ export class Kit {
     return kit;
   }
 
+  /** The DynamoDB endpoint the kit uses (unset with the memory store). */
+  endpoint?: string;
+
   /** (Re)builds the Proxy with another environment. */
   configure(proxyEnv: Environment): void {
     this.proxyConfig = loadProxyConfig({ DYNAMODB_TABLE_NAME: TABLE, LAMBDA_TALKER_NAME: TALKER, ...proxyEnv });
-    this.proxy = createProxy({ config: this.proxyConfig, store: this.store, invoker: this.lambda, logger: this.options.logger ?? silentLogger });
+    const deps = { config: this.proxyConfig, invoker: this.lambda, logger: this.options.logger ?? silentLogger };
+    if (this.options.wiring === 'production') {
+      this.proxy = createProxyHandler(deps);
+      return;
+    }
+    const store = this.options.wrapProxyStore ? this.options.wrapProxyStore(this.store) : this.store;
+    this.proxy = createProxy({ ...deps, store });
   }
 
   main(handler: AnyHandler, timeoutMs = this.options.mainTimeoutMs ?? 150_000): this {
