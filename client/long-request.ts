@@ -111,8 +111,11 @@ export const DEFAULT_POLL_INTERVAL_MS = 2000;
 /** Default of {@link LongRequestOptions.maxRetryAfterMs}. */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
-/** The query parameter that marks a continuation URL of the kit. */
+/** The query parameter that names the task in a continuation URL of the kit. */
 const REQUEST_ID_PARAM = 'requestID';
+/** The query parameter of a continuation's link token. */
+const TOKEN_PARAM = 'token';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Headers that describe a body: dropped when a redirect turns the request into a GET (as fetch does). */
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 /** Headers that carry credentials: dropped when a redirect leaves the first request's origin (as fetch does for Authorization). */
@@ -366,7 +369,7 @@ export async function callLongRequest(url: string | URL, init: RequestInit = {},
       }
       if (isContinuation(step.request.url)) {
         continuationUrl = step.request.url;
-        requestId ??= new URL(step.request.url).searchParams.get(REQUEST_ID_PARAM) ?? undefined;
+        requestId ??= requestIdOf(step.request.url);
       }
       report(response.status, step.kind, step.kind === 'redirect' ? undefined : step.waitMs);
       if (step.kind !== 'retry' && hops + 1 > maxHops) {
@@ -414,9 +417,24 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** Whether a URL is one of the kit's continuations (it names a task by its `requestID`). */
+/**
+ * Whether a URL is one of the kit's continuations: it names a task by its `requestID` query
+ * parameter (`?requestID=<id>&token=...`), or, on a results path (`RESULTS_PATH`), by its last
+ * path segment (`.../_results/<id>?token=...`).
+ */
 function isContinuation(url: string): boolean {
-  return new URL(url).searchParams.has(REQUEST_ID_PARAM);
+  const parsed = new URL(url);
+  if (parsed.searchParams.has(REQUEST_ID_PARAM)) return true;
+  return parsed.searchParams.has(TOKEN_PARAM) && UUID.test(parsed.pathname.slice(parsed.pathname.lastIndexOf('/') + 1));
+}
+
+/** The RequestID a continuation URL names. */
+function requestIdOf(url: string): string | undefined {
+  const parsed = new URL(url);
+  const fromQuery = parsed.searchParams.get(REQUEST_ID_PARAM);
+  if (fromQuery !== null) return fromQuery;
+  const last = parsed.pathname.slice(parsed.pathname.lastIndexOf('/') + 1);
+  return UUID.test(last) ? last : undefined;
 }
 
 /** Resolves a `Location` against the URL requested; undefined when absent, unusable, or not HTTP(S). */

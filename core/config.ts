@@ -6,8 +6,6 @@
  *
  * @module
  */
-import { createHmac } from 'node:crypto';
-
 /** Thrown at cold start when an environment variable is missing or invalid. */
 export class ConfigError extends Error {
   /** The name of the offending environment variable. */
@@ -45,13 +43,23 @@ export interface ProxyConfig {
   talkerFunctionName: string;
   /** `STAGE_NAME`: accepted for compatibility with the original kit; Locations do not need it. */
   stageName?: string;
-  /** `API_KEY`: when set, a new GET must carry `api-key=<key>`. Never put in a Location. */
+  /**
+   * `API_KEY`: when set, a new GET must carry `api-key=<key>` (compared in constant time). It is
+   * never put in a Location, and nothing in a link is derived from it, so no link lets anyone
+   * guess it offline.
+   */
   apiKey?: string;
   /**
-   * The HMAC key that signs continuation URLs: `SIGNING_SECRET`, or one derived from `API_KEY`.
-   * Absent when neither is set: continuations are then protected by the RequestID alone.
+   * `SIGNING_SECRET` (at least 32 characters): when set, every continuation also carries an
+   * expiry and an HMAC-SHA256 signature, and a wrong or stale one is refused before any read.
+   * Links carry a per-task token in any case.
    */
   signingKey?: Buffer;
+  /**
+   * `IDEMPOTENCY_CALLER_HEADERS`: more request headers (comma-separated) that identify a caller
+   * for `Idempotency-Key` scoping, beside the credentials the kit knows (see `core/caller.ts`).
+   */
+  idempotencyCallerHeaders: string[];
   /** `WAIT_SECONDS` (default 25): how long one request waits before answering 303. */
   waitMs: number;
   /** `SAFETY_MARGIN_MS` (default 2000): time kept back from the function's remaining time and from API Gateway's cut-off. */
@@ -141,15 +149,28 @@ function boolean(env: Environment, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }
 
+function headerList(env: Environment, name: string): string[] {
+  const raw = optional(env, name);
+  if (raw === undefined) return [];
+  const names = raw.split(',').map((part) => part.trim().toLowerCase()).filter((part) => part !== '');
+  const bad = names.find((part) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(part));
+  if (bad !== undefined) throw new ConfigError(name, `must be a comma-separated list of header names, got "${bad}"`);
+  return names;
+}
+
 /**
- * Derives the continuation signing key from an API key, so that a deployment with only
- * `API_KEY` still signs its links without ever putting the key itself in a URL.
+ * One line on how continuation links are protected under a configuration, logged at cold start.
  *
- * @param apiKey - the `API_KEY` value
- * @returns a 32-byte HMAC key
+ * @param config - the Proxy's configuration
  */
-export function deriveSigningKey(apiKey: string): Buffer {
-  return createHmac('sha256', apiKey).update('long-request-kit/continuation-signing/v1').digest();
+export function describeLinkProtection(config: Pick<ProxyConfig, 'apiKey' | 'signingKey'>): string {
+  const signed = config.signingKey
+    ? 'signed with SIGNING_SECRET and expiring'
+    : 'not signed (SIGNING_SECRET is not set)';
+  const apiKey = config.apiKey !== undefined
+    ? 'API_KEY is required on new GET requests; it is in no link and no signature'
+    : 'API_KEY is not set';
+  return `continuation links carry a per-task 256-bit token (only its hash is stored), ${signed}; ${apiKey}`;
 }
 
 /**
@@ -191,9 +212,8 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
     talkerFunctionName: required(env, 'LAMBDA_TALKER_NAME'),
     ...(stageName !== undefined && { stageName }),
     ...(apiKey !== undefined && { apiKey }),
-    ...((signingSecret ?? apiKey) !== undefined && {
-      signingKey: signingSecret !== undefined ? Buffer.from(signingSecret, 'utf8') : deriveSigningKey(apiKey as string),
-    }),
+    ...(signingSecret !== undefined && { signingKey: Buffer.from(signingSecret, 'utf8') }),
+    idempotencyCallerHeaders: headerList(env, 'IDEMPOTENCY_CALLER_HEADERS'),
     waitMs: decimal(env, 'WAIT_SECONDS', 25, 0, 28) * 1000,
     safetyMarginMs: integer(env, 'SAFETY_MARGIN_MS', 2000, 0, 60_000),
     gatewayTimeoutMs: integer(env, 'GATEWAY_TIMEOUT_MS', 29_000, 1000, 300_000),

@@ -2,8 +2,10 @@
  * Continuation URLs: the `Location` a client follows to get a result later.
  *
  * A continuation URL is a capability: whoever holds it gets the result. It carries the
- * RequestID (a random UUID, 122 random bits) and, when a signing key is configured, an expiry
- * and an HMAC-SHA256 signature over both. It never carries the API key.
+ * RequestID (a random UUID, for correlation: it is in logs and `X-Request-Id`), the task's link
+ * token (256 random bits, {@link newLinkToken}, whose hash alone is stored) and, when
+ * `SIGNING_SECRET` is set, an expiry and an HMAC-SHA256 signature over all three. It never
+ * carries the API key, nor anything derived from it.
  *
  * The Location is a relative reference holding only a query (`?requestID=...`), resolved by
  * the client against the URL it requested (RFC 3986, section 5.2). It therefore works behind
@@ -14,6 +16,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingRequest } from './events';
+import { LINK_TOKEN_PARAM, LINK_TOKEN_PATTERN } from './link-token';
 
 /** The query parameter that names the task, as in the original kit. */
 export const REQUEST_ID_PARAM = 'requestID';
@@ -35,6 +38,8 @@ export interface Continuation {
   hop: number;
   /** How the client waits. */
   mode: ContinuationMode;
+  /** The link's token; absent in a bare RequestID, which is refused. */
+  token?: string;
   /** Expiry of the link (epoch seconds), when signed. */
   expires?: number;
   /** The link's signature, when signed. */
@@ -100,6 +105,10 @@ export function readContinuation(request: IncomingRequest, resultsPath?: string)
   if (requestId === undefined) return { kind: 'none' };
   if (requestId === null) return { kind: 'malformed', reason: `${REQUEST_ID_PARAM} is given more than once` };
   if (!UUID.test(requestId)) return { kind: 'malformed', reason: `${REQUEST_ID_PARAM} is not a RequestID` };
+  const token = single(request, LINK_TOKEN_PARAM);
+  if (token === null || (token !== undefined && !LINK_TOKEN_PATTERN.test(token))) {
+    return { kind: 'malformed', reason: `${LINK_TOKEN_PARAM} is not a link token` };
+  }
   const hopText = single(request, 'hop');
   const expText = single(request, 'exp');
   const signature = single(request, 'sig');
@@ -121,21 +130,23 @@ export function readContinuation(request: IncomingRequest, resultsPath?: string)
     hop: hopText === undefined ? 0 : Number(hopText),
     mode: mode === 'async' ? 'async' : 'redirect',
   };
+  if (token !== undefined) continuation.token = token;
   if (expText !== undefined) continuation.expires = Number(expText);
   if (signature !== undefined) continuation.signature = signature;
   return { kind: 'continuation', continuation };
 }
 
 /**
- * Signs a RequestID and an expiry.
+ * Signs a RequestID, its link token and an expiry.
  *
- * @param key - the signing key
+ * @param key - the signing key (`SIGNING_SECRET`)
  * @param requestId - the task's RequestID
+ * @param token - the link's token
  * @param expires - expiry in epoch seconds
  * @returns a 43-character base64url HMAC-SHA256
  */
-export function signContinuation(key: Buffer, requestId: string, expires: number): string {
-  return createHmac('sha256', key).update(`v1\n${requestId}\n${expires}`).digest('base64url');
+export function signContinuation(key: Buffer, requestId: string, token: string, expires: number): string {
+  return createHmac('sha256', key).update(`v2\n${requestId}\n${token}\n${expires}`).digest('base64url');
 }
 
 /** The result of {@link verifyContinuation}. */
@@ -150,7 +161,7 @@ export type SignatureCheck = 'valid' | 'missing' | 'invalid' | 'expired';
  */
 export function verifyContinuation(key: Buffer, continuation: Continuation, nowSeconds: number): SignatureCheck {
   if (continuation.signature === undefined || continuation.expires === undefined) return 'missing';
-  const expected = Buffer.from(signContinuation(key, continuation.requestId, continuation.expires));
+  const expected = Buffer.from(signContinuation(key, continuation.requestId, continuation.token ?? '', continuation.expires));
   const given = Buffer.from(continuation.signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
   return continuation.expires < nowSeconds ? 'expired' : 'valid';
@@ -185,26 +196,27 @@ function pathToResult(route: ResultsRoute, requestId: string): string {
 /**
  * Builds the relative Location of the next continuation.
  *
- * @param next - the RequestID, hop count and mode of the next request
+ * @param next - the RequestID, link token, hop count and mode of the next request
  * @param signing - the key and expiry, when links are signed
  * @param route - the results path and the current request, when `RESULTS_PATH` is set
- * @returns a relative reference: query-only (`?requestID=...&hop=1`), or a path to the results
- *   route (`../_results/<id>?hop=1`)
+ * @returns a relative reference: query-only (`?requestID=...&token=...&hop=1`), or a path to the
+ *   results route (`../_results/<id>?token=...&hop=1`)
  * @example
  * ```ts
- * continuationLocation({ requestId, hop: 1, mode: 'redirect' });
- * // "?requestID=5b0c...&hop=1"
+ * continuationLocation({ requestId, token, hop: 1, mode: 'redirect' });
+ * // "?requestID=5b0c...&token=Xq3...&hop=1"
  * ```
  */
 export function continuationLocation(
-  next: { requestId: string; hop: number; mode: ContinuationMode },
+  next: { requestId: string; token: string; hop: number; mode: ContinuationMode },
   signing?: { key: Buffer; expires: number },
   route?: ResultsRoute,
 ): string {
   const params = new URLSearchParams(route ? {} : { [REQUEST_ID_PARAM]: next.requestId });
+  params.set(LINK_TOKEN_PARAM, next.token);
   if (signing) {
     params.set('exp', String(signing.expires));
-    params.set('sig', signContinuation(signing.key, next.requestId, signing.expires));
+    params.set('sig', signContinuation(signing.key, next.requestId, next.token, signing.expires));
   }
   if (next.mode === 'async') params.set('mode', 'async');
   else params.set('hop', String(next.hop));

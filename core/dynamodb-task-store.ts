@@ -1,13 +1,20 @@
 /**
  * The DynamoDB implementation of {@link TaskStore}.
  *
- * Layout: one item per task, key `RequestID` = the UUID, holding the status and time stamps;
- * Main's response lives in a second item, key `<uuid>#result`. Polls read only the small status
- * item, so their cost does not grow with the size of the response (DynamoDB charges reads by
- * item size, whatever the projection).
+ * Layout, all in one table keyed by `RequestID` (string):
+ * - the task: key = the UUID; its status, time stamps, the hashes of its link tokens, and the
+ *   marker of the last conditional write;
+ * - Main's response: key `<uuid>#result`, so that polls read only the small status item (DynamoDB
+ *   charges reads by item size, whatever the projection);
+ * - an `Idempotency-Key` reservation: key `idempotency#<hash of caller scope and key>`.
+ *
+ * Conditional writes recognise their own success: each writes a marker unique to the call, and a
+ * failed condition is followed by a consistent read that tells a retry of this very write (its
+ * marker is there) from a competing writer (it is not).
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
@@ -20,10 +27,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   StoreUnavailableError,
+  type AbandonOutcome,
+  type CallOptions,
   type IdempotencyOutcome,
   type IdempotencyReservation,
   type NewTask,
-  type ReadOptions,
   type TaskClaim,
   type TaskStore,
 } from './task-store';
@@ -31,8 +39,39 @@ import type { FailureKind, StoredResult, TaskFailure, TaskStatus, TaskStatusView
 
 const RESULT_SUFFIX = '#result';
 const IDEMPOTENCY_PREFIX = 'idempotency#';
-const STATUS_PROJECTION = '#id, #s, CreatedAt, PendingDeadline, Deadline, ExpiresAt, ErrorKind, ErrorMessage, ErrorType, Fingerprint';
-const NAMES = { '#id': 'RequestID', '#s': 'Status' };
+
+/** The attribute names of the table, in one place. */
+export const ATTRIBUTES = {
+  key: 'RequestID',
+  status: 'Status',
+  createdAt: 'CreatedAt',
+  updatedAt: 'UpdatedAt',
+  pendingDeadline: 'PendingDeadline',
+  deadline: 'Deadline',
+  expiresAt: 'ExpiresAt',
+  startedAt: 'StartedAt',
+  finishedAt: 'FinishedAt',
+  claimedBy: 'ClaimedBy',
+  errorKind: 'ErrorKind',
+  errorMessage: 'ErrorMessage',
+  errorType: 'ErrorType',
+  resultBytes: 'ResultBytes',
+  resultEncoding: 'ResultEncoding',
+  tokenHashes: 'TokenHashes',
+  keyHash: 'KeyHash',
+  writeMarker: 'WriteMarker',
+  result: 'Result',
+  encoding: 'Encoding',
+  taskId: 'TaskID',
+  fingerprint: 'Fingerprint',
+} as const;
+
+const A = ATTRIBUTES;
+/** `Status` is a reserved word in expressions. */
+const NAMES = { '#s': A.status } as const;
+const STATUS_PROJECTION = [
+  '#s', A.createdAt, A.pendingDeadline, A.deadline, A.expiresAt, A.errorKind, A.errorMessage, A.errorType, A.tokenHashes, A.keyHash,
+].join(', ');
 
 /** Options for {@link DynamoTaskStore}. */
 export interface DynamoTaskStoreOptions {
@@ -44,16 +83,22 @@ export interface DynamoTaskStoreOptions {
   clientConfig?: DynamoDBClientConfig;
 }
 
+type Item = Record<string, AttributeValue>;
+
 const num = (n: number): AttributeValue => ({ N: String(n) });
 const str = (s: string): AttributeValue => ({ S: s });
 
-function readNumber(item: Record<string, AttributeValue>, name: string): number | undefined {
+function readNumber(item: Item, name: string): number | undefined {
   const value = item[name]?.N;
   return value === undefined ? undefined : Number(value);
 }
 
-function readString(item: Record<string, AttributeValue>, name: string): string | undefined {
+function readString(item: Item, name: string): string | undefined {
   return item[name]?.S;
+}
+
+function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
 }
 
 /**
@@ -76,130 +121,142 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.createTask} */
-  async createTask(task: NewTask): Promise<void> {
-    const item: Record<string, AttributeValue> = {
-      RequestID: str(task.requestId),
-      Status: str('PENDING'),
-      CreatedAt: num(task.createdAt),
-      UpdatedAt: num(task.createdAt),
-      PendingDeadline: num(task.pendingDeadline),
-      ExpiresAt: num(task.expiresAt),
+  async createTask(task: NewTask, options: CallOptions = {}): Promise<void> {
+    const item: Item = {
+      [A.key]: str(task.requestId),
+      [A.status]: str('PENDING'),
+      [A.createdAt]: num(task.createdAt),
+      [A.updatedAt]: num(task.createdAt),
+      [A.pendingDeadline]: num(task.pendingDeadline),
+      [A.expiresAt]: num(task.expiresAt),
+      [A.tokenHashes]: { SS: [task.tokenHash] },
     };
-    if (task.requestFingerprint !== undefined) item['Fingerprint'] = str(task.requestFingerprint);
-    await this.send('create task', () =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(RequestID)',
-        }),
-      ),
+    if (task.idempotencyKeyHash !== undefined) item[A.keyHash] = str(task.idempotencyKeyHash);
+    const created = await this.conditionalWrite(
+      'create task',
+      task.requestId,
+      () => new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: `attribute_not_exists(${A.key})` }),
+      // A RequestID is a random UUID: a row with it and this token hash is this very write, retried.
+      (existing) => existing?.[A.tokenHashes]?.SS?.includes(task.tokenHash) === true,
+      options,
     );
+    if (!created) throw new Error(`A task with RequestID ${task.requestId} exists already`);
   }
 
   /** {@inheritDoc TaskStore.readStatus} */
-  async readStatus(requestId: string, now: number, options: ReadOptions = {}): Promise<TaskStatusView | undefined> {
+  async readStatus(requestId: string, now: number, options: CallOptions = {}): Promise<TaskStatusView | undefined> {
     const out = await this.send('read status', () =>
       this.client.send(
         new GetItemCommand({
           TableName: this.tableName,
-          Key: { RequestID: str(requestId) },
+          Key: { [A.key]: str(requestId) },
           ConsistentRead: true,
           ProjectionExpression: STATUS_PROJECTION,
           ExpressionAttributeNames: NAMES,
         }),
-        options.signal ? { abortSignal: options.signal } : {},
+        sendOptions(options),
       ),
     );
     const item = out.Item;
     if (!item) return undefined;
-    const expiresAt = readNumber(item, 'ExpiresAt') ?? 0;
+    const expiresAt = readNumber(item, A.expiresAt) ?? 0;
     // TTL deletes late (up to days): an expired row must read as absent.
     if (expiresAt * 1000 <= now) return undefined;
     const view: TaskStatusView = {
       requestId,
-      status: (readString(item, 'Status') ?? 'PENDING') as TaskStatus,
-      createdAt: readNumber(item, 'CreatedAt') ?? 0,
-      pendingDeadline: readNumber(item, 'PendingDeadline') ?? 0,
+      status: (readString(item, A.status) ?? 'PENDING') as TaskStatus,
+      createdAt: readNumber(item, A.createdAt) ?? 0,
+      pendingDeadline: readNumber(item, A.pendingDeadline) ?? 0,
       expiresAt,
+      tokenHashes: item[A.tokenHashes]?.SS ?? [],
     };
-    const deadline = readNumber(item, 'Deadline');
+    const deadline = readNumber(item, A.deadline);
     if (deadline !== undefined) view.deadline = deadline;
-    const kind = readString(item, 'ErrorKind');
+    const kind = readString(item, A.errorKind);
     if (kind !== undefined) {
-      view.failure = { kind: kind as FailureKind, message: readString(item, 'ErrorMessage') ?? '' };
-      const errorType = readString(item, 'ErrorType');
+      view.failure = { kind: kind as FailureKind, message: readString(item, A.errorMessage) ?? '' };
+      const errorType = readString(item, A.errorType);
       if (errorType !== undefined) view.failure.errorType = errorType;
     }
-    const fingerprint = readString(item, 'Fingerprint');
-    if (fingerprint !== undefined) view.requestFingerprint = fingerprint;
+    const keyHash = readString(item, A.keyHash);
+    if (keyHash !== undefined) view.idempotencyKeyHash = keyHash;
     return view;
   }
 
   /** {@inheritDoc TaskStore.claimTask} */
-  async claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }): Promise<TaskClaim | undefined> {
+  async claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }, options: CallOptions = {}): Promise<TaskClaim | undefined> {
     let expiresAt: number | undefined;
-    const claimed = await this.conditional('claim task', async () => {
-      const out = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { RequestID: str(requestId) },
-          UpdateExpression: 'SET #s = :running, Deadline = :deadline, UpdatedAt = :now, StartedAt = :now, ClaimedBy = :by',
-          ConditionExpression: '#s = :pending AND PendingDeadline > :now AND ExpiresAt > :nowSeconds',
-          ExpressionAttributeNames: { '#s': 'Status' },
-          ExpressionAttributeValues: {
-            ':running': str('RUNNING'),
-            ':pending': str('PENDING'),
-            ':deadline': num(claim.deadline),
-            ':now': num(claim.now),
-            ':nowSeconds': num(Math.floor(claim.now / 1000)),
-            ':by': str(claim.claimedBy),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      expiresAt = out.Attributes ? readNumber(out.Attributes, 'ExpiresAt') : undefined;
-    });
+    const claimed = await this.conditionalWrite(
+      'claim task',
+      requestId,
+      () => new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { [A.key]: str(requestId) },
+        UpdateExpression: `SET #s = :running, ${A.deadline} = :deadline, ${A.updatedAt} = :now, ${A.startedAt} = :now, ${A.claimedBy} = :by`,
+        ConditionExpression: `#s = :pending AND ${A.pendingDeadline} > :now AND ${A.expiresAt} > :nowSeconds`,
+        ExpressionAttributeNames: NAMES,
+        ExpressionAttributeValues: {
+          ':running': str('RUNNING'),
+          ':pending': str('PENDING'),
+          ':deadline': num(claim.deadline),
+          ':now': num(claim.now),
+          ':nowSeconds': num(Math.floor(claim.now / 1000)),
+          ':by': str(claim.claimedBy),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+      (existing) => {
+        // A retry of this claim, applied the first time: the task is RUNNING under this claim.
+        const mine = existing !== undefined && readString(existing, A.status) === 'RUNNING' && readString(existing, A.claimedBy) === claim.claimedBy;
+        if (mine) expiresAt = readNumber(existing, A.expiresAt);
+        return mine;
+      },
+      options,
+      (attributes) => {
+        expiresAt = attributes ? readNumber(attributes, A.expiresAt) : undefined;
+      },
+    );
     return claimed && expiresAt !== undefined ? { expiresAt } : undefined;
   }
 
   /** {@inheritDoc TaskStore.completeTask} */
-  async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number }): Promise<boolean> {
-    const { now, expiresAt } = at;
-    // The result first: a task is never CREATED without its result.
+  async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options: CallOptions = {}): Promise<boolean> {
+    const { now, expiresAt, claimedBy } = at;
+    // The result first: a task is never CREATED without its result. Writing it twice is harmless.
     await this.send('store result', () =>
       this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            RequestID: str(requestId + RESULT_SUFFIX),
-            Result: { B: result.body },
-            Encoding: str(result.encoding),
-            ExpiresAt: num(expiresAt),
-          },
+          Item: { [A.key]: str(requestId + RESULT_SUFFIX), [A.result]: { B: result.body }, [A.encoding]: str(result.encoding), [A.expiresAt]: num(expiresAt) },
         }),
+        sendOptions(options),
       ),
     );
-    const done = await this.conditional('complete task', () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { RequestID: str(requestId) },
-          UpdateExpression: 'SET #s = :created, UpdatedAt = :now, FinishedAt = :now, ResultBytes = :bytes, ResultEncoding = :enc',
-          ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'Status' },
-          ExpressionAttributeValues: {
-            ':created': str('CREATED'),
-            ':running': str('RUNNING'),
-            ':now': num(now),
-            ':bytes': num(result.body.byteLength),
-            ':enc': str(result.encoding),
-          },
-        }),
-      ),
+    const marker = randomUUID();
+    // When the condition fails (the task was declared lost meanwhile) the result stays: the kit
+    // never deletes a response Main produced; it expires with the task.
+    return this.conditionalWrite(
+      'complete task',
+      requestId,
+      () => new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { [A.key]: str(requestId) },
+        UpdateExpression: `SET #s = :created, ${A.updatedAt} = :now, ${A.finishedAt} = :now, ${A.resultBytes} = :bytes, ${A.resultEncoding} = :enc, ${A.writeMarker} = :marker`,
+        ConditionExpression: `#s = :running AND ${A.claimedBy} = :by`,
+        ExpressionAttributeNames: NAMES,
+        ExpressionAttributeValues: {
+          ':created': str('CREATED'),
+          ':running': str('RUNNING'),
+          ':by': str(claimedBy),
+          ':now': num(now),
+          ':bytes': num(result.body.byteLength),
+          ':enc': str(result.encoding),
+          ':marker': str(marker),
+        },
+      }),
+      (existing) => readString(existing ?? {}, A.status) === 'CREATED' && readString(existing ?? {}, A.writeMarker) === marker,
+      options,
     );
-    if (!done) await this.deleteQuietly(requestId + RESULT_SUFFIX);
-    return done;
   }
 
   /** {@inheritDoc TaskStore.failTask} */
@@ -208,12 +265,15 @@ export class DynamoTaskStore implements TaskStore {
     failure: TaskFailure,
     now: number,
     from: ReadonlyArray<'PENDING' | 'RUNNING'>,
+    options: CallOptions & { claimedBy?: string } = {},
   ): Promise<boolean> {
+    const marker = randomUUID();
     const values: Record<string, AttributeValue> = {
       ':failed': str('FAILED'),
       ':now': num(now),
       ':kind': str(failure.kind),
       ':message': str(failure.message.slice(0, 2000) || failure.kind),
+      ':marker': str(marker),
     };
     const fromClauses = from.map((status, index) => {
       values[`:from${index}`] = str(status);
@@ -222,117 +282,191 @@ export class DynamoTaskStore implements TaskStore {
     let condition = `(${fromClauses.join(' OR ')})`;
     if (failure.kind === 'LOST') {
       // Only a task whose deadline really passed may be declared lost.
-      condition += ' AND ((#s = :pendingState AND PendingDeadline <= :now) OR (#s = :runningState AND Deadline <= :now))';
+      condition += ` AND ((#s = :pendingState AND ${A.pendingDeadline} <= :now) OR (#s = :runningState AND ${A.deadline} <= :now))`;
       values[':pendingState'] = str('PENDING');
       values[':runningState'] = str('RUNNING');
     }
-    let update = 'SET #s = :failed, UpdatedAt = :now, FinishedAt = :now, ErrorKind = :kind, ErrorMessage = :message';
+    if (options.claimedBy !== undefined) {
+      condition += ` AND ${A.claimedBy} = :by`;
+      values[':by'] = str(options.claimedBy);
+    }
+    let update = `SET #s = :failed, ${A.updatedAt} = :now, ${A.finishedAt} = :now, ${A.errorKind} = :kind, ${A.errorMessage} = :message, ${A.writeMarker} = :marker`;
     if (failure.errorType !== undefined) {
-      update += ', ErrorType = :errorType';
+      update += `, ${A.errorType} = :errorType`;
       values[':errorType'] = str(failure.errorType.slice(0, 200));
     }
-    return this.conditional('fail task', () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { RequestID: str(requestId) },
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { '#s': 'Status' },
-          ExpressionAttributeValues: values,
-        }),
-      ),
+    return this.conditionalWrite(
+      'fail task',
+      requestId,
+      () => new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { [A.key]: str(requestId) },
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: NAMES,
+        ExpressionAttributeValues: values,
+      }),
+      (existing) => readString(existing ?? {}, A.status) === 'FAILED' && readString(existing ?? {}, A.writeMarker) === marker,
+      options,
     );
   }
 
   /** {@inheritDoc TaskStore.readResult} */
-  async readResult(requestId: string): Promise<StoredResult | undefined> {
+  async readResult(requestId: string, options: CallOptions = {}): Promise<StoredResult | undefined> {
     const out = await this.send('read result', () =>
       this.client.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: { RequestID: str(requestId + RESULT_SUFFIX) },
-          ConsistentRead: true,
-        }),
+        new GetItemCommand({ TableName: this.tableName, Key: { [A.key]: str(requestId + RESULT_SUFFIX) }, ConsistentRead: true }),
+        sendOptions(options),
       ),
     );
-    const body = out.Item?.['Result']?.B;
+    const body = out.Item?.[A.result]?.B;
     if (!out.Item || body === undefined) return undefined;
-    return { body, encoding: readString(out.Item, 'Encoding') === 'gzip' ? 'gzip' : 'identity' };
+    return { body, encoding: readString(out.Item, A.encoding) === 'gzip' ? 'gzip' : 'identity' };
   }
 
   /** {@inheritDoc TaskStore.retireTask} */
-  async retireTask(requestId: string, retire: { now: number; graceSeconds: number }): Promise<void> {
+  async retireTask(requestId: string, retire: { now: number; graceSeconds: number }, options: CallOptions = {}): Promise<void> {
     const keys = [requestId, requestId + RESULT_SUFFIX];
     if (retire.graceSeconds <= 0) {
-      await Promise.all(keys.map((key) => this.send('delete task', () => this.deleteItem(key))));
+      await Promise.all(keys.map((key) => this.send('delete task', () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { [A.key]: str(key) } }), sendOptions(options)))));
       return;
     }
     const expiresAt = Math.floor(retire.now / 1000) + retire.graceSeconds;
     await Promise.all(
       keys.map((key) =>
-        // Only ever shortens a row's life, and never re-creates a deleted row.
-        this.conditional('retire task', () =>
+        // Only ever shortens a row's life, and never re-creates a deleted row (a retried write finds it done).
+        this.ignoringCondition('retire task', () =>
           this.client.send(
             new UpdateItemCommand({
               TableName: this.tableName,
-              Key: { RequestID: str(key) },
-              UpdateExpression: 'SET ExpiresAt = :expiresAt',
-              ConditionExpression: 'attribute_exists(RequestID) AND ExpiresAt > :expiresAt',
+              Key: { [A.key]: str(key) },
+              UpdateExpression: `SET ${A.expiresAt} = :expiresAt`,
+              ConditionExpression: `attribute_exists(${A.key}) AND ${A.expiresAt} > :expiresAt`,
               ExpressionAttributeValues: { ':expiresAt': num(expiresAt) },
             }),
+            sendOptions(options),
           ),
         ),
       ),
     );
   }
 
+  /** {@inheritDoc TaskStore.abandonTask} */
+  async abandonTask(requestId: string, options: CallOptions = {}): Promise<AbandonOutcome> {
+    const deleted = await this.conditionalWrite(
+      'abandon task',
+      requestId,
+      () => new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { [A.key]: str(requestId) },
+        ConditionExpression: '#s = :pending',
+        ExpressionAttributeNames: NAMES,
+        ExpressionAttributeValues: { ':pending': str('PENDING') },
+      }),
+      // Gone: deleted by this call's first attempt, or not there at all. Either way, nothing runs it.
+      (existing) => existing === undefined,
+      options,
+    );
+    return deleted ? 'abandoned' : 'taken';
+  }
+
+  /** {@inheritDoc TaskStore.addTaskToken} */
+  async addTaskToken(requestId: string, tokenHash: string, now: number, options: CallOptions = {}): Promise<boolean> {
+    // Adding to a set is idempotent: a retried write meets its own success as success.
+    return this.ignoringCondition('add a link token', () =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: str(requestId) },
+          UpdateExpression: `ADD ${A.tokenHashes} :hash SET ${A.updatedAt} = :now`,
+          ConditionExpression: `attribute_exists(${A.key}) AND ${A.expiresAt} > :nowSeconds`,
+          ExpressionAttributeValues: { ':hash': { SS: [tokenHash] }, ':now': num(now), ':nowSeconds': num(Math.floor(now / 1000)) },
+        }),
+        sendOptions(options),
+      ),
+    );
+  }
+
   /** {@inheritDoc TaskStore.reserveIdempotencyKey} */
-  async reserveIdempotencyKey(reservation: IdempotencyReservation): Promise<IdempotencyOutcome> {
+  async reserveIdempotencyKey(reservation: IdempotencyReservation, options: CallOptions = {}): Promise<IdempotencyOutcome> {
     const key = IDEMPOTENCY_PREFIX + reservation.keyHash;
+    const mine: IdempotencyOutcome = { reserved: true, requestId: reservation.requestId, fingerprint: reservation.fingerprint };
     // Two rounds at most: a reservation can lapse or be deleted between the put and the read.
     for (let round = 0; round < 2; round += 1) {
-      const reserved = await this.conditional('reserve idempotency key', () =>
-        this.client.send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: {
-              RequestID: str(key),
-              TaskID: str(reservation.requestId),
-              Fingerprint: str(reservation.fingerprint),
-              CreatedAt: num(reservation.now),
-              ExpiresAt: num(reservation.expiresAt),
-            },
-            // A lapsed reservation (TTL deletes late) may be taken again.
-            ConditionExpression: 'attribute_not_exists(RequestID) OR ExpiresAt <= :nowSeconds',
-            ExpressionAttributeValues: { ':nowSeconds': num(Math.floor(reservation.now / 1000)) },
-          }),
-        ),
+      let holder: Item | undefined;
+      const reserved = await this.conditionalWrite(
+        'reserve idempotency key',
+        key,
+        () => new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            [A.key]: str(key),
+            [A.taskId]: str(reservation.requestId),
+            [A.fingerprint]: str(reservation.fingerprint),
+            [A.createdAt]: num(reservation.now),
+            [A.expiresAt]: num(reservation.expiresAt),
+          },
+          // A lapsed reservation (TTL deletes late) may be taken again.
+          ConditionExpression: `attribute_not_exists(${A.key}) OR ${A.expiresAt} <= :nowSeconds`,
+          ExpressionAttributeValues: { ':nowSeconds': num(Math.floor(reservation.now / 1000)) },
+        }),
+        (existing) => {
+          holder = existing;
+          // A retry of this reservation, applied the first time: the key points at this task.
+          return existing !== undefined && readString(existing, A.taskId) === reservation.requestId;
+        },
+        options,
       );
-      if (reserved) return { reserved: true, requestId: reservation.requestId, fingerprint: reservation.fingerprint };
-      const out = await this.send('read idempotency key', () =>
-        this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { RequestID: str(key) }, ConsistentRead: true })),
-      );
-      const taskId = out.Item ? readString(out.Item, 'TaskID') : undefined;
-      const fingerprint = out.Item ? readString(out.Item, 'Fingerprint') : undefined;
+      if (reserved) return mine;
+      const taskId = holder ? readString(holder, A.taskId) : undefined;
+      const fingerprint = holder ? readString(holder, A.fingerprint) : undefined;
       if (taskId !== undefined && fingerprint !== undefined) return { reserved: false, requestId: taskId, fingerprint };
     }
     throw new StoreUnavailableError('DynamoDB could not settle an idempotency key (it changed twice during the request)');
   }
 
-  private deleteItem(key: string) {
-    return this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { RequestID: str(key) } }));
+  /** {@inheritDoc TaskStore.releaseIdempotencyKey} */
+  async releaseIdempotencyKey(keyHash: string, requestId: string, options: CallOptions = {}): Promise<void> {
+    await this.ignoringCondition('release idempotency key', () =>
+      this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { [A.key]: str(IDEMPOTENCY_PREFIX + keyHash) },
+          ConditionExpression: `${A.taskId} = :task`,
+          ExpressionAttributeValues: { ':task': str(requestId) },
+        }),
+        sendOptions(options),
+      ),
+    );
   }
 
-  private async deleteQuietly(key: string): Promise<void> {
+  /**
+   * A conditional write that recognises its own earlier success: when the condition fails, the
+   * item is read back (consistently) and `recognise` tells whether it holds this call's write.
+   */
+  private async conditionalWrite<C>(
+    what: string,
+    key: string,
+    command: () => C,
+    recognise: (existing: Item | undefined) => boolean,
+    options: CallOptions,
+    onSuccess?: (attributes: Item | undefined) => void,
+  ): Promise<boolean> {
     try {
-      await this.deleteItem(key);
-    } catch {
-      // TTL removes it later.
+      const out = (await this.send(what, () => this.client.send(command() as never, sendOptions(options)))) as { Attributes?: Item };
+      onSuccess?.(out.Attributes);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    const out = await this.send(`read back after "${what}"`, () =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [A.key]: str(key) }, ConsistentRead: true }), sendOptions(options)),
+    );
+    return recognise(out.Item);
   }
 
-  private async conditional(what: string, call: () => Promise<unknown>): Promise<boolean> {
+  /** A conditional write whose failed condition means "nothing to do": `false`, no error. */
+  private async ignoringCondition(what: string, call: () => Promise<unknown>): Promise<boolean> {
     try {
       await this.send(what, call);
       return true;

@@ -1,11 +1,14 @@
 /**
  * The `Idempotency-Key` request header (IETF draft "The Idempotency-Key HTTP Header Field"):
- * a repeated request with the same key joins the task the first one started instead of running
- * Main again; the same key with a different request is refused with 422.
+ * a repeated request with the same key, from the same caller, joins the task the first one
+ * started instead of running Main again; the same key with a different request is refused with
+ * 422. Keys are scoped to their caller ({@link identifyCaller}): two callers never meet, even
+ * with the same key.
  *
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { Caller } from './caller';
 import type { IncomingRequest } from './events';
 import type { ApiGatewayEvent } from './types';
 
@@ -38,17 +41,20 @@ export function readIdempotencyKey(request: IncomingRequest): IdempotencyKeyHead
 }
 
 /**
- * Hashes a key so that the table never holds the key itself.
+ * Hashes a key within its caller's scope, so that the table never holds the key itself and the
+ * same key of two callers names two reservations.
  *
+ * @param caller - the caller, from {@link identifyCaller}
  * @param key - the header's value
  */
-export function hashIdempotencyKey(key: string): string {
-  return createHash('sha256').update(`idempotency-key\n${key}`).digest('hex');
+export function hashIdempotencyKey(caller: Caller, key: string): string {
+  return createHash('sha256').update(`idempotency-key/v2\n${caller.scope}\n${key}`).digest('hex');
 }
 
 /**
- * A hash of what makes two requests "the same": method, path, query, body and the caller's
- * credentials (`Authorization`), so that another caller who learns a key cannot join the task.
+ * A hash of what makes two requests of one caller "the same": method, path, query (without the
+ * kit's `api-key`) and body. The caller's credentials are not in it: they scope the key instead
+ * ({@link hashIdempotencyKey}), so a refreshed token of a verified caller is the same request.
  *
  * @param event - the original event (for the body)
  * @param request - the same request, read
@@ -62,7 +68,7 @@ export function requestFingerprint(event: ApiGatewayEvent, request: IncomingRequ
     .map(([name, values]) => [name, [...values]] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256')
-    .update(JSON.stringify([request.method, request.path, query, request.headers.get('authorization') ?? []]))
+    .update(JSON.stringify([request.method, request.path, query]))
     .update('\n')
     .update(bodyBytes)
     .digest('hex');

@@ -44,8 +44,12 @@ export class InvokeError extends Error {
 
 /** Invokes functions by name. Implementations throw {@link InvokeError} on refusal. */
 export interface FunctionInvoker {
-  /** Queues an asynchronous (`Event`) invoke; resolves once Lambda accepted it. */
-  invokeAsync(functionName: string, payload: string): Promise<void>;
+  /**
+   * Queues an asynchronous (`Event`) invoke; resolves once Lambda accepted it. A call that the
+   * signal aborts rejects with an `aborted` {@link InvokeError}: whether Lambda accepted the
+   * event is then unknown.
+   */
+  invokeAsync(functionName: string, payload: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Runs a synchronous (`RequestResponse`) invoke and returns the function's answer. */
   invokeSync(functionName: string, payload: string, options?: { signal?: AbortSignal }): Promise<SyncInvokeResult>;
 }
@@ -83,13 +87,14 @@ export class LambdaInvoker implements FunctionInvoker {
   }
 
   /** {@inheritDoc FunctionInvoker.invokeAsync} */
-  async invokeAsync(functionName: string, payload: string): Promise<void> {
+  async invokeAsync(functionName: string, payload: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     try {
       await this.client.send(
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(payload, 'utf8') }),
+        options.signal ? { abortSignal: options.signal } : {},
       );
     } catch (error) {
-      throw classifyInvokeError(error);
+      throw classifyInvokeError(error, options.signal);
     }
   }
 

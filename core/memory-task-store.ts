@@ -4,13 +4,22 @@
  *
  * @module
  */
-import type { IdempotencyOutcome, IdempotencyReservation, NewTask, ReadOptions, TaskClaim, TaskStore } from './task-store';
+import { StoreUnavailableError, type AbandonOutcome, type CallOptions, type IdempotencyOutcome, type IdempotencyReservation, type NewTask, type TaskClaim, type TaskStore } from './task-store';
 import type { StoredResult, TaskFailure, TaskStatusView } from './types';
 
 interface Row {
   view: TaskStatusView;
+  claimedBy?: string;
   result?: StoredResult;
-  resultExpiresAt?: number;
+}
+
+function copy(view: TaskStatusView): TaskStatusView {
+  return { ...view, tokenHashes: [...view.tokenHashes], ...(view.failure && { failure: { ...view.failure } }) };
+}
+
+/** Like the DynamoDB store: a call whose signal has aborted is abandoned as unavailable. */
+function aborted(options: CallOptions): void {
+  if (options.signal?.aborted) throw new StoreUnavailableError('the call was abandoned (its signal aborted)', { cause: options.signal.reason });
 }
 
 /** A {@link TaskStore} in a `Map`. */
@@ -24,52 +33,62 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.createTask} */
-  async createTask(task: NewTask): Promise<void> {
-    if (this.rows.has(task.requestId)) throw new Error(`task ${task.requestId} exists`);
+  async createTask(task: NewTask, options: CallOptions = {}): Promise<void> {
+    aborted(options);
+    const existing = this.rows.get(task.requestId);
+    if (existing) {
+      if (existing.view.tokenHashes.includes(task.tokenHash)) return;
+      throw new Error(`A task with RequestID ${task.requestId} exists already`);
+    }
     const view: TaskStatusView = {
       requestId: task.requestId,
       status: 'PENDING',
       createdAt: task.createdAt,
       pendingDeadline: task.pendingDeadline,
       expiresAt: task.expiresAt,
+      tokenHashes: [task.tokenHash],
     };
-    if (task.requestFingerprint !== undefined) view.requestFingerprint = task.requestFingerprint;
+    if (task.idempotencyKeyHash !== undefined) view.idempotencyKeyHash = task.idempotencyKeyHash;
     this.rows.set(task.requestId, { view });
   }
 
   /** {@inheritDoc TaskStore.readStatus} */
-  async readStatus(requestId: string, now: number, options: ReadOptions = {}): Promise<TaskStatusView | undefined> {
-    options.signal?.throwIfAborted();
+  async readStatus(requestId: string, now: number, options: CallOptions = {}): Promise<TaskStatusView | undefined> {
+    aborted(options);
     const row = this.rows.get(requestId);
     if (!row || row.view.expiresAt * 1000 <= now) return undefined;
-    return { ...row.view, ...(row.view.failure && { failure: { ...row.view.failure } }) };
+    return copy(row.view);
   }
 
   /** {@inheritDoc TaskStore.claimTask} */
-  async claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }): Promise<TaskClaim | undefined> {
+  async claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }, options: CallOptions = {}): Promise<TaskClaim | undefined> {
+    aborted(options);
     const row = this.rows.get(requestId);
     if (!row || row.view.status !== 'PENDING' || row.view.pendingDeadline <= claim.now || row.view.expiresAt <= Math.floor(claim.now / 1000)) {
-      return undefined;
+      return row && row.view.status === 'RUNNING' && row.claimedBy === claim.claimedBy ? { expiresAt: row.view.expiresAt } : undefined;
     }
     row.view.status = 'RUNNING';
     row.view.deadline = claim.deadline;
+    row.claimedBy = claim.claimedBy;
     return { expiresAt: row.view.expiresAt };
   }
 
   /** {@inheritDoc TaskStore.completeTask} */
-  async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number }): Promise<boolean> {
+  async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options: CallOptions = {}): Promise<boolean> {
+    aborted(options);
     const row = this.rows.get(requestId);
-    if (!row || row.view.status !== 'RUNNING') return false;
+    if (!row || row.view.status !== 'RUNNING' || row.claimedBy !== at.claimedBy) return false;
     row.view.status = 'CREATED';
     row.result = result;
-    row.resultExpiresAt = at.expiresAt;
     return true;
   }
 
   /** {@inheritDoc TaskStore.failTask} */
-  async failTask(requestId: string, failure: TaskFailure, now: number, from: ReadonlyArray<'PENDING' | 'RUNNING'>): Promise<boolean> {
+  async failTask(requestId: string, failure: TaskFailure, now: number, from: ReadonlyArray<'PENDING' | 'RUNNING'>, options: CallOptions & { claimedBy?: string } = {}): Promise<boolean> {
+    aborted(options);
     const row = this.rows.get(requestId);
     if (!row || !(from as readonly string[]).includes(row.view.status)) return false;
+    if (options.claimedBy !== undefined && row.claimedBy !== options.claimedBy) return false;
     if (failure.kind === 'LOST') {
       const pendingLost = row.view.status === 'PENDING' && row.view.pendingDeadline <= now;
       const runningLost = row.view.status === 'RUNNING' && row.view.deadline !== undefined && row.view.deadline <= now;
@@ -81,12 +100,14 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.readResult} */
-  async readResult(requestId: string): Promise<StoredResult | undefined> {
+  async readResult(requestId: string, options: CallOptions = {}): Promise<StoredResult | undefined> {
+    aborted(options);
     return this.rows.get(requestId)?.result;
   }
 
   /** {@inheritDoc TaskStore.retireTask} */
-  async retireTask(requestId: string, retire: { now: number; graceSeconds: number }): Promise<void> {
+  async retireTask(requestId: string, retire: { now: number; graceSeconds: number }, options: CallOptions = {}): Promise<void> {
+    aborted(options);
     const row = this.rows.get(requestId);
     if (!row) return;
     if (retire.graceSeconds <= 0) {
@@ -96,13 +117,38 @@ export class MemoryTaskStore implements TaskStore {
     row.view.expiresAt = Math.min(row.view.expiresAt, Math.floor(retire.now / 1000) + retire.graceSeconds);
   }
 
+  /** {@inheritDoc TaskStore.abandonTask} */
+  async abandonTask(requestId: string, options: CallOptions = {}): Promise<AbandonOutcome> {
+    aborted(options);
+    const row = this.rows.get(requestId);
+    if (row && row.view.status !== 'PENDING') return 'taken';
+    this.rows.delete(requestId);
+    return 'abandoned';
+  }
+
+  /** {@inheritDoc TaskStore.addTaskToken} */
+  async addTaskToken(requestId: string, tokenHash: string, now: number, options: CallOptions = {}): Promise<boolean> {
+    aborted(options);
+    const row = this.rows.get(requestId);
+    if (!row || row.view.expiresAt <= Math.floor(now / 1000)) return false;
+    if (!row.view.tokenHashes.includes(tokenHash)) row.view.tokenHashes.push(tokenHash);
+    return true;
+  }
+
   /** {@inheritDoc TaskStore.reserveIdempotencyKey} */
-  async reserveIdempotencyKey(reservation: IdempotencyReservation): Promise<IdempotencyOutcome> {
+  async reserveIdempotencyKey(reservation: IdempotencyReservation, options: CallOptions = {}): Promise<IdempotencyOutcome> {
+    aborted(options);
     const existing = this.keys.get(reservation.keyHash);
-    if (existing && existing.expiresAt > Math.floor(reservation.now / 1000)) {
+    if (existing && existing.expiresAt > Math.floor(reservation.now / 1000) && existing.requestId !== reservation.requestId) {
       return { reserved: false, requestId: existing.requestId, fingerprint: existing.fingerprint };
     }
     this.keys.set(reservation.keyHash, { requestId: reservation.requestId, fingerprint: reservation.fingerprint, expiresAt: reservation.expiresAt });
     return { reserved: true, requestId: reservation.requestId, fingerprint: reservation.fingerprint };
+  }
+
+  /** {@inheritDoc TaskStore.releaseIdempotencyKey} */
+  async releaseIdempotencyKey(keyHash: string, requestId: string, options: CallOptions = {}): Promise<void> {
+    aborted(options);
+    if (this.keys.get(keyHash)?.requestId === requestId) this.keys.delete(keyHash);
   }
 }

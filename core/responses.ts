@@ -98,9 +98,11 @@ export function errorResponse(
  *
  * @param location - the relative continuation URL
  * @param context - RequestID, content type, CORS
+ * @param preferenceApplied - the `Preference-Applied` value, if any (`wait=N` with the wait applied)
  */
-export function seeOther(location: string, context: AnswerContext): ProxyResponse {
-  const headers = { ...baseHeaders(context, 'application/json'), Location: location };
+export function seeOther(location: string, context: AnswerContext, preferenceApplied?: string): ProxyResponse {
+  const headers: Record<string, string> = { ...baseHeaders(context, 'application/json'), Location: location };
+  if (preferenceApplied !== undefined) headers['Preference-Applied'] = preferenceApplied;
   return {
     statusCode: 303,
     headers,
@@ -135,6 +137,30 @@ export function accepted(
     body: JSON.stringify({ status: 'pending', requestId: context.requestId, location }),
     isBase64Encoded: false,
   };
+}
+
+/**
+ * `503 Service Unavailable` with `Retry-After`: the table or Lambda could not be reached, and
+ * nothing was lost. With a continuation, `Location` says where to ask again, and a browser's page
+ * reloads itself after `Retry-After` (`Refresh`, without a URL: the page's own URL is the
+ * continuation). The error body never shows the link.
+ *
+ * @param what - what is unavailable, e.g. "The task table"
+ * @param retryAfterSeconds - the `Retry-After` value
+ * @param context - RequestID, content type, CORS
+ * @param retryLocation - the continuation to ask again, when the request has a task
+ */
+export function serviceUnavailable(what: string, retryAfterSeconds: number, context: AnswerContext, retryLocation?: string): ProxyResponse {
+  const retry = String(retryAfterSeconds);
+  const headers: Record<string, string> = { 'Retry-After': retry };
+  if (retryLocation !== undefined) {
+    headers['Location'] = retryLocation;
+    if (context.html) headers['Refresh'] = retry;
+  }
+  const message = retryLocation !== undefined
+    ? `${what} is unavailable right now; nothing was lost. Ask again in ${retry} s (the Location).`
+    : `${what} is unavailable right now; nothing was lost and nothing ran. Try again in ${retry} s.`;
+  return errorResponse(503, 'SERVICE_UNAVAILABLE', message, context, headers);
 }
 
 /**

@@ -16,17 +16,19 @@ export interface NewTask {
   pendingDeadline: number;
   /** Epoch seconds after which the row counts as absent (and DynamoDB TTL may delete it). */
   expiresAt: number;
-  /** A hash of the request, for `Idempotency-Key` checks. */
-  requestFingerprint?: string;
+  /** The hash of the creator's link token ({@link hashLinkToken}). */
+  tokenHash: string;
+  /** The hash of the `Idempotency-Key` reservation that will point at the task, if any. */
+  idempotencyKeyHash?: string;
 }
 
 /** What the Proxy records for a request that carries an `Idempotency-Key`. */
 export interface IdempotencyReservation {
-  /** A hash of the key (the key itself is never stored). */
+  /** A hash of the key within its caller's scope (the key itself is never stored). */
   keyHash: string;
   /** The task that the key's first request started. */
   requestId: string;
-  /** A hash of the request (method, path, query, body, credentials). */
+  /** A hash of the request (method, path, query, body). */
   fingerprint: string;
   /** Now, epoch ms. */
   now: number;
@@ -36,7 +38,7 @@ export interface IdempotencyReservation {
 
 /** The answer of {@link TaskStore.reserveIdempotencyKey}. */
 export interface IdempotencyOutcome {
-  /** `true` when this request is the key's first; `false` when the key was taken. */
+  /** `true` when this request holds the key (it is the key's first); `false` when another task holds it. */
   reserved: boolean;
   /** The task the key belongs to: this request's, or the earlier one's. */
   requestId: string;
@@ -51,8 +53,26 @@ export interface TaskClaim {
 }
 
 /**
+ * What {@link TaskStore.abandonTask} found: `abandoned` when the task was still `PENDING` (or
+ * gone) and is deleted, so that no Talker will run it; `taken` when a Talker claimed it first
+ * (or it has an outcome already): it runs, and must be waited for.
+ */
+export type AbandonOutcome = 'abandoned' | 'taken';
+
+/**
+ * Options of every store call. A call that the signal aborts rejects at once (with the signal's
+ * reason, or a {@link StoreUnavailableError}) and no answer is awaited any longer: whether the
+ * database applied a write that was under way is then unknown.
+ */
+export interface CallOptions {
+  /** Abandons the call when it aborts. */
+  signal?: AbortSignal;
+}
+
+/**
  * Thrown by a store when the database refuses or cannot be reached (throttling, 5xx,
- * network). The Proxy answers 503 with `Retry-After`; nothing is lost.
+ * network, a timeout or an abort). The Proxy answers 503 with `Retry-After`, or with the
+ * continuation; nothing is lost.
  */
 export class StoreUnavailableError extends Error {
   /**
@@ -65,58 +85,74 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** Options of {@link TaskStore.readStatus}. */
-export interface ReadOptions {
-  /** Abandons the read when it aborts: the call rejects, and no answer is awaited any longer. */
-  signal?: AbortSignal;
-}
-
 /**
- * The task table as the Proxy and the Talker use it. Every state change is conditional, so
- * that two writers never both win: a duplicate Talker cannot claim a task twice, and a late
- * Talker cannot overwrite a task that the Proxy declared lost.
+ * The task table as the Proxy and the Talker use it.
+ *
+ * Every state change is conditional, so that two writers never both win: a duplicate Talker
+ * cannot claim a task twice, and a late Talker cannot overwrite a task that the Proxy declared
+ * lost. And every conditional write recognises its own earlier success: when the SDK retries a
+ * write whose answer was lost after the database applied it, the retry's failed condition is
+ * checked against what the first attempt wrote (a marker unique to the call), so a claim, a
+ * completion or a reservation is never misread as someone else's.
  */
 export interface TaskStore {
-  /** Writes a new `PENDING` task. Fails if the RequestID exists. */
-  createTask(task: NewTask): Promise<void>;
+  /** Writes a new `PENDING` task. Succeeds when this very task is already there (a retried write). */
+  createTask(task: NewTask, options?: CallOptions): Promise<void>;
   /**
    * Reads a task's status (a small projection, never the result) with a strongly consistent
    * read. An expired row is reported as absent.
    *
-   * @param options - a signal that abandons the read when it aborts (the call then rejects)
    * @returns the status, or `undefined` when there is no live task with that RequestID
    */
-  readStatus(requestId: string, now: number, options?: ReadOptions): Promise<TaskStatusView | undefined>;
+  readStatus(requestId: string, now: number, options?: CallOptions): Promise<TaskStatusView | undefined>;
   /**
    * Moves a task from `PENDING` to `RUNNING`, if it is still `PENDING`, unclaimed and in time.
    *
+   * @param claim - `claimedBy` must be unique to this claim (not only to the Lambda request: a
+   *   duplicate delivery of one event may share its request id)
    * @returns the claimed task's expiry if this caller claimed it; `undefined` if someone else
    *   did, or it is gone or too late
    */
-  claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }): Promise<TaskClaim | undefined>;
+  claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }, options?: CallOptions): Promise<TaskClaim | undefined>;
   /**
-   * Stores Main's response and moves the task from `RUNNING` to `CREATED`.
+   * Stores Main's response and moves the task from `RUNNING` to `CREATED`, only if this claim
+   * (`claimedBy`) still holds it. The stored response is never deleted by the kit; it expires
+   * with the task.
    *
-   * @returns `false` if the task was no longer `RUNNING` (e.g. declared lost meanwhile)
+   * @returns `false` if the task was no longer this claim's `RUNNING` task (e.g. declared lost)
    */
-  completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number }): Promise<boolean>;
+  completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options?: CallOptions): Promise<boolean>;
   /**
    * Moves a task to `FAILED`, only from one of `from` (and, for a lost task, only once its
-   * deadline has passed, so a Talker that is alive cannot be overruled).
+   * deadline has passed, so a Talker that is alive cannot be overruled). With `claimedBy`, only
+   * if that claim holds the task.
    *
    * @returns `false` if the task was not in one of those states
    */
-  failTask(requestId: string, failure: TaskFailure, now: number, from: ReadonlyArray<'PENDING' | 'RUNNING'>): Promise<boolean>;
-  /** Reads a stored result, once, when the task is `CREATED`. */
-  readResult(requestId: string): Promise<StoredResult | undefined>;
+  failTask(requestId: string, failure: TaskFailure, now: number, from: ReadonlyArray<'PENDING' | 'RUNNING'>, options?: CallOptions & { claimedBy?: string }): Promise<boolean>;
+  /** Reads a stored result, when the task is `CREATED`. */
+  readResult(requestId: string, options?: CallOptions): Promise<StoredResult | undefined>;
   /**
    * Retires a delivered task: deletes it when `graceSeconds` is 0, otherwise shortens its life
    * to `graceSeconds` so that a repeated GET of the same URL still gets the answer.
    */
-  retireTask(requestId: string, retire: { now: number; graceSeconds: number }): Promise<void>;
+  retireTask(requestId: string, retire: { now: number; graceSeconds: number }, options?: CallOptions): Promise<void>;
   /**
-   * Takes an `Idempotency-Key` for a task, unless a live reservation holds it already, in which
-   * case that reservation is returned.
+   * Deletes a task that no Talker has claimed (its Talker could not be started), so that none
+   * will run it later.
    */
-  reserveIdempotencyKey(reservation: IdempotencyReservation): Promise<IdempotencyOutcome>;
+  abandonTask(requestId: string, options?: CallOptions): Promise<AbandonOutcome>;
+  /**
+   * Lets one more link token read a task (a caller joining it with its `Idempotency-Key`).
+   *
+   * @returns `false` when the task is gone or expired
+   */
+  addTaskToken(requestId: string, tokenHash: string, now: number, options?: CallOptions): Promise<boolean>;
+  /**
+   * Takes an `Idempotency-Key` for a task, unless a live reservation of another task holds it
+   * already, in which case that reservation is returned.
+   */
+  reserveIdempotencyKey(reservation: IdempotencyReservation, options?: CallOptions): Promise<IdempotencyOutcome>;
+  /** Gives up a key reserved for a task that never ran Main, if it still points at that task. */
+  releaseIdempotencyKey(keyHash: string, requestId: string, options?: CallOptions): Promise<void>;
 }

@@ -83,8 +83,13 @@ export interface TaskStatusView {
   expiresAt: number;
   /** Set on `FAILED` tasks. */
   failure?: TaskFailure;
-  /** A hash of the request, set when the task was created with an `Idempotency-Key`. */
-  requestFingerprint?: string;
+  /**
+   * The hashes of the link tokens that may read the task: its creator's, and one per caller that
+   * joined it with an `Idempotency-Key`.
+   */
+  tokenHashes: string[];
+  /** The hash of the `Idempotency-Key` reservation that points at the task, if any. */
+  idempotencyKeyHash?: string;
 }
 
 /** A stored result: Main's raw response payload (JSON text), possibly compressed. */

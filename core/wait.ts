@@ -42,8 +42,16 @@ export interface TaskUnknown {
   reads: number;
 }
 
+/** A wait that found the task, but the caller may not read it (its link token is not the task's). */
+export interface TaskRefused {
+  /** Always `refused`. */
+  kind: 'refused';
+  /** How many status reads the wait made. */
+  reads: number;
+}
+
 /** How a wait ended. */
-export type WaitOutcome = TaskAbsent | TaskSeen | TaskUnknown;
+export type WaitOutcome = TaskAbsent | TaskSeen | TaskUnknown | TaskRefused;
 
 /** Options of {@link waitForOutcome}. */
 export interface WaitOptions {
@@ -62,6 +70,11 @@ export interface WaitOptions {
    * Gateway's cut-off.
    */
   signal?: AbortSignal;
+  /**
+   * Checked on the first status read: when it says no, the wait ends at once with `refused`, and
+   * nothing about the task is reported (a link whose token is not the task's).
+   */
+  admit?: (view: TaskStatusView) => boolean;
 }
 
 /**
@@ -124,6 +137,7 @@ export async function waitForOutcome(store: TaskStore, requestId: string, option
       continue;
     }
     if (view === undefined) return { kind: 'absent', reads };
+    if (last === undefined && options.admit && !options.admit(view)) return { kind: 'refused', reads };
     last = view;
     const now = clock.now();
     if (view.status === 'CREATED') return { kind: 'done', view, reads };

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock';
 import { loadTalkerConfig, type TalkerConfig } from '../core/config';
 import { DynamoTaskStore } from '../core/dynamodb-task-store';
@@ -159,12 +160,15 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger('talker');
 
-  /** Retries a store write on StoreUnavailableError until `until`. */
-  async function persist<T>(what: string, requestId: string, until: number, write: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Retries a store write on StoreUnavailableError until `until`; each attempt is abandoned at
+   * `until` too, so that a hung table cannot hold the Talker past its own timeout.
+   */
+  async function persist<T>(what: string, requestId: string, until: number, write: (signal: AbortSignal) => Promise<T>): Promise<T | undefined> {
     let delay = 100;
     for (;;) {
       try {
-        return await write();
+        return await write(AbortSignal.timeout(Math.max(0, until - clock.now())));
       } catch (error) {
         if (!(error instanceof StoreUnavailableError) || clock.now() + delay >= until) {
           logger.error(`could not ${what}`, { requestId, error: String(error) });
@@ -212,12 +216,17 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
     const start = clock.now();
     const endOfLife = start + context.getRemainingTimeInMillis();
     const stopAt = endOfLife - config.safetyMarginMs;
-    const claim = await persist('claim task', requestId, stopAt, () =>
+    // Unique to this invocation: a duplicate delivery of the same event may share its awsRequestId,
+    // and a retried claim must recognise its own success, not a twin's.
+    const claimedBy = `${context.awsRequestId}/${randomUUID()}`;
+    const claim = await persist('claim task', requestId, stopAt, (signal) =>
       // The deadline is when this Talker is surely gone: its own timeout plus a little slack.
-      store.claimTask(requestId, { now: clock.now(), deadline: endOfLife + 1000, claimedBy: context.awsRequestId }),
+      store.claimTask(requestId, { now: clock.now(), deadline: endOfLife + 1000, claimedBy }, { signal }),
     );
     if (!claim) return { outcome: 'SKIPPED', requestId, reason: 'already claimed, finished, expired or unreachable' };
 
+    // The outcome is written until shortly before the Talker's own end, never past it.
+    const writeBy = endOfLife - Math.min(500, config.safetyMarginMs);
     const mainStart = clock.now();
     const answer = await invokeMain(JSON.stringify(event), stopAt);
     const mainMs = clock.now() - mainStart;
@@ -236,15 +245,15 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
             message: `Main's response is ${encoded.rawBytes} bytes (${encoded.compressedBytes} compressed); a task row holds at most ${config.maxResultBytes}`,
           };
         } else {
-          const saved = await persist('store result', requestId, endOfLife, () =>
-            store.completeTask(requestId, encoded.result, { now: clock.now(), expiresAt: claim.expiresAt }),
+          const saved = await persist('store result', requestId, writeBy, (signal) =>
+            store.completeTask(requestId, encoded.result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy }, { signal }),
           );
           if (!saved) return { outcome: 'SKIPPED', requestId, reason: 'the task was no longer running when Main answered' };
           return { outcome: 'CREATED', requestId, mainMs, resultBytes: encoded.rawBytes, storedBytes: encoded.result.body.byteLength, encoding: encoded.result.encoding };
         }
       }
     }
-    await persist('record failure', requestId, endOfLife, () => store.failTask(requestId, failure, clock.now(), ['RUNNING']));
+    await persist('record failure', requestId, writeBy, (signal) => store.failTask(requestId, failure, clock.now(), ['RUNNING'], { signal, claimedBy }));
     return { outcome: 'FAILED', requestId, mainMs, kind: failure.kind, message: failure.message };
   }
 
@@ -276,7 +285,9 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
  */
 export function createTalkerHandler(options: Partial<TalkerDependencies> = {}): TalkerHandler {
   const config = options.config ?? loadTalkerConfig();
-  const store = options.store ?? new DynamoTaskStore({ tableName: config.tableName, clientConfig: { requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 } } });
+  // Timeouts that throw (the SDK only warns unless told): a hung table costs a retry, and every
+  // call is bounded by the Talker's own remaining time besides.
+  const store = options.store ?? new DynamoTaskStore({ tableName: config.tableName, clientConfig: { requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true } } });
   // Main may run up to 15 minutes: no request timeout on the invoke itself (the Talker aborts it).
   const invoker = options.invoker ?? new LambdaInvoker({ maxAttempts: 1, requestHandler: { connectionTimeout: 3000, requestTimeout: 0 } });
   return createTalker({ ...options, config, store, invoker });

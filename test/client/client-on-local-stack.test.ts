@@ -105,7 +105,7 @@ describe.concurrent('the client on the local stack', () => {
     expect(error).toBeInstanceOf(LongRequestError);
     const aborted = error as LongRequestError;
     expect(aborted).toMatchObject({ kind: 'aborted', hops: 3, cause: reason });
-    expect(aborted.continuationUrl).toMatch(/[?&]requestID=[0-9a-f-]{36}&hop=4/);
+    expect(aborted.continuationUrl).toMatch(/[?&]requestID=[0-9a-f-]{36}&token=[A-Za-z0-9_-]{43}&hop=4/);
 
     const resumed = await callLongRequest(aborted.continuationUrl!);
     expect(resumed.status).toBe(200);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, deriveSigningKey, loadProxyConfig, loadTalkerConfig } from '../../core/config';
+import { ConfigError, describeLinkProtection, loadProxyConfig, loadTalkerConfig } from '../../core/config';
 
 const base = { DYNAMODB_TABLE_NAME: 'tasks', LAMBDA_TALKER_NAME: 'talker' };
 
@@ -35,20 +35,30 @@ describe('loadProxyConfig', () => {
     [{ ...base, CORS_ALLOW_ORIGIN: 'example.com/path' }, 'CORS_ALLOW_ORIGIN must be "*" or an origin'],
     [{ ...base, SHOW_ERROR_DETAILS: 'maybe' }, 'SHOW_ERROR_DETAILS must be true or false'],
     [{ ...base, BROWSER_HOPS_BEFORE_PAGE: '20' }, 'BROWSER_HOPS_BEFORE_PAGE must be a whole number from 0 to 19'],
+    [{ ...base, IDEMPOTENCY_CALLER_HEADERS: 'x-tenant, bad header' }, 'IDEMPOTENCY_CALLER_HEADERS must be a comma-separated list of header names, got "bad header"'],
   ])('fails at cold start with a message naming the variable (%j)', (env, message) => {
     expect(() => loadProxyConfig(env)).toThrow(ConfigError);
     expect(() => loadProxyConfig(env)).toThrow(message);
   });
 
-  it('derives a signing key from API_KEY that is not the key itself', () => {
-    const config = loadProxyConfig({ ...base, API_KEY: 'my-api-key' });
-    expect(config.signingKey).toEqual(deriveSigningKey('my-api-key'));
-    expect(config.signingKey?.toString('utf8')).not.toContain('my-api-key');
-  });
-
-  it('prefers SIGNING_SECRET over the key derived from API_KEY', () => {
+  it('derives nothing from API_KEY: links are signed only with SIGNING_SECRET', () => {
+    expect(loadProxyConfig({ ...base, API_KEY: 'my-api-key' }).signingKey).toBeUndefined();
     const secret = 's'.repeat(40);
     expect(loadProxyConfig({ ...base, API_KEY: 'k', SIGNING_SECRET: secret }).signingKey).toEqual(Buffer.from(secret));
+  });
+
+  it('reads IDEMPOTENCY_CALLER_HEADERS as lower-case header names', () => {
+    expect(loadProxyConfig(base).idempotencyCallerHeaders).toEqual([]);
+    expect(loadProxyConfig({ ...base, IDEMPOTENCY_CALLER_HEADERS: 'X-Tenant, x-user-id,' }).idempotencyCallerHeaders).toEqual(['x-tenant', 'x-user-id']);
+  });
+
+  it('says at cold start how links are protected', () => {
+    expect(describeLinkProtection(loadProxyConfig(base))).toBe(
+      'continuation links carry a per-task 256-bit token (only its hash is stored), not signed (SIGNING_SECRET is not set); API_KEY is not set',
+    );
+    expect(describeLinkProtection(loadProxyConfig({ ...base, API_KEY: 'k', SIGNING_SECRET: 's'.repeat(32) }))).toBe(
+      'continuation links carry a per-task 256-bit token (only its hash is stored), signed with SIGNING_SECRET and expiring; API_KEY is required on new GET requests; it is in no link and no signature',
+    );
   });
 });
 

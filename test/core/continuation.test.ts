@@ -4,6 +4,7 @@ import { readRequest } from '../../core/events';
 import { restEvent } from '../support/events';
 
 const id = '3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e6f';
+const token = 'Tq'.repeat(21) + 'x';
 const key = Buffer.from('k'.repeat(32));
 const parse = (query: string, method = 'GET') => readContinuation(readRequest(restEvent({ url: `https://h/x${query}`, method })));
 
@@ -13,15 +14,17 @@ describe('readContinuation', () => {
     expect(parse(`?requestID=${id}`, 'POST').kind).toBe('none');
   });
 
-  it('reads the RequestID, hop, mode and signature', () => {
-    expect(parse(`?requestID=${id}&hop=3&exp=99&sig=${'a'.repeat(43)}`)).toEqual({
+  it('reads the RequestID, token, hop, mode and signature', () => {
+    expect(parse(`?requestID=${id}&token=${token}&hop=3&exp=99&sig=${'a'.repeat(43)}`)).toEqual({
       kind: 'continuation',
-      continuation: { requestId: id, hop: 3, mode: 'redirect', expires: 99, signature: 'a'.repeat(43) },
+      continuation: { requestId: id, token, hop: 3, mode: 'redirect', expires: 99, signature: 'a'.repeat(43) },
     });
     expect(parse(`?requestID=${id}&mode=async`)).toMatchObject({ continuation: { mode: 'async', hop: 0 } });
+    // A bare RequestID is a continuation without a token (the Proxy refuses it with 403).
+    expect(parse(`?requestID=${id}`)).toEqual({ kind: 'continuation', continuation: { requestId: id, hop: 0, mode: 'redirect' } });
   });
 
-  it.each(['?requestID=', `?requestID=${id.toUpperCase()}`, `?requestID=${id}&hop=-1`, `?requestID=${id}&mode=sync`, `?requestID=${id}&exp=1&exp=2`])(
+  it.each(['?requestID=', `?requestID=${id.toUpperCase()}`, `?requestID=${id}&hop=-1`, `?requestID=${id}&mode=sync`, `?requestID=${id}&exp=1&exp=2`, `?requestID=${id}&token=short`, `?requestID=${id}&token=${token}&token=${token}`])(
     'calls %s malformed',
     (query) => expect(parse(query).kind).toBe('malformed'),
   );
@@ -29,11 +32,12 @@ describe('readContinuation', () => {
 
 describe('signatures', () => {
   it('verify when untouched and fail when anything changes', () => {
-    const sig = signContinuation(key, id, 2000);
-    const base = { requestId: id, hop: 0, mode: 'redirect' as const, expires: 2000, signature: sig };
+    const sig = signContinuation(key, id, token, 2000);
+    const base = { requestId: id, token, hop: 0, mode: 'redirect' as const, expires: 2000, signature: sig };
     expect(verifyContinuation(key, base, 1000)).toBe('valid');
     expect(verifyContinuation(key, { ...base, expires: 2001 }, 1000)).toBe('invalid');
     expect(verifyContinuation(key, { ...base, requestId: id.replace('3f', '4f') }, 1000)).toBe('invalid');
+    expect(verifyContinuation(key, { ...base, token: 'x' + token.slice(1) }, 1000)).toBe('invalid');
     expect(verifyContinuation(Buffer.from('x'.repeat(32)), base, 1000)).toBe('invalid');
     expect(verifyContinuation(key, base, 2001)).toBe('expired');
     const { signature: _s, ...unsigned } = base;
@@ -41,10 +45,14 @@ describe('signatures', () => {
   });
 
   it('build a relative Location that round-trips through readContinuation', () => {
-    const location = continuationLocation({ requestId: id, hop: 2, mode: 'redirect' }, { key, expires: 5000 });
+    const location = continuationLocation({ requestId: id, token, hop: 2, mode: 'redirect' }, { key, expires: 5000 });
+    expect(location).toMatch(new RegExp(`^\\?requestID=${id}&token=${token}&exp=5000&sig=[A-Za-z0-9_-]{43}&hop=2$`));
     const parsed = parse(location);
     expect(parsed.kind).toBe('continuation');
-    if (parsed.kind === 'continuation') expect(verifyContinuation(key, parsed.continuation, 4000)).toBe('valid');
+    if (parsed.kind === 'continuation') {
+      expect(parsed.continuation.token).toBe(token);
+      expect(verifyContinuation(key, parsed.continuation, 4000)).toBe('valid');
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTaskStore } from '../../core/dynamodb-task-store';
 import { MemoryTaskStore } from '../../core/memory-task-store';
-import type { TaskStore } from '../../core/task-store';
+import { StoreUnavailableError, type TaskStore } from '../../core/task-store';
 import { startDynamo, testCredentials, type TestDynamo } from '../support/dynalite';
 
 // The same contract for both stores: the in-memory one is only trusted (for fuzzing) because it
@@ -22,7 +22,7 @@ const stores: Array<[string, () => TaskStore]> = [
 ];
 
 const NOW = 1_800_000_000_000;
-const newTask = (requestId = randomUUID()) => ({ requestId, createdAt: NOW, pendingDeadline: NOW + 60_000, expiresAt: NOW / 1000 + 3600 });
+const newTask = (requestId = randomUUID()) => ({ requestId, createdAt: NOW, pendingDeadline: NOW + 60_000, expiresAt: NOW / 1000 + 3600, tokenHash: `hash-of-${requestId}` });
 const result = { body: new Uint8Array(Buffer.from('{"statusCode":200}')), encoding: 'identity' as const };
 
 describe.each(stores)('%s', (_name, make) => {
@@ -30,7 +30,7 @@ describe.each(stores)('%s', (_name, make) => {
     const store = make();
     const task = newTask();
     await store.createTask(task);
-    expect(await store.readStatus(task.requestId, NOW)).toMatchObject({ status: 'PENDING', createdAt: NOW, pendingDeadline: NOW + 60_000 });
+    expect(await store.readStatus(task.requestId, NOW)).toMatchObject({ status: 'PENDING', createdAt: NOW, pendingDeadline: NOW + 60_000, tokenHashes: [task.tokenHash] });
     expect(await store.readStatus(randomUUID(), NOW)).toBeUndefined();
   });
 
@@ -45,13 +45,14 @@ describe.each(stores)('%s', (_name, make) => {
     expect(await store.claimTask(late.requestId, { now: NOW + 60_000, deadline: NOW + 70_000, claimedBy: 'x' })).toBeUndefined();
   });
 
-  it('completes only a RUNNING task, and keeps the result for one read', async () => {
+  it('completes only a RUNNING task, and only for its own claim', async () => {
     const store = make();
     const task = newTask();
     await store.createTask(task);
-    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt })).toBe(false);
+    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt, claimedBy: 't' })).toBe(false);
     await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
-    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt })).toBe(true);
+    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt, claimedBy: 'another' })).toBe(false);
+    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt, claimedBy: 't' })).toBe(true);
     expect((await store.readStatus(task.requestId, NOW))?.status).toBe('CREATED');
     const stored = await store.readResult(task.requestId);
     expect(Buffer.from(stored?.body ?? []).toString()).toBe('{"statusCode":200}');
@@ -65,7 +66,7 @@ describe.each(stores)('%s', (_name, make) => {
     const lost = { kind: 'LOST' as const, message: 'gone' };
     expect(await store.failTask(task.requestId, lost, NOW + 999, ['RUNNING'])).toBe(false);
     expect(await store.failTask(task.requestId, lost, NOW + 1000, ['RUNNING'])).toBe(true);
-    expect(await store.completeTask(task.requestId, result, { now: NOW + 1001, expiresAt: task.expiresAt })).toBe(false);
+    expect(await store.completeTask(task.requestId, result, { now: NOW + 1001, expiresAt: task.expiresAt, claimedBy: 't' })).toBe(false);
     expect(await store.readStatus(task.requestId, NOW + 1001)).toMatchObject({ status: 'FAILED', failure: { kind: 'LOST', message: 'gone' } });
   });
 
@@ -92,5 +93,71 @@ describe.each(stores)('%s', (_name, make) => {
     expect(second).toEqual({ reserved: false, requestId: 'a', fingerprint: 'f1' });
     const lapsed = await store.reserveIdempotencyKey({ keyHash, requestId: 'c', fingerprint: 'f3', now: NOW + 61_000, expiresAt: NOW / 1000 + 120 });
     expect(lapsed.reserved).toBe(true);
+  });
+
+  it('records a failure for its own claim only', async () => {
+    const store = make();
+    const task = newTask();
+    await store.createTask(task);
+    await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 60_000, claimedBy: 't' });
+    const failure = { kind: 'MAIN_ERROR' as const, message: 'boom' };
+    expect(await store.failTask(task.requestId, failure, NOW, ['RUNNING'], { claimedBy: 'another' })).toBe(false);
+    expect(await store.failTask(task.requestId, failure, NOW, ['RUNNING'], { claimedBy: 't' })).toBe(true);
+    expect((await store.readStatus(task.requestId, NOW))?.failure).toEqual(failure);
+  });
+
+  it('treats a second write of the same task as its own success, and a claim retried by its claimer too', async () => {
+    const store = make();
+    const task = newTask();
+    await store.createTask(task);
+    await store.createTask(task);
+    await expect(store.createTask({ ...task, tokenHash: 'someone-else' })).rejects.toThrow(/exists already/);
+    const first = await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 'me' });
+    expect(await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 'me' })).toEqual(first);
+    expect(await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 'a twin' })).toBeUndefined();
+  });
+
+  it('lets a joining caller\'s token read the task, while it lives', async () => {
+    const store = make();
+    const task = newTask();
+    await store.createTask(task);
+    expect(await store.addTaskToken(task.requestId, 'joiner', NOW)).toBe(true);
+    expect(await store.addTaskToken(task.requestId, 'joiner', NOW)).toBe(true);
+    expect((await store.readStatus(task.requestId, NOW))?.tokenHashes.sort()).toEqual([task.tokenHash, 'joiner'].sort());
+    expect(await store.addTaskToken(randomUUID(), 'joiner', NOW)).toBe(false);
+    expect(await store.addTaskToken(task.requestId, 'late', (task.expiresAt + 1) * 1000)).toBe(false);
+  });
+
+  it('abandons a task nobody claimed, but not one a Talker has', async () => {
+    const store = make();
+    const unclaimed = newTask();
+    const claimed = newTask();
+    await store.createTask(unclaimed);
+    await store.createTask(claimed);
+    await store.claimTask(claimed.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    expect(await store.abandonTask(unclaimed.requestId)).toBe('abandoned');
+    expect(await store.readStatus(unclaimed.requestId, NOW)).toBeUndefined();
+    expect(await store.claimTask(unclaimed.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 'late' })).toBeUndefined();
+    expect(await store.abandonTask(claimed.requestId)).toBe('taken');
+    expect((await store.readStatus(claimed.requestId, NOW))?.status).toBe('RUNNING');
+    expect(await store.abandonTask(randomUUID())).toBe('abandoned');
+  });
+
+  it('keeps a reservation for its own task when it is written again, and releases it only for that task', async () => {
+    const store = make();
+    const keyHash = randomUUID();
+    const reservation = { keyHash, requestId: 'a', fingerprint: 'f1', now: NOW, expiresAt: NOW / 1000 + 60 };
+    expect(await store.reserveIdempotencyKey(reservation)).toEqual({ reserved: true, requestId: 'a', fingerprint: 'f1' });
+    expect(await store.reserveIdempotencyKey(reservation)).toEqual({ reserved: true, requestId: 'a', fingerprint: 'f1' });
+    await store.releaseIdempotencyKey(keyHash, 'b');
+    expect((await store.reserveIdempotencyKey({ ...reservation, requestId: 'b' })).reserved).toBe(false);
+    await store.releaseIdempotencyKey(keyHash, 'a');
+    expect(await store.reserveIdempotencyKey({ ...reservation, requestId: 'b', fingerprint: 'f2' })).toEqual({ reserved: true, requestId: 'b', fingerprint: 'f2' });
+  });
+
+  it('abandons a call whose signal has aborted with StoreUnavailableError', async () => {
+    const store = make();
+    await expect(store.readStatus(randomUUID(), NOW, { signal: AbortSignal.abort() })).rejects.toThrow(StoreUnavailableError);
+    await expect(store.createTask(newTask(), { signal: AbortSignal.abort() })).rejects.toThrow(StoreUnavailableError);
   });
 });

@@ -25,7 +25,7 @@ function storeReturning(views: Array<TaskStatusView | undefined | Error>): TaskS
 }
 
 const view = (status: TaskStatusView['status'], extra: Partial<TaskStatusView> = {}): TaskStatusView => ({
-  requestId: 'r', status, createdAt: 0, pendingDeadline: Number.MAX_SAFE_INTEGER, expiresAt: Number.MAX_SAFE_INTEGER, ...extra,
+  requestId: 'r', status, createdAt: 0, pendingDeadline: Number.MAX_SAFE_INTEGER, expiresAt: Number.MAX_SAFE_INTEGER, tokenHashes: [], ...extra,
 });
 const poll = { initialDelayMs: 25, maxDelayMs: 200, factor: 1.5 };
 
@@ -108,5 +108,14 @@ describe('waitForOutcome', () => {
     const never = storeReturning([view('CREATED')]);
     expect(await waitForOutcome(never, 'r', { until: clock.now() + 25_000, poll, clock, signal: AbortSignal.abort() })).toEqual({ kind: 'unknown', reads: 0 });
     expect(never.reads).toBe(0);
+  });
+
+  it('ends with refused, and tells nothing of the task, when the first read is not admitted', async () => {
+    const clock = fakeClock();
+    const store = storeReturning([view('CREATED', { tokenHashes: ['other'] })]);
+    const refused = await waitForOutcome(store, 'r', { until: clock.now() + 25_000, poll, clock, admit: (v) => v.tokenHashes.includes('mine') });
+    expect(refused).toEqual({ kind: 'refused', reads: 1 });
+    const admitted = await waitForOutcome(storeReturning([view('CREATED', { tokenHashes: ['mine'] })]), 'r', { until: clock.now() + 25_000, poll, clock, admit: (v) => v.tokenHashes.includes('mine') });
+    expect(admitted.kind).toBe('done');
   });
 });

@@ -28,7 +28,7 @@ describe('Prefer: respond-async', () => {
     expect(first.headers['Retry-After']).toBe('2');
     expect(first.headers['Preference-Applied']).toBe('respond-async');
     const location = new URL(first.headers['Location'] as string, url).toString();
-    expect(location).toMatch(/\/dev\/jobs\?requestID=[0-9a-f-]{36}&mode=async$/);
+    expect(location).toMatch(/\/dev\/jobs\?requestID=[0-9a-f-]{36}&token=[A-Za-z0-9_-]{43}&mode=async$/);
     const pending = await kit.call(restEvent({ url: location, prefix: '/dev' }));
     expect(pending.statusCode).toBe(202);
     expect(new URL(pending.headers['Location'] as string, url).toString()).toBe(location);
@@ -75,7 +75,7 @@ describe('browsers and the 20-redirect cap', () => {
     expect(answer.statusCode).toBe(200);
     expect(answer.headers['Content-Type']).toBe('text/html; charset=utf-8');
     const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(answer.body)?.[1];
-    expect(refresh).toMatch(/^\?requestID=[0-9a-f-]{36}&#38;hop=0$/);
+    expect(refresh).toMatch(/^\?requestID=[0-9a-f-]{36}&#38;token=[A-Za-z0-9_-]{43}&#38;hop=0$/);
   });
 
   it('keeps sending 303s to callers that do not ask for HTML', async () => {
@@ -159,7 +159,7 @@ describe('the Location', () => {
     const next = new URL(first.headers['Location'] as string, url);
     const original = new URL(url);
     expect(next.origin + next.pathname).toBe(original.origin + original.pathname);
-    expect([...next.searchParams.keys()]).toEqual(['requestID', 'hop']);
+    expect([...next.searchParams.keys()]).toEqual(['requestID', 'token', 'hop']);
   });
 });
 

@@ -56,7 +56,7 @@ describe('the Proxy with a Main slower than its window', () => {
     expect(answer.statusCode).toBe(200);
     expect(answer.body).toBe('slow and done');
     expect(hops.length).toBeGreaterThanOrEqual(2);
-    for (const hop of hops) expect(hop).toMatch(/^https:\/\/abc123\.execute-api\.us-east-1\.amazonaws\.com\/dev\/jobs\?requestID=[0-9a-f-]{36}&hop=\d+$/);
+    for (const hop of hops) expect(hop).toMatch(/^https:\/\/abc123\.execute-api\.us-east-1\.amazonaws\.com\/dev\/jobs\?requestID=[0-9a-f-]{36}&token=[A-Za-z0-9_-]{43}&hop=\d+$/);
     expect(kit.mainCalls()).toBe(1);
   });
 });

@@ -32,7 +32,7 @@ describe('RESULTS_PATH: continuations on a dedicated route', () => {
     const requestId = first.headers['X-Request-Id'] as string;
     const next = new URL(first.headers['Location'] as string, url);
     expect(next.origin + next.pathname).toBe(`${expected}${requestId}`);
-    expect([...next.searchParams.keys()]).toEqual(['exp', 'sig', 'hop']);
+    expect([...next.searchParams.keys()]).toEqual(['token', 'exp', 'sig', 'hop']);
     const { answer, hops } = await kit.follow({ url: next.toString(), prefix });
     for (const hop of hops) expect(new URL(hop).pathname).toBe(next.pathname);
     expect(answer.statusCode).toBe(200);
@@ -47,11 +47,13 @@ describe('RESULTS_PATH: continuations on a dedicated route', () => {
     expect(new URL(hops[0] as string).pathname).toMatch(/^\/_results\/[0-9a-f-]{36}$/);
   });
 
-  it('answers 400 for a results route without a proper RequestID, and 404 for an unknown one', async () => {
+  it('answers 400 for a results route without a proper RequestID, 403 without a token, and 404 for an unknown one', async () => {
     kit = await slowKit();
     const bad = await kit.call(restEvent({ url: 'https://h/dev/_results/nope', prefix: '/dev' }));
     expect(bad.statusCode).toBe(400);
-    const unknown = await kit.call(restEvent({ url: 'https://h/dev/_results/00000000-0000-4000-8000-000000000000', prefix: '/dev' }));
+    const bare = await kit.call(restEvent({ url: 'https://h/dev/_results/00000000-0000-4000-8000-000000000000', prefix: '/dev' }));
+    expect(bare.statusCode).toBe(403);
+    const unknown = await kit.call(restEvent({ url: `https://h/dev/_results/00000000-0000-4000-8000-000000000000?token=${'t'.repeat(43)}`, prefix: '/dev' }));
     expect(unknown.statusCode).toBe(404);
     expect(kit.mainCalls()).toBe(0);
   });

@@ -36,14 +36,14 @@ describe('API_KEY', () => {
     expect(answer.statusCode).toBe(401);
   });
 
-  it('accepts the right api-key, and the Location carries a signature, never the key', async () => {
+  it('accepts the right api-key, and the Location carries the task\'s token, never the key nor a signature derived from it', async () => {
     kit = await slowKit({ API_KEY });
     const first = await kit.call(get(`${url}?api-key=${encodeURIComponent(API_KEY)}`));
     expect(first.statusCode).toBe(303);
     const location = first.headers['Location'] as string;
     expect(location).not.toContain(API_KEY);
     expect(location).not.toContain('api-key');
-    expect(location).toMatch(/^\?requestID=[0-9a-f-]{36}&exp=\d+&sig=[A-Za-z0-9_-]{43}&hop=1$/);
+    expect(location).toMatch(/^\?requestID=[0-9a-f-]{36}&token=[A-Za-z0-9_-]{43}&hop=1$/);
     expect(JSON.stringify(first)).not.toContain(API_KEY);
   });
 
@@ -92,7 +92,8 @@ describe('signed continuations (SIGNING_SECRET)', () => {
     const first = await kit.call(get(url));
     const requestId = first.headers['X-Request-Id'] as string;
     const { continuationLocation } = await import('../../core/continuation');
-    const stale = continuationLocation({ requestId, hop: 1, mode: 'redirect' }, { key: kit.proxyConfig.signingKey as Buffer, expires: Math.floor(Date.now() / 1000) - 1 });
+    const token = new URL(first.headers['Location'] as string, url).searchParams.get('token') as string;
+    const stale = continuationLocation({ requestId, token, hop: 1, mode: 'redirect' }, { key: kit.proxyConfig.signingKey as Buffer, expires: Math.floor(Date.now() / 1000) - 1 });
     const answer = await kit.call(get(url + stale));
     expect(answer.statusCode).toBe(403);
     expect(code(answer)).toBe('LINK_EXPIRED');

@@ -170,9 +170,29 @@ describe('refusals before Main runs', () => {
 describe('continuations that cannot be served', () => {
   it('answers 404 for an unknown RequestID, at once', async () => {
     kit = await Kit.start();
-    const answer = await kit.call(get(`${url}?requestID=00000000-0000-4000-8000-000000000000`));
+    const answer = await kit.call(get(`${url}?requestID=00000000-0000-4000-8000-000000000000&token=${'t'.repeat(43)}`));
     expect(answer.statusCode).toBe(404);
     expect(errorOf(answer).code).toBe('NOT_FOUND');
+  });
+
+  it('answers 403 for a RequestID without a token, or with the token of another task', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '0.1' } })).main(async () => {
+      await sleep(500);
+      return { statusCode: 200, body: 'mine' };
+    });
+    const a = await kit.call(get(url));
+    const b = await kit.call(get(url));
+    const linkA = new URL(a.headers['Location'] as string, url);
+    const linkB = new URL(b.headers['Location'] as string, url);
+    const bare = await kit.call(get(`${url}?requestID=${linkA.searchParams.get('requestID')}`));
+    expect(bare.statusCode).toBe(403);
+    expect(errorOf(bare).code).toBe('LINK_TOKEN_MISSING');
+    linkA.searchParams.set('token', linkB.searchParams.get('token') as string);
+    const crossed = await kit.call(get(linkA.toString()));
+    expect(crossed.statusCode).toBe(403);
+    expect(errorOf(crossed).code).toBe('LINK_TOKEN_INVALID');
+    expect(crossed.body).not.toContain('mine');
+    expect(crossed.headers['X-Request-Id']).toBeUndefined();
   });
 
   it.each([
@@ -180,6 +200,7 @@ describe('continuations that cannot be served', () => {
     ['given twice', '?requestID=00000000-0000-4000-8000-000000000000&requestID=00000000-0000-4000-8000-000000000001'],
     ['a bad hop', '?requestID=00000000-0000-4000-8000-000000000000&hop=x'],
     ['a bad signature shape', '?requestID=00000000-0000-4000-8000-000000000000&sig=%3Cscript%3E'],
+    ['a bad token shape', '?requestID=00000000-0000-4000-8000-000000000000&token=%3Cscript%3E'],
   ])('answers 400 for a malformed continuation (%s)', async (_name, query) => {
     kit = await Kit.start();
     const answer = await kit.call(get(url + query));

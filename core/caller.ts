@@ -1,0 +1,170 @@
+/**
+ * Who is calling: the scope of an `Idempotency-Key`, so that two callers never meet, even when
+ * they send the same key with the same request.
+ *
+ * A caller is identified by one of two things, never both:
+ *
+ * 1. **A verified identity**, when API Gateway verified one and put it in the event: an
+ *    authorizer's output (a Lambda authorizer's `principalId` and context, a Cognito or JWT
+ *    authorizer's `iss` and `sub` claims, an HTTP API's IAM authorizer), or the IAM or Cognito
+ *    identity of a REST API with IAM authorization (`userArn`, `user`, `caller`,
+ *    `cognitoIdentityId`, `cognitoIdentityPoolId`, `cognitoAuthenticationProvider`). Its
+ *    per-request parts are left out (`integrationLatency`, and the claims of a token other than
+ *    `iss` and `sub`), so a refreshed token, or a request signed again, is the same caller.
+ * 2. Otherwise **the credentials the request carries**, byte for byte: `Authorization`,
+ *    `Proxy-Authorization`, `X-Api-Key`, `Api-Key`, `X-Amz-Security-Token`, the cookies (the
+ *    `Cookie` header or an HTTP API's `cookies`, as a sorted set), API Gateway's API key
+ *    (`identity.apiKeyId`) and the client certificate of mutual TLS. Nothing verified these, so
+ *    nothing in them is trusted to name a person: a token's claims could be forged by anyone.
+ *    A refreshed token, or a SigV4 signature made again, is therefore a new caller here (it
+ *    starts a task of its own rather than joining); with an authorizer it is not.
+ *
+ * The headers named in `IDEMPOTENCY_CALLER_HEADERS` count in both cases. A request with none of
+ * these is anonymous: anonymous requests share one scope.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingRequest } from './events';
+import type { ApiGatewayEvent } from './types';
+
+/** How the caller was identified. */
+export type CallerKind = 'verified' | 'credentials' | 'anonymous';
+
+/** The caller of a request, as far as idempotency is concerned. */
+export interface Caller {
+  /** What the identity rests on. */
+  kind: CallerKind;
+  /** A hash of the identifying values (hex): equal for the same caller, different otherwise. */
+  scope: string;
+  /** The names of the parts used (never their values), e.g. `authorizer.claims.sub`, for logs. */
+  parts: string[];
+}
+
+/** Options of {@link identifyCaller}. */
+export interface CallerOptions {
+  /** More request headers that identify a caller (`IDEMPOTENCY_CALLER_HEADERS`), lower case. */
+  extraHeaders?: readonly string[];
+}
+
+/** Headers whose values are credentials, when no verified identity is present. */
+export const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-amz-security-token'] as const;
+
+/** Parts of an authorizer's output that change from one request to the next. */
+const VOLATILE_AUTHORIZER_KEYS = new Set(['integrationLatency']);
+
+/** The parts of a REST API's `requestContext.identity` that API Gateway verified (IAM or Cognito). */
+const VERIFIED_IDENTITY_KEYS = ['userArn', 'user', 'caller', 'cognitoIdentityId', 'cognitoIdentityPoolId', 'cognitoAuthenticationProvider'] as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A value as stable text: objects with sorted keys. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+type Parts = Array<[name: string, value: string]>;
+
+/** A token's claims: its issuer and subject when it has a subject, otherwise every claim. */
+function claimParts(prefix: string, claims: Record<string, unknown>, out: Parts): void {
+  const sub = claims['sub'];
+  if (typeof sub === 'string' && sub !== '') {
+    out.push([`${prefix}.iss`, String(claims['iss'] ?? '')], [`${prefix}.sub`, sub]);
+    return;
+  }
+  out.push([prefix, canonical(claims)]);
+}
+
+/** The verified parts of an authorizer's output (REST `requestContext.authorizer`, or the same inside an HTTP API's). */
+function authorizerParts(prefix: string, authorizer: Record<string, unknown>, out: Parts): void {
+  for (const key of Object.keys(authorizer).sort()) {
+    const value = authorizer[key];
+    if (VOLATILE_AUTHORIZER_KEYS.has(key) || value === undefined || value === null) continue;
+    if (key === 'claims' && isObject(value)) claimParts(`${prefix}.claims`, value, out);
+    else if (key === 'jwt' && isObject(value) && isObject(value['claims'])) claimParts(`${prefix}.jwt.claims`, value['claims'], out);
+    // An HTTP API's IAM authorizer: the principal, not the (rotating) access key.
+    else if (key === 'iam' && isObject(value) && typeof value['userArn'] === 'string') out.push([`${prefix}.iam.userArn`, value['userArn']]);
+    else out.push([`${prefix}.${key}`, canonical(value)]);
+  }
+}
+
+function verifiedParts(context: Record<string, unknown>): Parts {
+  const out: Parts = [];
+  const authorizer = context['authorizer'];
+  if (isObject(authorizer)) authorizerParts('authorizer', authorizer, out);
+  const identity = context['identity'];
+  if (isObject(identity)) {
+    for (const key of VERIFIED_IDENTITY_KEYS) {
+      const value = identity[key];
+      if (typeof value === 'string' && value !== '') out.push([`identity.${key}`, value]);
+    }
+  }
+  return out;
+}
+
+function cookieSet(event: Record<string, unknown>, request: IncomingRequest): string[] {
+  const raw = [...(request.headers.get('cookie') ?? [])];
+  const cookies = event['cookies'];
+  if (Array.isArray(cookies)) for (const cookie of cookies) if (typeof cookie === 'string') raw.push(cookie);
+  const set = new Set<string>();
+  for (const value of raw) {
+    for (const pair of value.split(';')) {
+      const trimmed = pair.trim();
+      if (trimmed !== '') set.add(trimmed);
+    }
+  }
+  return [...set].sort();
+}
+
+function credentialParts(event: Record<string, unknown>, context: Record<string, unknown>, request: IncomingRequest): Parts {
+  const out: Parts = [];
+  for (const name of CREDENTIAL_HEADERS) {
+    const values = request.headers.get(name);
+    if (values && values.length > 0) out.push([`header.${name}`, canonical(values)]);
+  }
+  const cookies = cookieSet(event, request);
+  if (cookies.length > 0) out.push(['cookies', canonical(cookies)]);
+  const identity = isObject(context['identity']) ? context['identity'] : {};
+  for (const key of ['apiKeyId', 'apiKey']) {
+    const value = identity[key];
+    if (typeof value === 'string' && value !== '') out.push([`identity.${key}`, value]);
+  }
+  // Mutual TLS: REST puts the certificate in identity, HTTP APIs in authentication.
+  const authentication = isObject(context['authentication']) ? context['authentication'] : {};
+  const cert = isObject(identity['clientCert']) ? identity['clientCert'] : isObject(authentication['clientCert']) ? authentication['clientCert'] : undefined;
+  if (cert) out.push(['clientCert', canonical([cert['issuerDN'], cert['serialNumber'], cert['subjectDN']])]);
+  return out;
+}
+
+/**
+ * Identifies the caller of a request (see the module's description for exactly what counts).
+ *
+ * @param event - the event as API Gateway sent it
+ * @param request - the same event, read
+ * @param options - extra identifying headers
+ * @example
+ * ```ts
+ * const caller = identifyCaller(event, readRequest(event));
+ * caller.kind; // 'verified' behind an authorizer
+ * ```
+ */
+export function identifyCaller(event: ApiGatewayEvent, request: IncomingRequest, options: CallerOptions = {}): Caller {
+  const raw = (isObject(event) ? event : {}) as Record<string, unknown>;
+  const context = isObject(raw['requestContext']) ? raw['requestContext'] : {};
+  const verified = verifiedParts(context);
+  const kind: CallerKind = verified.length > 0 ? 'verified' : 'credentials';
+  const parts = kind === 'verified' ? verified : credentialParts(raw, context, request);
+  for (const name of options.extraHeaders ?? []) {
+    const values = request.headers.get(name.toLowerCase());
+    if (values && values.length > 0) parts.push([`header.${name.toLowerCase()}`, canonical(values)]);
+  }
+  const finalKind: CallerKind = parts.length === 0 ? 'anonymous' : kind;
+  const scope = createHash('sha256').update(canonical([finalKind, parts])).digest('hex');
+  return { kind: finalKind, scope, parts: parts.map(([name]) => name) };
+}
