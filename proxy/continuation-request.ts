@@ -20,14 +20,14 @@ import { answerContext, type Answer, type ProxyCall, type ProxyRuntime } from '.
 export async function answerContinuation(rt: ProxyRuntime, call: ProxyCall, link: Continuation): Promise<Answer> {
   const { config, clock } = rt;
   const ctx = answerContext(rt, call, link.requestId);
+  const token = link.token;
+  if (token === undefined) {
+    return { own: errorResponse(403, 'LINK_TOKEN_MISSING', 'This link has no token: a RequestID alone does not fetch a result. Use the Location the kit answered with.', ctx) };
+  }
   if (config.signingKey) {
     const check = verifyContinuation(config.signingKey, link, Math.floor(clock.now() / 1000));
     if (check === 'expired') return { own: errorResponse(403, 'LINK_EXPIRED', 'This link has expired.', ctx) };
     if (check !== 'valid') return { own: errorResponse(403, 'BAD_SIGNATURE', 'This link is not valid: its signature is missing or wrong.', ctx) };
-  }
-  const token = link.token;
-  if (token === undefined) {
-    return { own: errorResponse(403, 'LINK_TOKEN_MISSING', 'This link has no token: a RequestID alone does not fetch a result. Use the Location the kit answered with.', ctx) };
   }
   // A 202 poll reads once unless the client asked to wait.
   const limitMs = link.mode === 'async' && call.prefs.waitSeconds === undefined ? 0 : config.waitMs;

@@ -295,6 +295,11 @@ describe('6. conditional writes recognise their own success when the SDK retries
       return main(event);
     });
     const answer = await settle(await kit.call(get(url)));
+    await kit.lambda.idle();
+    // The Talker knows its completion landed, and Main's result is still in the table (for the
+    // grace period): a retried GET, or a client that read the status a moment later, still gets it.
+    expect(kit.talkerOutcomes.map((o) => o.outcome)).toEqual(['CREATED']);
+    expect(await kit.store.readResult(answer.headers?.['X-Request-Id'] ?? (kit.talkerOutcomes[0] as { requestId: string }).requestId)).toBeDefined();
     expect(answer.statusCode).toBe(200);
     expect(answer.body).toMatch(/^run 1 /);
     expect(stack.ops.stats().dynamodb.answersLost).toBeGreaterThanOrEqual(1);
