@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { hashLinkToken, newLinkToken } from '../../core/link-token';
 import {
   createCustomMain, deployInto, faultsEnabled, follow, jsonLogs, marker, nextEvent, readRow, runsOf, startFaultStack,
   type AsyncAttempt, type Deployment, type EndEvent, type FaultStack, type KitError, type StartEvent,
@@ -117,7 +118,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 60_000): Pr
 // Runs only under vitest.faults.config.ts (npm run test:faults, which sets RUN_FAULT_MATRIX=1):
 // a guard in case the default config ever includes this folder. CI runs npm run test:faults.
 describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', () => {
-  it('Main throws: 502 MAIN_ERROR with the RequestID at once; the outcome is kept for a retried GET; Main ran once', async () => {
+  it('Main throws: 502 MAIN_ERROR with the RequestID at once; a polling client asking again gets the same answer; Main ran once per request', async () => {
     const d = kit('fthrow');
     const attempts = talkerAttempts(d);
     const r = await follow(url(d, `boom?fail=1&seconds=1&m=${marker('throw')}`));
@@ -125,16 +126,25 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     const error = await kitError(r.body);
     expect(error.code).toBe('MAIN_ERROR');
     expect(r.response.headers.get('x-request-id')).toBe(error.requestId);
-    // Nothing lost: the task row holds the outcome until its grace ends; a retried GET gets the same answer.
+    // Nothing lost: the task row holds the outcome until its grace ends.
     const row = await readRow(fs, d.table, error.requestId ?? '');
     expect(row?.['Status']?.S).toBe('FAILED');
     expect(row?.['ErrorKind']?.S).toBe('MAIN_ERROR');
-    const again = await fetch(url(d, `?requestID=${error.requestId}`), { redirect: 'manual' });
+    // A client that polls (respond-async) and asks again after the failure gets the same answer.
+    const accepted = await fetch(url(d, `boom?fail=1&seconds=1&m=${marker('throw-async')}`), { redirect: 'manual', headers: { Prefer: 'respond-async' } });
+    expect(accepted.status).toBe(202);
+    await accepted.arrayBuffer();
+    const poll = new URL(accepted.headers.get('location') ?? '', url(d, '')).toString();
+    const failed = await fetch(poll, { redirect: 'manual', headers: { Prefer: 'wait=20' } });
+    expect(failed.status).toBe(502);
+    await failed.arrayBuffer();
+    const again = await fetch(poll, { redirect: 'manual' });
     expect(again.status).toBe(502);
     expect((await kitError(again)).code).toBe('MAIN_ERROR');
-    expect(runsOf(fs, d.main)).toBe(1);
+    expect(runsOf(fs, d.main)).toBe(2);
     // The Talker did not throw, so Lambda did not retry it (a retry would run Main again).
-    expect(attempts.map((a) => a.ok)).toEqual([true]);
+    await until(() => attempts.length >= 2, 'both Talkers to end');
+    expect(attempts.map((a) => a.ok)).toEqual([true, true]);
   });
 
   it('Main times out: 504 MAIN_TIMEOUT soon after Main\'s own timeout (3 s); Main ran once', async () => {
@@ -243,6 +253,7 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     const d = kit('fdup');
     const m = marker('dup');
     const requestId = randomUUID();
+    const token = newLinkToken();
     const now = Date.now();
     // The task row as the Proxy writes it, and the Talker's payload {requestId, event}.
     await fs.dynamodb.send(new PutItemCommand({
@@ -250,6 +261,7 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
       Item: {
         RequestID: { S: requestId }, Status: { S: 'PENDING' }, CreatedAt: { N: String(now) }, UpdatedAt: { N: String(now) },
         PendingDeadline: { N: String(now + 300_000) }, ExpiresAt: { N: String(Math.floor(now / 1000) + 3600) },
+        TokenHashes: { SS: [hashLinkToken(token)] },
       },
     }));
     const event = {
@@ -263,6 +275,7 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
       },
     };
     const payload = JSON.stringify({ requestId, event });
+    const link = `?requestID=${requestId}&token=${token}`;
     const attempts = talkerAttempts(d);
     await Promise.all([1, 2].map(() => fs.lambda.send(new InvokeCommand({ FunctionName: d.talker, InvocationType: 'Event', Payload: payload }))));
     await until(() => attempts.length === 2, 'both deliveries');
@@ -270,7 +283,7 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     const outcomes = jsonLogs(fs, d.talker).filter((l) => l['requestId'] === requestId).map((l) => `${l['message']}:${l['outcome']}`).sort();
     expect(outcomes).toEqual(['talker finished:CREATED', 'talker skipped:SKIPPED']);
     expect(runsOf(fs, d.main)).toBe(1);
-    const r = await follow(url(d, `?requestID=${requestId}`));
+    const r = await follow(url(d, link));
     expect(r.response.status).toBe(200);
     expect(echoedMarker(r.body)).toBe(m);
   });
