@@ -53,7 +53,7 @@ function check(answer: ProxyAnswer, allowA: boolean) {
 function isExactly(target: URL, location: string): boolean {
   const valid = new URLSearchParams(location.slice(1));
   const given = target.searchParams;
-  return ['requestID', 'sig', 'exp'].every((name) => given.getAll(name).length === 1 && given.get(name) === valid.get(name));
+  return ['requestID', 'token', 'sig', 'exp'].every((name) => given.getAll(name).length === 1 && given.get(name) === valid.get(name));
 }
 
 const mutation = fc.oneof(
@@ -62,9 +62,11 @@ const mutation = fc.oneof(
     return q.slice(0, at) + s + q.slice(at + 1);
   }),
   fc.nat().map((i) => (q: string) => q.slice(0, i % q.length)),
-  fc.constantFrom('requestID', 'sig', 'exp', 'hop', 'mode').map((p) => (q: string) => `${q}&${p}=${new URLSearchParams(q.slice(1)).get(p) ?? 'x'}`),
+  fc.constantFrom('requestID', 'token', 'sig', 'exp', 'hop', 'mode').map((p) => (q: string) => `${q}&${p}=${new URLSearchParams(q.slice(1)).get(p) ?? 'x'}`),
+  fc.constantFrom('token', 'sig', 'exp').map((p) => (q: string) => q.replace(new RegExp(`&${p}=[^&]+`), '')),
   fc.constant((q: string) => q.replace(/requestID=[^&]+/, `requestID=${new URLSearchParams((locationOf.get('B') as string).slice(1)).get('requestID')}`)),
   fc.constant((q: string) => q.replace(/sig=[^&]+/, `sig=${new URLSearchParams((locationOf.get('B') as string).slice(1)).get('sig')}`)),
+  fc.constant((q: string) => q.replace(/token=[^&]+/, `token=${new URLSearchParams((locationOf.get('B') as string).slice(1)).get('token')}`)),
   fc.string().map((s) => (q: string) => `${q}&${encodeURIComponent(s)}=${encodeURIComponent(s)}`),
   fc.constant((q: string) => q),
 );
@@ -142,6 +144,110 @@ describe(`the Proxy under ${RUNS} fuzz cases (seed ${SEED})`, () => {
         check(answer, false);
       }),
       { numRuns: Math.ceil(RUNS * 0.2), seed: SEED },
+    );
+  }, 600_000);
+});
+
+// Cross-caller fuzzing: callers, each holding credentials of one kind, send requests with keys
+// drawn from a small shared pool (so that they collide often), in both payload formats, and
+// follow every answer to its end. No caller may receive another's result, RequestID or link.
+type CredentialKind = 'cookie' | 'x-api-key' | 'v2-cookies' | 'principalId' | 'claims' | 'jwt' | 'apiKeyId' | 'userArn' | 'cognitoIdentityId' | 'bearer' | 'basic';
+const KINDS: CredentialKind[] = ['cookie', 'x-api-key', 'v2-cookies', 'principalId', 'claims', 'jwt', 'apiKeyId', 'userArn', 'cognitoIdentityId', 'bearer', 'basic'];
+
+interface FuzzCaller {
+  name: string;
+  kind: CredentialKind;
+}
+
+interface FuzzRequest {
+  caller: number;
+  key: string;
+  body: string;
+}
+
+/** The event of a caller's new request: its credential carries its name (Main echoes the name it finds). */
+function callerEvent(caller: FuzzCaller, request: FuzzRequest): ReturnType<typeof restEvent> | ReturnType<typeof httpApiEvent> {
+  const headers: Record<string, string> = { 'Idempotency-Key': request.key };
+  const { name, kind } = caller;
+  if (kind === 'cookie' || kind === 'v2-cookies') headers['Cookie'] = `session=${name}; theme=dark`;
+  if (kind === 'x-api-key') headers['X-Api-Key'] = name;
+  if (kind === 'bearer') headers['Authorization'] = `Bearer ${name}`;
+  if (kind === 'basic') headers['Authorization'] = `Basic ${Buffer.from(`${name}:pw`).toString('base64')}`;
+  if (kind === 'v2-cookies' || kind === 'jwt') {
+    const event = httpApiEvent({ url: `${BASE}/fuzz`, method: 'POST', body: request.body, headers });
+    if (kind === 'jwt') Object.assign(event.requestContext, { authorizer: { jwt: { claims: { iss: 'https://idp', sub: name }, scopes: null } } });
+    return event;
+  }
+  const event = restEvent({ url: `${BASE}/dev/fuzz`, prefix: '/dev', method: 'POST', body: request.body, headers });
+  if (kind === 'principalId') event.requestContext.authorizer = { principalId: name, integrationLatency: 3 };
+  if (kind === 'claims') event.requestContext.authorizer = { claims: { iss: 'https://idp', sub: name, iat: String(Date.now()) } };
+  if (kind === 'apiKeyId') Object.assign(event.requestContext.identity, { apiKeyId: name });
+  if (kind === 'userArn') Object.assign(event.requestContext.identity, { userArn: `arn:aws:iam::1:user/${name}` });
+  if (kind === 'cognitoIdentityId') Object.assign(event.requestContext.identity, { cognitoIdentityId: `us-east-1:${name}` });
+  return event;
+}
+
+describe(`callers that share Idempotency-Keys (${Math.ceil(RUNS / 20)} cases, seed ${SEED})`, () => {
+  let shared: Kit;
+
+  beforeAll(async () => {
+    // Zero configuration: no API_KEY, no SIGNING_SECRET.
+    shared = (await Kit.start({ memoryStore: true, proxyEnv: { WAIT_SECONDS: '0', RESULT_GRACE_SECONDS: '3600' } })).main(async (event) => {
+      const found = /caller-[a-z0-9]+/.exec(JSON.stringify({ a: (event as { requestContext?: unknown }).requestContext, h: (event as { headers?: unknown }).headers, c: (event as { cookies?: unknown }).cookies }));
+      const basic = /Basic ([A-Za-z0-9+/=]+)/.exec(JSON.stringify((event as { headers?: unknown }).headers ?? {}));
+      const name = found?.[0] ?? (basic ? /caller-[a-z0-9]+/.exec(Buffer.from(basic[1] as string, 'base64').toString())?.[0] : undefined);
+      return { statusCode: 200, body: `result-for-${name ?? 'nobody'}:${(event as { body?: string }).body ?? ''}` };
+    });
+  });
+
+  afterAll(async () => {
+    await shared?.stop();
+  });
+
+  it('never gives one caller another\'s result, RequestID or link', async () => {
+    let runId = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...KINDS), { minLength: 2, maxLength: 4 }),
+        fc.array(fc.record({ caller: fc.nat(3), key: fc.constantFrom('k1', 'k2', '"k1"'), body: fc.constantFrom('{"a":1}', '{"a":2}') }), { minLength: 2, maxLength: 6 }),
+        async (kinds, requests) => {
+          runId += 1;
+          // Names are new in every run, so that keys of earlier runs never collide with this one's.
+          const callers: FuzzCaller[] = kinds.map((kind, index) => ({ kind, name: `caller-r${runId}n${index}` }));
+          const seen = callers.map(() => ({ ids: new Set<string>(), tokens: new Set<string>(), texts: [] as string[] }));
+          for (const request of requests) {
+            const index = request.caller % callers.length;
+            const caller = callers[index] as FuzzCaller;
+            const mine = seen[index] as (typeof seen)[number];
+            const event = callerEvent(caller, request);
+            const format = 'version' in event ? '2.0' : '1.0';
+            let answer = await shared.call(event, 30_000);
+            let at = format === '2.0' ? `${BASE}/fuzz` : `${BASE}/dev/fuzz`;
+            for (let hops = 0; ; hops += 1) {
+              mine.texts.push(JSON.stringify(answer));
+              const id = answer.headers?.['X-Request-Id'];
+              if (id) mine.ids.add(id);
+              if (answer.statusCode !== 303 || hops > 50) break;
+              at = new URL(answer.headers['Location'] as string, at).toString();
+              const token = new URL(at).searchParams.get('token');
+              if (token) mine.tokens.add(token);
+              answer = await shared.call(format === '2.0' ? httpApiEvent({ url: at }) : restEvent({ url: at, prefix: '/dev' }), 30_000);
+            }
+            if (answer.statusCode === 200) expect(answer.body).toBe(`result-for-${caller.name}:${request.body}`);
+            else expect([422], JSON.stringify(answer)).toContain(answer.statusCode);
+          }
+          for (const [a, mineA] of seen.entries()) {
+            for (const [b, mineB] of seen.entries()) {
+              if (a === b) continue;
+              const textA = mineA.texts.join('\n');
+              for (const id of mineB.ids) expect(textA, `caller ${a} saw RequestID ${id} of caller ${b}`).not.toContain(id);
+              for (const token of mineB.tokens) expect(textA, `caller ${a} saw a link token of caller ${b}`).not.toContain(token);
+              expect(textA).not.toContain(`result-for-${(callers[b] as FuzzCaller).name}:`);
+            }
+          }
+        },
+      ),
+      { numRuns: Math.ceil(RUNS / 20), seed: SEED },
     );
   }, 600_000);
 });
