@@ -40,8 +40,8 @@ import type { FailureKind, StoredResult, TaskFailure, TaskStatus, TaskStatusView
 const RESULT_SUFFIX = '#result';
 const IDEMPOTENCY_PREFIX = 'idempotency#';
 
-/** The attribute names of the table, in one place. */
-export const ATTRIBUTES = {
+/** The attribute names of the table, in one place (docs/architecture.md describes each). */
+const ATTRIBUTES = {
   key: 'RequestID',
   status: 'Status',
   createdAt: 'CreatedAt',

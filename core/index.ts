@@ -5,6 +5,7 @@
  * @module core
  */
 export * from './types';
+export * from './caller';
 export * from './config';
 export * from './clock';
 export * from './continuation';
@@ -13,6 +14,7 @@ export * from './events';
 export * from './failures';
 export * from './idempotency';
 export * from './invoker';
+export * from './link-token';
 export * from './logger';
 export * from './memory-task-store';
 export * from './prefer';

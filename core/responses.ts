@@ -23,6 +23,8 @@ function baseHeaders(context: AnswerContext, contentType: string): Record<string
     'Content-Type': contentType,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    // A page served at a continuation URL must not hand the link (its token) to other sites.
+    'Referrer-Policy': 'no-referrer',
   };
   if (context.requestId !== undefined) headers['X-Request-Id'] = context.requestId;
   if (context.corsAllowOrigin !== undefined) {

@@ -54,7 +54,7 @@ export interface DynamoDbStats {
   outages: Record<string, DynamoDbOutageMode>;
   /** Requests held open now by a `hang` outage. */
   held: number;
-  /** Drop faults still pending (see {@link DynamoDbService.addFault}). */
+  /** Drop faults still pending (`POST /_local/ops/dynamodb/faults`). */
   faults: PendingDynamoDbFault[];
   /** Requests applied whose answer a drop fault lost, so far. */
   answersLost: number;

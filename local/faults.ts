@@ -213,8 +213,22 @@ export class DynamoDbFaults {
   }
 }
 
-/** A Lambda fault as `POST /_local/ops/lambda/{name}/faults` takes it. */
-export type LambdaFaultSpec = { hang: true } | { drop: 'after-accept'; count: number } | 'clear';
+/** `{"hang":true}`: Invoke requests hang until cleared. */
+export interface LambdaHangFault {
+  /** Always true. */
+  hang: true;
+}
+
+/** `{"drop":"after-accept","count":N}`: the next N Invoke requests are accepted, then lose their answer. */
+export interface LambdaDropFault {
+  /** Always `after-accept`. */
+  drop: 'after-accept';
+  /** How many Invoke requests. */
+  count: number;
+}
+
+/** A Lambda fault as `POST /_local/ops/lambda/{name}/faults` takes it, or `clear`. */
+export type LambdaFaultSpec = LambdaHangFault | LambdaDropFault | 'clear';
 
 /**
  * Reads the body of `POST /_local/ops/lambda/{name}/faults`.

@@ -12,4 +12,5 @@ export type { AsyncAttemptEvent, AsyncDiscardedEvent } from './lambda/async-queu
 export type { StackOps, StackStats } from './ops';
 export type { DynamoDbOutage, DynamoDbOutageMode, DynamoDbStats } from './dynamodb';
 export type { FunctionCounters, KillWhich, PrewarmResult } from './lambda/runtime';
-export type { DynamoDbDropFault, FaultEvent, LambdaFaultSpec, PendingDynamoDbFault, PendingLambdaFault } from './faults';
+export { UnknownFunctionError } from './ops';
+export type { DynamoDbDropFault, FaultEvent, LambdaDropFault, LambdaHangFault, LambdaFaultSpec, PendingDynamoDbFault, PendingLambdaFault } from './faults';

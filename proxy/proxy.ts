@@ -119,15 +119,41 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
 /** Options of {@link createProxyHandler}: anything not given is built from the environment. */
 export type ProxyHandlerOptions = Partial<ProxyDependencies>;
 
+/** The HTTP settings of an SDK client. */
+export interface RequestHandlerSettings {
+  /** Milliseconds to open a connection. */
+  connectionTimeout: number;
+  /** Milliseconds for one attempt's answer. */
+  requestTimeout: number;
+  /** Fail the attempt when `requestTimeout` passes (the SDK only logs a warning otherwise). */
+  throwOnRequestTimeout: boolean;
+}
+
+/** The settings of one SDK client. */
+export interface SdkClientSettings {
+  /** Attempts per call, the first included. */
+  maxAttempts: number;
+  /** Its HTTP settings. */
+  requestHandler: RequestHandlerSettings;
+}
+
+/** The settings of the Proxy's two SDK clients. */
+export interface ProxyClientSettings {
+  /** The task table's client. */
+  dynamodb: SdkClientSettings;
+  /** The client that invokes the Talker. */
+  lambda: SdkClientSettings;
+}
+
 /**
  * How the Proxy's own clients talk to DynamoDB and Lambda: few attempts, and timeouts that throw
  * (the SDK only warns about a slow request unless `throwOnRequestTimeout` is set), so that a hung
  * endpoint costs a retry, not the window. Every call is bounded by the answer's deadline besides.
  */
-export const PROXY_CLIENT_SETTINGS = {
+export const PROXY_CLIENT_SETTINGS: Readonly<ProxyClientSettings> = {
   dynamodb: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true } },
   lambda: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 5000, throwOnRequestTimeout: true } },
-} as const;
+};
 
 /**
  * Builds the Lambda handler of the Proxy. Reads and validates the environment at cold start
