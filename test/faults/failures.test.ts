@@ -10,7 +10,7 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { hashLinkToken, newLinkToken } from '../../core/link-token';
 import {
-  createCustomMain, deployInto, faultsEnabled, follow, jsonLogs, marker, nextEvent, readRow, runsOf, startFaultStack,
+  createCustomMain, deployAll, echoedMarker, faultsEnabled, follow, jsonLogs, kitErrorOf, marker, nextEvent, readRow, runsOf, startFaultStack, urlOf,
   type AsyncAttempt, type Deployment, type EndEvent, type FaultStack, type KitError, type StartEvent,
 } from './support';
 
@@ -24,7 +24,7 @@ exports.handler = async (event) => {
 };`;
 
 let fs: FaultStack;
-const kits: Record<string, Deployment> = {};
+let kit: (name: string) => Deployment;
 
 /** Each case's deployment: name prefix and deploy flags. */
 const DEPLOYMENTS: Record<string, string[]> = {
@@ -46,36 +46,17 @@ beforeAll(async () => {
   fs = await startFaultStack();
   await createCustomMain(fs, 'fx-sleepy-main', CUSTOM_MAIN, 3);
   await createCustomMain(fs, 'fx-malformed-main', CUSTOM_MAIN, 30);
-  // Two at a time: each deploy is a Node process of its own.
-  const names = Object.keys(DEPLOYMENTS);
-  for (let i = 0; i < names.length; i += 3) {
-    await Promise.all(names.slice(i, i + 3).map(async (name) => {
-      kits[name] = await deployInto(fs, name, DEPLOYMENTS[name]);
-    }));
-  }
+  kit = await deployAll(fs, DEPLOYMENTS);
 }, 180_000);
 
 afterAll(async () => {
   await fs?.stop();
 });
 
-function kit(name: string): Deployment {
-  const d = kits[name];
-  if (!d) throw new Error(`no deployment ${name}`);
-  return d;
-}
-
-const url = (d: Deployment, rest: string): string => `${d.state.invokeUrl}${rest}`;
+const url = urlOf;
 
 async function kitError(response: Response | string): Promise<KitError['error']> {
-  const text = typeof response === 'string' ? response : await response.text();
-  return (JSON.parse(text) as KitError).error;
-}
-
-/** Main's echoed query value `m` (main-example echoes the whole query). */
-function echoedMarker(body: string): string | undefined {
-  const parsed = JSON.parse(body) as { query?: Record<string, string[]>; m?: string };
-  return parsed.query?.['m']?.[0] ?? parsed.m;
+  return kitErrorOf(typeof response === 'string' ? response : await response.text());
 }
 
 /** The Talker's async attempts for a deployment, collected from now on. */

@@ -13,15 +13,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  deployInto, faultsEnabled, jsonLogs, marker, nextEvent, runsOf, startFaultStack,
-  type AsyncAttempt, type Deployment, type EndEvent, type FaultStack, type KitError, type StartEvent,
+  deployAll, echoedMarker, faultsEnabled, jsonLogs, kitErrorOf, marker, nextEvent, runsOf, startFaultStack, urlOf,
+  type AsyncAttempt, type Deployment, type EndEvent, type FaultStack, type StartEvent,
 } from './support';
 
 /** API Gateway's integration timeout in the local stack, as on AWS. */
 const CUTOFF_MS = 29_000;
 
 let fs: FaultStack;
-const kits: Record<string, Deployment> = {};
+let kit: (name: string) => Deployment;
 
 const DEPLOYMENTS: Record<string, string[]> = {
   hfirst: [],
@@ -36,25 +36,16 @@ const DEPLOYMENTS: Record<string, string[]> = {
 beforeAll(async () => {
   if (!faultsEnabled) return;
   fs = await startFaultStack();
-  const names = Object.keys(DEPLOYMENTS);
-  for (let i = 0; i < names.length; i += 3) {
-    await Promise.all(names.slice(i, i + 3).map(async (name) => {
-      kits[name] = await deployInto(fs, name, DEPLOYMENTS[name]);
-    }));
-  }
+  kit = await deployAll(fs, DEPLOYMENTS);
 }, 180_000);
 
 afterAll(async () => {
   await fs?.stop();
 });
 
-function kit(name: string): Deployment {
-  const d = kits[name];
-  if (!d) throw new Error(`no deployment ${name}`);
-  return d;
-}
-
-const url = (d: Deployment, rest: string): string => `${d.state.invokeUrl}${rest}`;
+const url = urlOf;
+const kitError = kitErrorOf;
+const echoed = echoedMarker;
 
 /** One exchange: its answer, its body and how long it took. */
 interface Exchange {
@@ -91,15 +82,6 @@ async function settle(first: Exchange, from: string, init: RequestInit = {}): Pr
     current = await exchange(at, init.headers ? { headers: init.headers } : {});
   }
   throw new Error(`no final answer after 60 hops from ${from}`);
-}
-
-function kitError(text: string): KitError['error'] {
-  return (JSON.parse(text) as KitError).error;
-}
-
-/** Main's echoed query value `m` (main-example echoes the whole query). */
-function echoed(body: string): string | undefined {
-  return (JSON.parse(body) as { query?: Record<string, string[]> }).query?.['m']?.[0];
 }
 
 function lostSoFar(): number {

@@ -107,6 +107,41 @@ export async function deployInto(fs: FaultStack, prefix: string, args: string[] 
 }
 
 /**
+ * Deploys each named deployment into the stack, three at a time (each deploy is a Node process
+ * of its own), and returns a lookup that fails loudly for a name it does not know.
+ * @param fs the stack
+ * @param deployments deploy flags by name prefix
+ */
+export async function deployAll(fs: FaultStack, deployments: Record<string, string[]>): Promise<(name: string) => Deployment> {
+  const kits: Record<string, Deployment> = {};
+  const names = Object.keys(deployments);
+  for (let i = 0; i < names.length; i += 3) {
+    await Promise.all(names.slice(i, i + 3).map(async (name) => {
+      kits[name] = await deployInto(fs, name, deployments[name]);
+    }));
+  }
+  return (name) => {
+    const d = kits[name];
+    if (!d) throw new Error(`no deployment ${name}`);
+    return d;
+  };
+}
+
+/** A URL below a deployment's invoke URL. */
+export const urlOf = (d: Deployment, rest: string): string => `${d.state.invokeUrl}${rest}`;
+
+/** The `error` of one of the kit's own error bodies. */
+export function kitErrorOf(text: string): KitError['error'] {
+  return (JSON.parse(text) as KitError).error;
+}
+
+/** Main's echoed query value `m` (main-example echoes the whole query; the custom Main its `m`). */
+export function echoedMarker(body: string): string | undefined {
+  const parsed = JSON.parse(body) as { query?: Record<string, string[]>; m?: string };
+  return parsed.query?.['m']?.[0] ?? parsed.m;
+}
+
+/**
  * A Main that is not main-example, from an inline CommonJS handler (zipped with fflate),
  * created through the stack's Lambda API.
  */
