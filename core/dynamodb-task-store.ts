@@ -97,8 +97,11 @@ function readString(item: Item, name: string): string | undefined {
   return item[name]?.S;
 }
 
-function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
-  return options.signal ? { abortSignal: options.signal } : {};
+function sendOptions(options: CallOptions): { abortSignal?: AbortSignal; requestTimeout?: number } {
+  return {
+    ...(options.signal && { abortSignal: options.signal }),
+    ...(options.attemptTimeoutMs !== undefined && { requestTimeout: options.attemptTimeoutMs }),
+  };
 }
 
 /**

@@ -42,6 +42,14 @@ export class InvokeError extends Error {
   }
 }
 
+/** Options of {@link FunctionInvoker.invokeAsync}. */
+export interface InvokeOptions {
+  /** Abandons the invoke when it aborts. */
+  signal?: AbortSignal;
+  /** The longest one attempt may take before it is given up and tried again (the SDK's `requestTimeout` of this call). */
+  attemptTimeoutMs?: number;
+}
+
 /** Invokes functions by name. Implementations throw {@link InvokeError} on refusal. */
 export interface FunctionInvoker {
   /**
@@ -49,7 +57,7 @@ export interface FunctionInvoker {
    * signal aborts rejects with an `aborted` {@link InvokeError}: whether Lambda accepted the
    * event is then unknown.
    */
-  invokeAsync(functionName: string, payload: string, options?: { signal?: AbortSignal }): Promise<void>;
+  invokeAsync(functionName: string, payload: string, options?: InvokeOptions): Promise<void>;
   /** Runs a synchronous (`RequestResponse`) invoke and returns the function's answer. */
   invokeSync(functionName: string, payload: string, options?: { signal?: AbortSignal }): Promise<SyncInvokeResult>;
 }
@@ -87,11 +95,14 @@ export class LambdaInvoker implements FunctionInvoker {
   }
 
   /** {@inheritDoc FunctionInvoker.invokeAsync} */
-  async invokeAsync(functionName: string, payload: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async invokeAsync(functionName: string, payload: string, options: InvokeOptions = {}): Promise<void> {
     try {
       await this.client.send(
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(payload, 'utf8') }),
-        options.signal ? { abortSignal: options.signal } : {},
+        {
+          ...(options.signal && { abortSignal: options.signal }),
+          ...(options.attemptTimeoutMs !== undefined && { requestTimeout: options.attemptTimeoutMs }),
+        },
       );
     } catch (error) {
       throw classifyInvokeError(error, options.signal);

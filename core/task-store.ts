@@ -67,6 +67,11 @@ export type AbandonOutcome = 'abandoned' | 'taken';
 export interface CallOptions {
   /** Abandons the call when it aborts. */
   signal?: AbortSignal;
+  /**
+   * The longest one attempt may take before it is given up and tried again (for the DynamoDB
+   * store: the SDK's `requestTimeout` of this call). The client's own setting when absent.
+   */
+  attemptTimeoutMs?: number;
 }
 
 /**

@@ -164,7 +164,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
-      log(`[local-stack] internal error for ${req.method} ${req.url}: ${err instanceof Error ? err.stack : String(err)}`);
+      // The path only: a query may hold a continuation's token.
+      log(`[local-stack] internal error for ${req.method} ${(req.url ?? '/').split('?')[0]}: ${err instanceof Error ? err.stack : String(err)}`);
       if (!res.headersSent) sendJson(res, 500, { message: 'Internal error in the local stack' }, { 'x-amzn-ErrorType': 'InternalFailure' });
       else res.destroy();
     });

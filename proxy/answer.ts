@@ -88,7 +88,7 @@ export function continuation(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
 
 async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string): Promise<void> {
   try {
-    await rt.store.retireTask(requestId, { now: rt.clock.now(), graceSeconds: rt.config.resultGraceSeconds }, { signal: call.deadline.signal() });
+    await rt.store.retireTask(requestId, { now: rt.clock.now(), graceSeconds: rt.config.resultGraceSeconds }, call.deadline.storeCall());
   } catch (error) {
     // TTL removes the row later; the client has its answer.
     rt.logger.warn('could not retire task', { requestId, error: String(error) });
@@ -109,11 +109,11 @@ async function declareLost(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, vi
   const { store, clock, logger } = rt;
   const wasPending = view.status === 'PENDING';
   const failure: TaskFailure = { kind: 'LOST', message: wasPending ? 'no Talker picked the request up in time' : 'the Talker stopped before recording an outcome' };
-  const marked = await store.failTask(task.requestId, failure, clock.now(), [view.status as 'PENDING' | 'RUNNING'], { signal: call.deadline.signal() });
+  const marked = await store.failTask(task.requestId, failure, clock.now(), [view.status as 'PENDING' | 'RUNNING'], call.deadline.storeCall());
   if (!marked) return 'look-again';
   if (wasPending && view.idempotencyKeyHash !== undefined) {
     // Main never ran: the key is free for a new try.
-    await store.releaseIdempotencyKey(view.idempotencyKeyHash, task.requestId, { signal: call.deadline.signal() }).catch((error: unknown) => {
+    await store.releaseIdempotencyKey(view.idempotencyKeyHash, task.requestId, call.deadline.storeCall()).catch((error: unknown) => {
       logger.warn('could not release idempotency key', { requestId: task.requestId, error: String(error) });
     });
   }
@@ -138,7 +138,7 @@ async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
     case 'pending':
       return continuation(rt, call, task, position, plan.window, outcome.view);
     case 'done': {
-      const stored = await store.readResult(task.requestId, { signal: call.deadline.signal() });
+      const stored = await store.readResult(task.requestId, call.deadline.storeCall());
       if (!stored) return { own: errorResponse(404, 'NOT_FOUND', 'The result of this request was already delivered or has expired.', ctx) };
       const text = decodeResult(stored);
       await retireQuietly(rt, call, task.requestId);

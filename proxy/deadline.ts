@@ -48,6 +48,14 @@ export interface Deadline {
    */
   signal(at?: number): AbortSignal;
   /**
+   * Options for a store call: abandoned at {@link Deadline.answerBy}, and each attempt given half
+   * the time left (at least a second), so that a hung connection still leaves room for a retry
+   * while a slow but working table is waited for.
+   */
+  storeCall(): { signal: AbortSignal; attemptTimeoutMs: number };
+  /** The same for the Talker's invoke, bounded by {@link Deadline.dispatchBy}. */
+  dispatchCall(): { signal: AbortSignal; attemptTimeoutMs: number };
+  /**
    * The window of a wait of at most `limitMs`, shortened by the cut-off and by `Prefer: wait`.
    *
    * @param limitMs - the longest wait (the configured window, or 0 for a single read)
@@ -78,19 +86,22 @@ export function deadlineOf(request: IncomingRequest, context: InvocationContext,
   const margin = config.safetyMarginMs;
   const answerBy = cutoff - margin / 2;
   const signals = new Map<number, AbortSignal>();
+  const signal = (at = answerBy): AbortSignal => {
+    const when = Math.min(at, answerBy);
+    let made = signals.get(when);
+    if (!made) {
+      made = AbortSignal.timeout(Math.max(0, Math.floor(when - clock.now())));
+      signals.set(when, made);
+    }
+    return made;
+  };
   return {
     cutoff,
     answerBy,
     dispatchBy: cutoff - margin,
-    signal(at = answerBy) {
-      const when = Math.min(at, answerBy);
-      let signal = signals.get(when);
-      if (!signal) {
-        signal = AbortSignal.timeout(Math.max(0, Math.floor(when - clock.now())));
-        signals.set(when, signal);
-      }
-      return signal;
-    },
+    signal,
+    storeCall: () => ({ signal: signal(), attemptTimeoutMs: Math.max(1000, Math.floor((answerBy - clock.now()) / 2)) }),
+    dispatchCall: () => ({ signal: signal(cutoff - margin), attemptTimeoutMs: Math.max(1000, Math.floor((cutoff - margin - clock.now()) / 2)) }),
     window(limitMs, prefs) {
       const start = clock.now();
       let ms = Math.min(limitMs, cutoff - margin - start);

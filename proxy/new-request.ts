@@ -34,16 +34,15 @@ function isStoreTrouble(error: unknown): boolean {
 
 /** Withdraws a task that no Talker will run, and its key; best effort within the deadline. */
 async function withdraw(rt: ProxyRuntime, call: ProxyCall, requestId: string, keyed: KeyedRequest | undefined): Promise<'abandoned' | 'taken' | 'unknown'> {
-  const signal = call.deadline.signal();
   let fate: 'abandoned' | 'taken' | 'unknown';
   try {
-    fate = await rt.store.abandonTask(requestId, { signal });
+    fate = await rt.store.abandonTask(requestId, call.deadline.storeCall());
   } catch (error) {
     rt.logger.warn('could not withdraw the task', { requestId, error: String(error) });
     fate = 'unknown';
   }
   if (keyed && fate === 'abandoned') {
-    await rt.store.releaseIdempotencyKey(keyed.keyHash, requestId, { signal }).catch((error: unknown) => {
+    await rt.store.releaseIdempotencyKey(keyed.keyHash, requestId, call.deadline.storeCall()).catch((error: unknown) => {
       rt.logger.warn('could not release idempotency key', { requestId, error: String(error) });
     });
   }
@@ -57,7 +56,7 @@ async function joinTask(rt: ProxyRuntime, call: ProxyCall, requestId: string): P
   const task: TaskLink = { requestId, token: rt.newToken() };
   let joined: boolean;
   try {
-    joined = await store.addTaskToken(requestId, hashLinkToken(task.token), clock.now(), { signal: call.deadline.signal() });
+    joined = await store.addTaskToken(requestId, hashLinkToken(task.token), clock.now(), call.deadline.storeCall());
   } catch (error) {
     if (!isStoreTrouble(error)) throw error;
     logger.warn('store unavailable', { requestId, error: String(error) });
@@ -112,7 +111,6 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   }
   const now = clock.now();
   const expiresAt = Math.floor(now / 1000) + config.taskTtlSeconds;
-  const signal = call.deadline.signal();
   try {
     await store.createTask({
       requestId,
@@ -121,7 +119,7 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
       expiresAt,
       tokenHash: hashLinkToken(task.token),
       ...(keyed && { idempotencyKeyHash: keyed.keyHash }),
-    }, { signal });
+    }, call.deadline.storeCall());
   } catch (error) {
     if (!isStoreTrouble(error)) throw error;
     logger.warn('store unavailable', { requestId, error: String(error) });
@@ -132,7 +130,7 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     let held;
     try {
       // The task exists before the key points at it, so a request that joins always finds it.
-      held = await store.reserveIdempotencyKey({ keyHash: keyed.keyHash, requestId, fingerprint: keyed.fingerprint, now, expiresAt }, { signal });
+      held = await store.reserveIdempotencyKey({ keyHash: keyed.keyHash, requestId, fingerprint: keyed.fingerprint, now, expiresAt }, call.deadline.storeCall());
     } catch (error) {
       if (!isStoreTrouble(error)) throw error;
       logger.warn('store unavailable', { requestId, error: String(error) });
@@ -151,7 +149,7 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   }
 
   try {
-    await invoker.invokeAsync(config.talkerFunctionName, body, { signal: call.deadline.signal(call.deadline.dispatchBy) });
+    await invoker.invokeAsync(config.talkerFunctionName, body, call.deadline.dispatchCall());
   } catch (error) {
     if (!(error instanceof InvokeError)) throw error;
     logger.warn('talker invoke failed', { requestId, kind: error.kind, error: error.message });

@@ -148,11 +148,14 @@ export interface ProxyClientSettings {
 /**
  * How the Proxy's own clients talk to DynamoDB and Lambda: few attempts, and timeouts that throw
  * (the SDK only warns about a slow request unless `throwOnRequestTimeout` is set), so that a hung
- * endpoint costs a retry, not the window. Every call is bounded by the answer's deadline besides.
+ * endpoint costs a retry, not the window. Every call is bounded by the answer's deadline besides,
+ * and a DynamoDB write or the Talker's invoke gets half the time left for its attempt
+ * (`Deadline.storeCall`, `Deadline.dispatchCall`): a slow but working service (seconds under
+ * load) is waited for, a hung connection is retried.
  */
 export const PROXY_CLIENT_SETTINGS: Readonly<ProxyClientSettings> = {
-  dynamodb: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true } },
-  lambda: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 5000, throwOnRequestTimeout: true } },
+  dynamodb: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 10_000, throwOnRequestTimeout: true } },
+  lambda: { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 10_000, throwOnRequestTimeout: true } },
 };
 
 /**

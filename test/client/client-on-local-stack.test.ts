@@ -150,3 +150,44 @@ describe('after the cases', () => {
     expect(starts).toBe(7);
   });
 });
+
+// The same client against a kit whose continuations live on a results path (deploy
+// --results-path): its 202 Locations and its 303s name the task in the path, not in the query.
+describe('the client with RESULTS_PATH', () => {
+  let paths: DeployedKit;
+  const pathsUrl = (path: string) => `${paths.state.invokeUrl}${path}`;
+
+  beforeAll(async () => {
+    paths = await deployKit(['--name-prefix', 'client-paths', '--wait-seconds', '0.2', '--main-delay', '0.5', '--results-path', '/_results', '--proxy-env', 'RETRY_AFTER_SECONDS=1']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await paths?.stop();
+  });
+
+  it('polls the results path after a 202 to Main\'s answer', async () => {
+    const progress: LongRequestProgress[] = [];
+    const response = await callLongRequest(pathsUrl('async-paths?seconds=2'), { method: 'POST', body: 'x' }, { respondAsync: true, onProgress: (p) => progress.push(p) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ method: 'POST', path: '/async-paths', waitedSeconds: 2 });
+    const polls = progress.filter((p) => p.next === 'poll');
+    expect(polls.length).toBeGreaterThanOrEqual(1);
+    expect(polls.every((p) => p.status === 202)).toBe(true);
+    expect(progress.slice(1).every((p) => /\/_results\/[0-9a-f-]{36}\?token=/.test(p.url) && p.requestId === progress[0]?.requestId)).toBe(true);
+  }, 20_000);
+
+  it('resumes from a results-path continuation after an abort', async () => {
+    const controller = new AbortController();
+    const error = (await callLongRequest(pathsUrl('resume-paths?seconds=3'), { signal: controller.signal }, {
+      onProgress: (p) => {
+        if (p.hops === 2) controller.abort(new Error('gone'));
+      },
+    }).catch((e: unknown) => e)) as LongRequestError;
+    expect(error).toBeInstanceOf(LongRequestError);
+    expect(error.continuationUrl).toMatch(/\/_results\/[0-9a-f-]{36}\?token=[A-Za-z0-9_-]{43}&hop=3$/);
+    expect(error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const resumed = await callLongRequest(error.continuationUrl!);
+    expect(resumed.status).toBe(200);
+    expect(await resumed.json()).toMatchObject({ path: '/resume-paths', waitedSeconds: 3 });
+  }, 20_000);
+});
