@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { PollPolicy } from './wait';
+
 /** Thrown at cold start when an environment variable is missing or invalid. */
 export class ConfigError extends Error {
   /** The name of the offending environment variable. */
@@ -24,16 +26,6 @@ export class ConfigError extends Error {
 
 /** The environment to read: `process.env` in a function, a plain object in tests. */
 export type Environment = Record<string, string | undefined>;
-
-/** How the Proxy polls a task's status while it waits. */
-export interface PollPolicy {
-  /** The first delay between two status reads, in ms. */
-  initialDelayMs: number;
-  /** The ceiling of the delay, in ms: at most `1000 / maxDelayMs` reads a second per waiting request. */
-  maxDelayMs: number;
-  /** How much the delay grows after each read. */
-  factor: number;
-}
 
 /** Everything the Proxy needs, read from its environment by {@link loadProxyConfig}. */
 export interface ProxyConfig {

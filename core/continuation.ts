@@ -3,7 +3,7 @@
  *
  * A continuation URL is a capability: whoever holds it gets the result. It carries the
  * RequestID (a random UUID, for correlation: it is in logs and `X-Request-Id`), the task's link
- * token (256 random bits, {@link newLinkToken}, whose hash alone is stored) and, when
+ * token (256 random bits, whose hash alone is stored: `secrets.ts`) and, when
  * `SIGNING_SECRET` is set, an expiry and an HMAC-SHA256 signature over all three. It never
  * carries the API key, nor anything derived from it.
  *
@@ -14,12 +14,14 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingRequest } from './events';
-import { LINK_TOKEN_PARAM, LINK_TOKEN_PATTERN } from './link-token';
+import { LINK_TOKEN_PATTERN, signContinuation } from './secrets';
 
 /** The query parameter that names the task, as in the original kit. */
 export const REQUEST_ID_PARAM = 'requestID';
+
+/** The query parameter that carries the link's token. */
+export const LINK_TOKEN_PARAM = 'token';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
@@ -136,37 +138,6 @@ export function readContinuation(request: IncomingRequest, resultsPath?: string)
   return { kind: 'continuation', continuation };
 }
 
-/**
- * Signs a RequestID, its link token and an expiry.
- *
- * @param key - the signing key (`SIGNING_SECRET`)
- * @param requestId - the task's RequestID
- * @param token - the link's token
- * @param expires - expiry in epoch seconds
- * @returns a 43-character base64url HMAC-SHA256
- */
-export function signContinuation(key: Buffer, requestId: string, token: string, expires: number): string {
-  return createHmac('sha256', key).update(`v2\n${requestId}\n${token}\n${expires}`).digest('base64url');
-}
-
-/** The result of {@link verifyContinuation}. */
-export type SignatureCheck = 'valid' | 'missing' | 'invalid' | 'expired';
-
-/**
- * Checks a continuation's signature and expiry in constant time.
- *
- * @param key - the signing key
- * @param continuation - the parsed continuation
- * @param nowSeconds - now, in epoch seconds
- */
-export function verifyContinuation(key: Buffer, continuation: Continuation, nowSeconds: number): SignatureCheck {
-  if (continuation.signature === undefined || continuation.expires === undefined) return 'missing';
-  const expected = Buffer.from(signContinuation(key, continuation.requestId, continuation.token ?? '', continuation.expires));
-  const given = Buffer.from(continuation.signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
-  return continuation.expires < nowSeconds ? 'expired' : 'valid';
-}
-
 /** Where continuations live, when not on the request's own path. */
 export interface ResultsRoute {
   /** `RESULTS_PATH`, e.g. `/_results`. */
@@ -221,18 +192,4 @@ export function continuationLocation(
   if (next.mode === 'async') params.set('mode', 'async');
   else params.set('hop', String(next.hop));
   return `${route ? pathToResult(route, next.requestId) : ''}?${params.toString()}`;
-}
-
-/**
- * Compares a given API key with the configured one in constant time.
- *
- * @param given - the key the caller sent, if any
- * @param expected - the configured `API_KEY`
- */
-export function apiKeyMatches(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  // Hash both so that the comparison takes the same time whatever the lengths.
-  const a = createHmac('sha256', 'api-key-compare').update(given).digest();
-  const b = createHmac('sha256', 'api-key-compare').update(expected).digest();
-  return timingSafeEqual(a, b);
 }

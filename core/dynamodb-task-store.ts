@@ -31,11 +31,15 @@ import {
   type CallOptions,
   type IdempotencyOutcome,
   type IdempotencyReservation,
+  type FailureKind,
   type NewTask,
+  type StoredResult,
   type TaskClaim,
+  type TaskFailure,
+  type TaskStatus,
+  type TaskStatusView,
   type TaskStore,
 } from './task-store';
-import type { FailureKind, StoredResult, TaskFailure, TaskStatus, TaskStatusView } from './types';
 
 const RESULT_SUFFIX = '#result';
 const IDEMPOTENCY_PREFIX = 'idempotency#';

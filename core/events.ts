@@ -1,6 +1,5 @@
 /**
- * Reading API Gateway events of both payload formats (REST 1.0, HTTP API 2.0) into one shape,
- * and the shape of the Proxy's own responses.
+ * Reading API Gateway events of both payload formats (REST 1.0, HTTP API 2.0) into one shape.
  *
  * @module
  */
@@ -29,18 +28,6 @@ export interface IncomingRequest {
   headers: ReadonlyMap<string, readonly string[]>;
   /** The size of the decoded body in bytes. */
   bodyBytes: number;
-}
-
-/** A response built by the Proxy itself (not Main's): valid in both payload formats. */
-export interface ProxyResponse {
-  /** The HTTP status. */
-  statusCode: number;
-  /** Response headers. */
-  headers: Record<string, string>;
-  /** The body, as text. */
-  body: string;
-  /** Always false: the Proxy's own bodies are text. */
-  isBase64Encoded: false;
 }
 
 function text(value: unknown, fallback: string): string {

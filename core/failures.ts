@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { FailureKind } from './types';
+import type { FailureKind } from './task-store';
 
 const STATUS: Record<FailureKind, number> = {
   MAIN_ERROR: 502,

@@ -4,8 +4,19 @@
  *
  * @module
  */
-import { StoreUnavailableError, type AbandonOutcome, type CallOptions, type IdempotencyOutcome, type IdempotencyReservation, type NewTask, type TaskClaim, type TaskStore } from './task-store';
-import type { StoredResult, TaskFailure, TaskStatusView } from './types';
+import {
+  StoreUnavailableError,
+  type AbandonOutcome,
+  type CallOptions,
+  type IdempotencyOutcome,
+  type IdempotencyReservation,
+  type NewTask,
+  type StoredResult,
+  type TaskClaim,
+  type TaskFailure,
+  type TaskStatusView,
+  type TaskStore,
+} from './task-store';
 
 interface Row {
   view: TaskStatusView;

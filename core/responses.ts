@@ -4,10 +4,21 @@
  *
  * @module
  */
-import type { ProxyResponse } from './events';
 
-/** What every answer of the Proxy's own needs to know. */
-export interface AnswerContext {
+/** A response built by the Proxy itself (not Main's): valid in both payload formats. */
+export interface ProxyResponse {
+  /** The HTTP status. */
+  statusCode: number;
+  /** Response headers. */
+  headers: Record<string, string>;
+  /** The body, as text. */
+  body: string;
+  /** Always false: the Proxy's own bodies are text. */
+  isBase64Encoded: false;
+}
+
+/** How the Proxy's own answers to a request are dressed: HTML or JSON, CORS, the RequestID. */
+export interface AnswerStyle {
   /** The task's RequestID, when there is one. */
   requestId?: string;
   /** Whether to answer with HTML (a browser navigating) rather than JSON. */
@@ -17,8 +28,9 @@ export interface AnswerContext {
 }
 
 const EXPOSED = 'Location, Retry-After, Preference-Applied, X-Request-Id';
+const CORS_ALLOW_HEADERS = 'Content-Type, Authorization, Prefer, Idempotency-Key, Api-Key, X-Api-Key';
 
-function baseHeaders(context: AnswerContext, contentType: string): Record<string, string> {
+function baseHeaders(style: AnswerStyle, contentType: string): Record<string, string> {
   const headers: Record<string, string> = {
     'Content-Type': contentType,
     'Cache-Control': 'no-store',
@@ -26,13 +38,67 @@ function baseHeaders(context: AnswerContext, contentType: string): Record<string
     // A page served at a continuation URL must not hand the link (its token) to other sites.
     'Referrer-Policy': 'no-referrer',
   };
-  if (context.requestId !== undefined) headers['X-Request-Id'] = context.requestId;
-  if (context.corsAllowOrigin !== undefined) {
-    headers['Access-Control-Allow-Origin'] = context.corsAllowOrigin;
+  if (style.requestId !== undefined) headers['X-Request-Id'] = style.requestId;
+  if (style.corsAllowOrigin !== undefined) {
+    headers['Access-Control-Allow-Origin'] = style.corsAllowOrigin;
     headers['Access-Control-Expose-Headers'] = EXPOSED;
-    if (context.corsAllowOrigin !== '*') headers['Vary'] = 'Origin';
+    if (style.corsAllowOrigin !== '*') headers['Vary'] = 'Origin';
   }
   return headers;
+}
+
+/**
+ * The Proxy's own error answers: each code with its status and the sentence a client reads.
+ * (Main's failures are answered by kind, see `failures.ts`.) The README's status table lists
+ * the same codes.
+ */
+export const PROXY_ERRORS = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  UNAUTHORIZED: { status: 401, message: 'This API needs a valid api-key query parameter for GET requests.' },
+  LINK_TOKEN_MISSING: { status: 403, message: 'This link has no token: a RequestID alone does not fetch a result. Use the Location the kit answered with.' },
+  LINK_TOKEN_INVALID: { status: 403, message: 'This link is not valid for this request: its token is wrong. Use the Location the kit answered with.' },
+  BAD_SIGNATURE: { status: 403, message: 'This link is not valid: its signature is missing or wrong.' },
+  LINK_EXPIRED: { status: 403, message: 'This link has expired.' },
+  NOT_FOUND: { status: 404, message: 'No request with this RequestID is waiting: it never existed, it expired, or its result was already delivered.' },
+  IDEMPOTENCY_KEY_USED: { status: 409, message: 'This Idempotency-Key belongs to an earlier request whose result was already delivered or has expired.' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'The request is too large for Lambda to run asynchronously.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'This Idempotency-Key was used for a different request.' },
+  INTERNAL_ERROR: { status: 500, message: 'The kit failed unexpectedly; the error is logged.' },
+  TALKER_UNAVAILABLE: { status: 502, message: 'The kit could not start its Talker function.' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A service the kit needs is unavailable right now; nothing was lost.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A code of {@link PROXY_ERRORS}. */
+export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+
+/**
+ * One of the Proxy's own error answers, by code.
+ *
+ * @param code - the code, which fixes the status
+ * @param style - RequestID, content type, CORS
+ * @param options - a more precise message than the table's, and extra headers (e.g. `Retry-After`)
+ */
+export function proxyError(code: ProxyErrorCode, style: AnswerStyle, options: { message?: string; headers?: Record<string, string> } = {}): ProxyResponse {
+  const entry = PROXY_ERRORS[code];
+  return errorResponse(entry.status, code, options.message ?? entry.message, style, options.headers ?? {});
+}
+
+/**
+ * The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`).
+ *
+ * @param origin - `CORS_ALLOW_ORIGIN`
+ */
+export function preflight(origin: string): ProxyResponse {
+  const headers: Record<string, string> = {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+    'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
+    'Access-Control-Expose-Headers': EXPOSED,
+    'Access-Control-Max-Age': '600',
+    'Cache-Control': 'no-store',
+  };
+  if (origin !== '*') headers['Vary'] = 'Origin';
+  return { statusCode: 204, headers, body: '', isBase64Encoded: false };
 }
 
 /**
@@ -64,32 +130,32 @@ ${body}
  * @param status - the HTTP status
  * @param code - a stable machine-readable code, e.g. `MAIN_ERROR`
  * @param message - a sentence for a person; must not contain secrets
- * @param context - RequestID, content type, CORS
+ * @param style - RequestID, content type, CORS
  * @param extraHeaders - e.g. `Retry-After`
  */
 export function errorResponse(
   status: number,
   code: string,
   message: string,
-  context: AnswerContext,
+  style: AnswerStyle,
   extraHeaders: Record<string, string> = {},
 ): ProxyResponse {
-  if (context.html) {
+  if (style.html) {
     const lines = [escapeHtml(message)];
-    if (context.requestId !== undefined) lines.push(`RequestID: <code>${escapeHtml(context.requestId)}</code>`);
+    if (style.requestId !== undefined) lines.push(`RequestID: <code>${escapeHtml(style.requestId)}</code>`);
     lines.push(`Status ${status} (${escapeHtml(code)}).`);
     return {
       statusCode: status,
-      headers: { ...baseHeaders(context, 'text/html; charset=utf-8'), ...extraHeaders },
+      headers: { ...baseHeaders(style, 'text/html; charset=utf-8'), ...extraHeaders },
       body: page(`Error ${status}`, lines),
       isBase64Encoded: false,
     };
   }
   const error: Record<string, unknown> = { status, code, message };
-  if (context.requestId !== undefined) error['requestId'] = context.requestId;
+  if (style.requestId !== undefined) error['requestId'] = style.requestId;
   return {
     statusCode: status,
-    headers: { ...baseHeaders(context, 'application/json'), ...extraHeaders },
+    headers: { ...baseHeaders(style, 'application/json'), ...extraHeaders },
     body: JSON.stringify({ error }),
     isBase64Encoded: false,
   };
@@ -99,16 +165,16 @@ export function errorResponse(
  * `303 See Other` to the next continuation.
  *
  * @param location - the relative continuation URL
- * @param context - RequestID, content type, CORS
+ * @param style - RequestID, content type, CORS
  * @param preferenceApplied - the `Preference-Applied` value, if any (`wait=N` with the wait applied)
  */
-export function seeOther(location: string, context: AnswerContext, preferenceApplied?: string): ProxyResponse {
-  const headers: Record<string, string> = { ...baseHeaders(context, 'application/json'), Location: location };
+export function seeOther(location: string, style: AnswerStyle, preferenceApplied?: string): ProxyResponse {
+  const headers: Record<string, string> = { ...baseHeaders(style, 'application/json'), Location: location };
   if (preferenceApplied !== undefined) headers['Preference-Applied'] = preferenceApplied;
   return {
     statusCode: 303,
     headers,
-    body: JSON.stringify({ status: 'pending', requestId: context.requestId, location }),
+    body: JSON.stringify({ status: 'pending', requestId: style.requestId, location }),
     isBase64Encoded: false,
   };
 }
@@ -118,17 +184,17 @@ export function seeOther(location: string, context: AnswerContext, preferenceApp
  *
  * @param location - where to poll
  * @param retryAfterSeconds - the suggested polling interval
- * @param context - RequestID, content type, CORS
+ * @param style - RequestID, content type, CORS
  * @param preferenceApplied - the `Preference-Applied` value, if any
  */
 export function accepted(
   location: string,
   retryAfterSeconds: number,
-  context: AnswerContext,
+  style: AnswerStyle,
   preferenceApplied?: string,
 ): ProxyResponse {
   const headers: Record<string, string> = {
-    ...baseHeaders(context, 'application/json'),
+    ...baseHeaders(style, 'application/json'),
     Location: location,
     'Retry-After': String(retryAfterSeconds),
   };
@@ -136,7 +202,7 @@ export function accepted(
   return {
     statusCode: 202,
     headers,
-    body: JSON.stringify({ status: 'pending', requestId: context.requestId, location }),
+    body: JSON.stringify({ status: 'pending', requestId: style.requestId, location }),
     isBase64Encoded: false,
   };
 }
@@ -149,20 +215,20 @@ export function accepted(
  *
  * @param what - what is unavailable, e.g. "The task table"
  * @param retryAfterSeconds - the `Retry-After` value
- * @param context - RequestID, content type, CORS
+ * @param style - RequestID, content type, CORS
  * @param retryLocation - the continuation to ask again, when the request has a task
  */
-export function serviceUnavailable(what: string, retryAfterSeconds: number, context: AnswerContext, retryLocation?: string): ProxyResponse {
+export function serviceUnavailable(what: string, retryAfterSeconds: number, style: AnswerStyle, retryLocation?: string): ProxyResponse {
   const retry = String(retryAfterSeconds);
   const headers: Record<string, string> = { 'Retry-After': retry };
   if (retryLocation !== undefined) {
     headers['Location'] = retryLocation;
-    if (context.html) headers['Refresh'] = retry;
+    if (style.html) headers['Refresh'] = retry;
   }
   const message = retryLocation !== undefined
     ? `${what} is unavailable right now; nothing was lost. Ask again in ${retry} s (the Location).`
     : `${what} is unavailable right now; nothing was lost and nothing ran. Try again in ${retry} s.`;
-  return errorResponse(503, 'SERVICE_UNAVAILABLE', message, context, headers);
+  return proxyError('SERVICE_UNAVAILABLE', style, { message, headers });
 }
 
 /**
@@ -171,14 +237,14 @@ export function serviceUnavailable(what: string, retryAfterSeconds: number, cont
  *
  * @param location - the relative continuation URL
  * @param elapsedSeconds - how long the request has run, shown to the person waiting
- * @param context - RequestID and CORS
+ * @param style - RequestID and CORS
  */
-export function continuePage(location: string, elapsedSeconds: number, context: AnswerContext): ProxyResponse {
+export function continuePage(location: string, elapsedSeconds: number, style: AnswerStyle): ProxyResponse {
   const href = escapeHtml(location);
   const head = `\n<meta http-equiv="refresh" content="0;url=${href}">\n<script>location.replace(${JSON.stringify(location).replace(/</g, '\\u003c')});</script>`;
   return {
     statusCode: 200,
-    headers: baseHeaders(context, 'text/html; charset=utf-8'),
+    headers: baseHeaders(style, 'text/html; charset=utf-8'),
     body: page('Still working…', [`Your request has been running for about ${Math.round(elapsedSeconds)} s. This page continues by itself; <a href="${href}">continue</a> if it does not.`], head),
     isBase64Encoded: false,
   };

@@ -5,7 +5,7 @@
  * @module
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { StoredResult } from './types';
+import type { StoredResult } from './task-store';
 
 /** A result ready to store. */
 export interface EncodedResult {

@@ -6,9 +6,17 @@
  * @module
  */
 import type { Clock } from './clock';
-import type { PollPolicy } from './config';
-import { StoreUnavailableError, type TaskStore } from './task-store';
-import type { TaskStatusView } from './types';
+import { StoreUnavailableError, type TaskStatusView, type TaskStore } from './task-store';
+
+/** How the Proxy polls a task's status while it waits. */
+export interface PollPolicy {
+  /** The first delay between two status reads, in ms. */
+  initialDelayMs: number;
+  /** The ceiling of the delay, in ms: at most `1000 / maxDelayMs` reads a second per waiting request. */
+  maxDelayMs: number;
+  /** How much the delay grows after each read. */
+  factor: number;
+}
 
 /** A wait that found no live task. */
 export interface TaskAbsent {

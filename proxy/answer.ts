@@ -9,13 +9,12 @@
  */
 import { statusForFailure, summaryForFailure } from '../core/failures';
 import { decodeResult } from '../core/result-codec';
-import { accepted, continuePage, errorResponse, seeOther, serviceUnavailable } from '../core/responses';
-import { StoreUnavailableError } from '../core/task-store';
-import type { ProxyResponse } from '../core/events';
-import type { TaskFailure, TaskStatusView } from '../core/types';
+import { accepted, continuePage, errorResponse, proxyError, seeOther, serviceUnavailable, type ProxyResponse } from '../core/responses';
+import { StoreUnavailableError, type TaskFailure, type TaskStatusView } from '../core/task-store';
+
 import { waitForOutcome, type WaitOutcome } from '../core/wait';
 import type { WaitWindow } from './deadline';
-import { answerContext, linkTo, type Answer, type ChainPosition, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
+import { answerStyle, linkTo, type Answer, type ChainPosition, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
 
 /** How many times a task is read again after a LOST verdict lost its race. */
 const MAX_LOOKS = 3;
@@ -53,9 +52,9 @@ type Verdict = Answer | 'look-again';
  * @param position - for a continuation: the hop to ask again
  */
 export function whenStoreFails(rt: ProxyRuntime, call: ProxyCall, task: TaskLink | undefined, position?: ChainPosition): Answer {
-  const ctx = answerContext(rt, call, task?.requestId);
+  const style = answerStyle(rt, call, task?.requestId);
   const location = task && position ? linkTo(rt, call, task, position) : undefined;
-  return { own: serviceUnavailable('The task table', rt.config.retryAfterSeconds, ctx, location) };
+  return { own: serviceUnavailable('The task table', rt.config.retryAfterSeconds, style, location) };
 }
 
 /**
@@ -71,19 +70,19 @@ export function whenStoreFails(rt: ProxyRuntime, call: ProxyCall, task: TaskLink
  */
 export function continuation(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, position: ChainPosition, window: WaitWindow, view?: TaskStatusView): Answer {
   const { config, logger, clock } = rt;
-  const ctx = answerContext(rt, call, task.requestId);
+  const style = answerStyle(rt, call, task.requestId);
   const applied = window.appliedWaitSeconds !== undefined ? `wait=${window.appliedWaitSeconds}` : undefined;
   const elapsedMs = view ? clock.now() - view.createdAt : 0;
   if (position.mode === 'async') {
-    return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, ctx, applied) };
+    return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, applied) };
   }
   const limit = config.browserHopsBeforePage;
   if (call.html && limit > 0 && position.hop + 1 > limit) {
     logger.info('still running, page continues', { requestId: task.requestId, hop: position.hop, elapsedMs });
-    return { own: continuePage(linkTo(rt, call, task, { hop: 0, mode: 'redirect' }), elapsedMs / 1000, ctx) };
+    return { own: continuePage(linkTo(rt, call, task, { hop: 0, mode: 'redirect' }), elapsedMs / 1000, style) };
   }
   logger.info('still running, redirecting', { requestId: task.requestId, hop: position.hop + 1, elapsedMs });
-  return { own: seeOther(linkTo(rt, call, task, { hop: position.hop + 1, mode: 'redirect' }), ctx, applied) };
+  return { own: seeOther(linkTo(rt, call, task, { hop: position.hop + 1, mode: 'redirect' }), style, applied) };
 }
 
 async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string): Promise<void> {
@@ -101,7 +100,7 @@ function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, fai
   if (rt.config.showErrorDetails) message += ` ${failure.errorType ? `${failure.errorType}: ` : ''}${failure.message}`;
   rt.logger.info('request failed', { requestId, kind: failure.kind, status, hop: position.hop, elapsedMs });
   const extra: Record<string, string> = status === 503 ? { 'Retry-After': String(rt.config.retryAfterSeconds) } : {};
-  return { own: errorResponse(status, failure.kind, message, answerContext(rt, call, requestId), extra) };
+  return { own: errorResponse(status, failure.kind, message, answerStyle(rt, call, requestId), extra) };
 }
 
 /** Records the LOST verdict; `look-again` when the task got an outcome first. */
@@ -124,10 +123,10 @@ async function declareLost(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, vi
 async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, outcome: WaitOutcome, plan: WaitPlan): Promise<Verdict> {
   const { store, clock, logger } = rt;
   const { position } = plan;
-  const ctx = answerContext(rt, call, task.requestId);
+  const style = answerStyle(rt, call, task.requestId);
   switch (outcome.kind) {
     case 'refused':
-      return { own: errorResponse(403, 'LINK_TOKEN_INVALID', 'This link is not valid for this request: its token is wrong. Use the Location the kit answered with.', answerContext(rt, call)) };
+      return { own: proxyError('LINK_TOKEN_INVALID', answerStyle(rt, call)) };
     case 'absent':
       return { own: plan.absent() };
     case 'unknown':
@@ -139,7 +138,7 @@ async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
       return continuation(rt, call, task, position, plan.window, outcome.view);
     case 'done': {
       const stored = await store.readResult(task.requestId, call.deadline.storeCall());
-      if (!stored) return { own: errorResponse(404, 'NOT_FOUND', 'The result of this request was already delivered or has expired.', ctx) };
+      if (!stored) return { own: proxyError('NOT_FOUND', style, { message: 'The result of this request was already delivered or has expired.' }) };
       const text = decodeResult(stored);
       await retireQuietly(rt, call, task.requestId);
       logger.info('result delivered', { requestId: task.requestId, hop: position.hop, mode: position.mode, elapsedMs: clock.now() - outcome.view.createdAt, resultBytes: text.length, reads: outcome.reads });

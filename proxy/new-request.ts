@@ -9,16 +9,15 @@
  * @module
  */
 import { identifyCaller } from '../core/caller';
-import { apiKeyMatches } from '../core/continuation';
 import { headerValue } from '../core/events';
 import { hashIdempotencyKey, readIdempotencyKey, requestFingerprint } from '../core/idempotency';
 import { InvokeError } from '../core/invoker';
-import { hashLinkToken } from '../core/link-token';
-import { accepted, errorResponse, serviceUnavailable } from '../core/responses';
+import { apiKeyMatches, hashLinkToken } from '../core/secrets';
+import { accepted, proxyError, serviceUnavailable } from '../core/responses';
 import { StoreUnavailableError } from '../core/task-store';
 import type { ApiGatewayEvent, TalkerPayload } from '../core/types';
 import { waitAndAnswer, whenStoreFails } from './answer';
-import { answerContext, linkTo, type Answer, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
+import { answerStyle, linkTo, type Answer, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
 
 /** The key a request carries, as stored. */
 interface KeyedRequest {
@@ -52,7 +51,7 @@ async function withdraw(rt: ProxyRuntime, call: ProxyCall, requestId: string, ke
 /** A repeated request with a known Idempotency-Key: its own link to the first request's task. */
 async function joinTask(rt: ProxyRuntime, call: ProxyCall, requestId: string): Promise<Answer> {
   const { store, clock, config, logger } = rt;
-  const ctx = answerContext(rt, call, requestId);
+  const style = answerStyle(rt, call, requestId);
   const task: TaskLink = { requestId, token: rt.newToken() };
   let joined: boolean;
   try {
@@ -63,10 +62,10 @@ async function joinTask(rt: ProxyRuntime, call: ProxyCall, requestId: string): P
     // Joining again later is safe: nothing new runs.
     return whenStoreFails(rt, call, undefined);
   }
-  const used = () => errorResponse(409, 'IDEMPOTENCY_KEY_USED', 'This Idempotency-Key belongs to an earlier request whose result was already delivered or has expired.', answerContext(rt, call));
+  const used = () => proxyError('IDEMPOTENCY_KEY_USED', answerStyle(rt, call));
   if (!joined) return { own: used() };
   logger.info('request joined its earlier task', { requestId });
-  if (call.prefs.respondAsync) return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, ctx, 'respond-async') };
+  if (call.prefs.respondAsync) return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, 'respond-async') };
   return waitAndAnswer(rt, call, task, {
     window: call.deadline.window(config.waitMs, call.prefs),
     position: { hop: 0, mode: 'redirect' },
@@ -89,20 +88,20 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     const given = request.query.get('api-key');
     const key = given?.length === 1 ? given[0] : given === undefined ? headerValue(request, 'api-key') : undefined;
     if (!apiKeyMatches(key, config.apiKey)) {
-      return { own: errorResponse(401, 'UNAUTHORIZED', 'This API needs a valid api-key query parameter for GET requests.', answerContext(rt, call)) };
+      return { own: proxyError('UNAUTHORIZED', answerStyle(rt, call)) };
     }
   }
   const idempotency = readIdempotencyKey(request);
-  if (idempotency.kind === 'invalid') return { own: errorResponse(400, 'BAD_REQUEST', `${idempotency.reason}.`, answerContext(rt, call)) };
+  if (idempotency.kind === 'invalid') return { own: proxyError('BAD_REQUEST', answerStyle(rt, call), { message: `${idempotency.reason}.` }) };
 
   const task: TaskLink = { requestId: rt.newRequestId(), token: rt.newToken() };
   const { requestId } = task;
-  const ctx = answerContext(rt, call, requestId);
+  const style = answerStyle(rt, call, requestId);
   const payload: TalkerPayload = { requestId, event };
   const body = JSON.stringify(payload);
   const size = Buffer.byteLength(body, 'utf8');
   if (size > config.maxAsyncPayloadBytes) {
-    return { own: errorResponse(413, 'REQUEST_TOO_LARGE', `The request is too large to run asynchronously: ${size} bytes with its envelope, the limit is ${config.maxAsyncPayloadBytes}.`, ctx) };
+    return { own: proxyError('REQUEST_TOO_LARGE', style, { message: `The request is too large to run asynchronously: ${size} bytes with its envelope, the limit is ${config.maxAsyncPayloadBytes}.` }) };
   }
   let keyed: KeyedRequest | undefined;
   if (idempotency.key !== undefined) {
@@ -142,7 +141,7 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
       await withdraw(rt, call, requestId, undefined);
       if (held.fingerprint !== keyed.fingerprint) {
         // Named after this request only: the first request's RequestID and link stay its own.
-        return { own: errorResponse(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request.', ctx) };
+        return { own: proxyError('IDEMPOTENCY_KEY_REUSED', style) };
       }
       return joinTask(rt, call, held.requestId);
     }
@@ -157,25 +156,25 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     if (fate === 'unknown') {
       // The Talker may have the task, or may never get it: give the continuation, so that the
       // client learns which (the outcome, or LOST, which frees the key).
-      return { own: serviceUnavailable('Lambda', config.retryAfterSeconds, ctx, linkTo(rt, call, task, { hop: 0, mode: prefs.respondAsync ? 'async' : 'redirect' })) };
+      return { own: serviceUnavailable('Lambda', config.retryAfterSeconds, style, linkTo(rt, call, task, { hop: 0, mode: prefs.respondAsync ? 'async' : 'redirect' })) };
     }
     if (fate === 'abandoned') {
-      if (error.kind === 'too-large') return { own: errorResponse(413, 'REQUEST_TOO_LARGE', 'The request is too large for Lambda to run asynchronously.', ctx) };
-      if (error.kind === 'rejected') return { own: errorResponse(502, 'TALKER_UNAVAILABLE', 'The kit could not start its Talker function.', ctx) };
-      return { own: serviceUnavailable('Lambda', config.retryAfterSeconds, ctx) };
+      if (error.kind === 'too-large') return { own: proxyError('REQUEST_TOO_LARGE', style) };
+      if (error.kind === 'rejected') return { own: proxyError('TALKER_UNAVAILABLE', style) };
+      return { own: serviceUnavailable('Lambda', config.retryAfterSeconds, style) };
     }
     // 'taken': Lambda did take the event (its answer was lost) and a Talker claimed the task.
     logger.info('the Talker claimed the task although its invoke failed', { requestId });
   }
   logger.info('request accepted', { requestId, method: request.method, format: request.format, bodyBytes: request.bodyBytes, async: prefs.respondAsync });
   if (prefs.respondAsync) {
-    return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, ctx, 'respond-async') };
+    return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, 'respond-async') };
   }
   return waitAndAnswer(rt, call, task, {
     window: call.deadline.window(config.waitMs, prefs),
     position: { hop: 0, mode: 'redirect' },
     // The task was just written: absent means the table lost it, which the client should hear of.
-    absent: () => errorResponse(404, 'NOT_FOUND', 'The request\'s task disappeared from the table.', ctx),
+    absent: () => proxyError('NOT_FOUND', style, { message: 'The request\'s task disappeared from the table.' }),
     onStoreFailure: 'continue',
   });
 }

@@ -15,18 +15,18 @@ import { systemClock, type Clock } from '../core/clock';
 import { describeLinkProtection, loadProxyConfig, type ProxyConfig } from '../core/config';
 import { readContinuation } from '../core/continuation';
 import { DynamoTaskStore } from '../core/dynamodb-task-store';
-import { acceptsHtml, headerValue, readRequest, type IncomingRequest, type ProxyResponse } from '../core/events';
+import { acceptsHtml, headerValue, readRequest, type IncomingRequest } from '../core/events';
 import { LambdaInvoker, type FunctionInvoker } from '../core/invoker';
-import { newLinkToken } from '../core/link-token';
+import { newLinkToken } from '../core/secrets';
 import { createLogger, type KitLogger } from '../core/logger';
 import { readPreferences } from '../core/prefer';
-import { errorResponse } from '../core/responses';
+import { preflight, proxyError, type ProxyResponse } from '../core/responses';
 import type { TaskStore } from '../core/task-store';
 import type { ApiGatewayEvent } from '../core/types';
 import { answerContinuation } from './continuation-request';
 import { deadlineOf, type InvocationContext } from './deadline';
 import { answerNewRequest } from './new-request';
-import { answerContext, type Answer, type ProxyCall, type ProxyRuntime } from './runtime';
+import { answerStyle, type Answer, type ProxyCall, type ProxyRuntime } from './runtime';
 
 export type { InvocationContext } from './deadline';
 
@@ -56,21 +56,6 @@ export type ProxyResult = ProxyResponse | unknown;
 
 /** A Proxy handler: takes an API Gateway event, returns Main's response or the Proxy's own. */
 export type ProxyHandler = (event: ApiGatewayEvent, context: InvocationContext) => Promise<ProxyResult>;
-
-const CORS_ALLOW_HEADERS = 'Content-Type, Authorization, Prefer, Idempotency-Key, Api-Key, X-Api-Key';
-
-function preflight(origin: string): ProxyResponse {
-  const headers: Record<string, string> = {
-    'Access-Control-Allow-Origin': origin,
-    'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
-    'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
-    'Access-Control-Expose-Headers': 'Location, Retry-After, Preference-Applied, X-Request-Id',
-    'Access-Control-Max-Age': '600',
-    'Cache-Control': 'no-store',
-  };
-  if (origin !== '*') headers['Vary'] = 'Origin';
-  return { statusCode: 204, headers, body: '', isBase64Encoded: false };
-}
 
 function render(answer: Answer): ProxyResult {
   return 'own' in answer ? answer.own : answer.main;
@@ -105,13 +90,12 @@ export function createProxy(deps: ProxyDependencies): ProxyHandler {
       }
       call = { request, prefs: readPreferences(request), deadline: deadlineOf(request, context, config, rt.clock), html: acceptsHtml(request) };
       const parsed = readContinuation(request, config.resultsPath);
-      if (parsed.kind === 'malformed') return errorResponse(400, 'BAD_REQUEST', `Malformed continuation: ${parsed.reason}.`, answerContext(rt, call));
+      if (parsed.kind === 'malformed') return proxyError('BAD_REQUEST', answerStyle(rt, call), { message: `Malformed continuation: ${parsed.reason}.` });
       const answer = parsed.kind === 'continuation' ? await answerContinuation(rt, call, parsed.continuation) : await answerNewRequest(rt, call, event);
       return render(answer);
     } catch (error) {
       logger.error('unexpected error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), stack: error instanceof Error ? error.stack : undefined });
-      const ctx = call ? answerContext(rt, call) : { html: request ? acceptsHtml(request) : false };
-      return errorResponse(500, 'INTERNAL_ERROR', 'The kit failed unexpectedly; the error is logged.', ctx);
+      return proxyError('INTERNAL_ERROR', call ? answerStyle(rt, call) : { html: request ? acceptsHtml(request) : false });
     }
   };
 }

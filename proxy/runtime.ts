@@ -7,11 +7,11 @@
 import type { Clock } from '../core/clock';
 import type { ProxyConfig } from '../core/config';
 import { continuationLocation, type ContinuationMode } from '../core/continuation';
-import type { IncomingRequest, ProxyResponse } from '../core/events';
+import type { IncomingRequest } from '../core/events';
 import type { FunctionInvoker } from '../core/invoker';
 import type { KitLogger } from '../core/logger';
 import type { Preferences } from '../core/prefer';
-import type { AnswerContext } from '../core/responses';
+import type { AnswerStyle, ProxyResponse } from '../core/responses';
 import type { TaskStore } from '../core/task-store';
 import type { Deadline } from './deadline';
 
@@ -74,11 +74,11 @@ export type Answer = { own: ProxyResponse } | { main: unknown };
  * @param call - the call
  * @param requestId - the task the answer is about, if any
  */
-export function answerContext(rt: ProxyRuntime, call: ProxyCall, requestId?: string): AnswerContext {
-  const context: AnswerContext = { html: call.html };
-  if (requestId !== undefined) context.requestId = requestId;
-  if (rt.config.corsAllowOrigin !== undefined) context.corsAllowOrigin = rt.config.corsAllowOrigin;
-  return context;
+export function answerStyle(rt: ProxyRuntime, call: ProxyCall, requestId?: string): AnswerStyle {
+  const style: AnswerStyle = { html: call.html };
+  if (requestId !== undefined) style.requestId = requestId;
+  if (rt.config.corsAllowOrigin !== undefined) style.corsAllowOrigin = rt.config.corsAllowOrigin;
+  return style;
 }
 
 /**

@@ -13,8 +13,8 @@ import { payloadFormatOf } from '../core/events';
 import { InvokeError, LambdaInvoker, type FunctionInvoker, type SyncInvokeResult } from '../core/invoker';
 import { createLogger, type KitLogger } from '../core/logger';
 import { encodeResult } from '../core/result-codec';
-import { StoreUnavailableError, type TaskStore } from '../core/task-store';
-import type { ApiGatewayEvent, PayloadFormat, TaskFailure } from '../core/types';
+import { StoreUnavailableError, type TaskFailure, type TaskStore } from '../core/task-store';
+import type { ApiGatewayEvent, PayloadFormat } from '../core/types';
 
 /** The part of the Lambda context the Talker uses. */
 export interface TalkerContext {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../core/clock';
 import { StoreUnavailableError, type TaskStore } from '../../core/task-store';
-import type { TaskStatusView } from '../../core/types';
+import type { TaskStatusView } from '../../core/task-store';
 import { pollDelays, waitForOutcome } from '../../core/wait';
 
 /** A clock that advances only when slept on, recording each sleep. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { hashLinkToken, newLinkToken } from '../../core/link-token';
+import { hashLinkToken, newLinkToken } from '../../core/secrets';
 import {
   createCustomMain, deployAll, echoedMarker, faultsEnabled, follow, jsonLogs, kitErrorOf, marker, nextEvent, readRow, runsOf, startFaultStack, urlOf,
   type AsyncAttempt, type Deployment, type EndEvent, type FaultStack, type KitError, type StartEvent,
