@@ -47,12 +47,36 @@ function baseHeaders(style: AnswerStyle, contentType: string): Record<string, st
   return headers;
 }
 
+/** The codes of the Proxy's own error answers ({@link PROXY_ERRORS}). */
+export type ProxyErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'LINK_TOKEN_MISSING'
+  | 'LINK_TOKEN_INVALID'
+  | 'BAD_SIGNATURE'
+  | 'LINK_EXPIRED'
+  | 'NOT_FOUND'
+  | 'IDEMPOTENCY_KEY_USED'
+  | 'REQUEST_TOO_LARGE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'INTERNAL_ERROR'
+  | 'TALKER_UNAVAILABLE'
+  | 'SERVICE_UNAVAILABLE';
+
+/** One of the Proxy's own error answers. */
+export interface ProxyErrorEntry {
+  /** Its HTTP status. */
+  status: number;
+  /** The sentence a client reads, unless the answer gives a more precise one. */
+  message: string;
+}
+
 /**
  * The Proxy's own error answers: each code with its status and the sentence a client reads.
  * (Main's failures are answered by kind, see `failures.ts`.) The README's status table lists
  * the same codes.
  */
-export const PROXY_ERRORS = {
+export const PROXY_ERRORS: Readonly<Record<ProxyErrorCode, ProxyErrorEntry>> = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
   UNAUTHORIZED: { status: 401, message: 'This API needs a valid api-key query parameter for GET requests.' },
   LINK_TOKEN_MISSING: { status: 403, message: 'This link has no token: a RequestID alone does not fetch a result. Use the Location the kit answered with.' },
@@ -66,10 +90,7 @@ export const PROXY_ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'The kit failed unexpectedly; the error is logged.' },
   TALKER_UNAVAILABLE: { status: 502, message: 'The kit could not start its Talker function.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A service the kit needs is unavailable right now; nothing was lost.' },
-} as const satisfies Record<string, { status: number; message: string }>;
-
-/** A code of {@link PROXY_ERRORS}. */
-export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+};
 
 /**
  * One of the Proxy's own error answers, by code.
