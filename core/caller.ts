@@ -2,25 +2,28 @@
  * Who is calling: the scope of an `Idempotency-Key`, so that two callers never meet, even when
  * they send the same key with the same request.
  *
- * A caller is identified by one of two things, never both:
+ * A caller is identified by the first of these that the request has:
  *
- * 1. **A verified identity**, when API Gateway verified one and put it in the event: an
- *    authorizer's output (a Lambda authorizer's `principalId` and context, a Cognito or JWT
- *    authorizer's `iss` and `sub` claims, an HTTP API's IAM authorizer), or the IAM or Cognito
- *    identity of a REST API with IAM authorization (`userArn`, `user`, `caller`,
- *    `cognitoIdentityId`, `cognitoIdentityPoolId`, `cognitoAuthenticationProvider`). Its
- *    per-request parts are left out (`integrationLatency`, and the claims of a token other than
- *    `iss` and `sub`), so a refreshed token, or a request signed again, is the same caller.
- * 2. Otherwise **the credentials the request carries**, byte for byte: `Authorization`,
+ * 1. **A verified subject**, which API Gateway verified and put in the event: a Cognito or JWT
+ *    authorizer's `iss` and `sub` claims, an HTTP API IAM authorizer's `userArn`, or the IAM or
+ *    Cognito identity of a REST API with IAM authorization (`userArn`, `user`, `caller`,
+ *    `cognitoIdentityId`, `cognitoIdentityPoolId`, `cognitoAuthenticationProvider`). Each names
+ *    one principal, and nothing per-request is in it, so a refreshed token, or a request signed
+ *    again, is the same caller and joins its task.
+ * 2. **An authorizer's other output** (a Lambda authorizer's `principalId` and context, without
+ *    `integrationLatency`) **together with the credentials** below: it is verified, but nothing
+ *    says it names one caller (AWS's authorizer blueprint answers `principalId: 'user'` for
+ *    everyone), so it only narrows the scope.
+ * 3. **The credentials the request carries**, byte for byte: `Authorization`,
  *    `Proxy-Authorization`, `X-Api-Key`, `Api-Key`, `X-Amz-Security-Token`, the cookies (the
  *    `Cookie` header or an HTTP API's `cookies`, as a sorted set), API Gateway's API key
  *    (`identity.apiKeyId`) and the client certificate of mutual TLS. Nothing verified these, so
  *    nothing in them is trusted to name a person: a token's claims could be forged by anyone.
  *    A refreshed token, or a SigV4 signature made again, is therefore a new caller here (it
- *    starts a task of its own rather than joining); with an authorizer it is not.
+ *    starts a task of its own rather than joining); behind an authorizer it is not.
  *
- * The headers named in `IDEMPOTENCY_CALLER_HEADERS` count in both cases. A request with none of
- * these is anonymous: anonymous requests share one scope.
+ * The headers named in `IDEMPOTENCY_CALLER_HEADERS` count in every case. A request with none of
+ * these is anonymous, and its key is not honoured: nothing tells two anonymous callers apart.
  *
  * @module
  */
@@ -28,8 +31,12 @@ import { createHash } from 'node:crypto';
 import type { IncomingRequest } from './events';
 import type { ApiGatewayEvent } from './types';
 
-/** How the caller was identified. */
-export type CallerKind = 'verified' | 'credentials' | 'anonymous';
+/**
+ * How the caller was identified: `verified` by a subject API Gateway verified, `authorizer` by
+ * an authorizer's other output together with the credentials, `credentials` by the credentials
+ * alone, `anonymous` by nothing (keys are then not honoured).
+ */
+export type CallerKind = 'verified' | 'authorizer' | 'credentials' | 'anonymous';
 
 /** The caller of a request, as far as idempotency is concerned. */
 export interface Caller {
@@ -71,39 +78,50 @@ function canonical(value: unknown): string {
 
 type Parts = Array<[name: string, value: string]>;
 
-/** A token's claims: its issuer and subject when it has a subject, otherwise every claim. */
-function claimParts(prefix: string, claims: Record<string, unknown>, out: Parts): void {
+/** A token's subject: its issuer and `sub` claims, when it has a `sub`. */
+function subjectOfClaims(prefix: string, claims: unknown, out: Parts): boolean {
+  if (!isObject(claims)) return false;
   const sub = claims['sub'];
-  if (typeof sub === 'string' && sub !== '') {
-    out.push([`${prefix}.iss`, String(claims['iss'] ?? '')], [`${prefix}.sub`, sub]);
-    return;
-  }
-  out.push([prefix, canonical(claims)]);
+  if (typeof sub !== 'string' || sub === '') return false;
+  out.push([`${prefix}.iss`, String(claims['iss'] ?? '')], [`${prefix}.sub`, sub]);
+  return true;
 }
 
-/** The verified parts of an authorizer's output (REST `requestContext.authorizer`, or the same inside an HTTP API's). */
-function authorizerParts(prefix: string, authorizer: Record<string, unknown>, out: Parts): void {
-  for (const key of Object.keys(authorizer).sort()) {
-    const value = authorizer[key];
-    if (VOLATILE_AUTHORIZER_KEYS.has(key) || value === undefined || value === null) continue;
-    if (key === 'claims' && isObject(value)) claimParts(`${prefix}.claims`, value, out);
-    else if (key === 'jwt' && isObject(value) && isObject(value['claims'])) claimParts(`${prefix}.jwt.claims`, value['claims'], out);
-    // An HTTP API's IAM authorizer: the principal, not the (rotating) access key.
-    else if (key === 'iam' && isObject(value) && typeof value['userArn'] === 'string') out.push([`${prefix}.iam.userArn`, value['userArn']]);
-    else out.push([`${prefix}.${key}`, canonical(value)]);
-  }
-}
-
-function verifiedParts(context: Record<string, unknown>): Parts {
+/**
+ * The verified subject of a request: a token's `iss` and `sub` (a Cognito or JWT authorizer),
+ * an IAM principal (`userArn`), or a Cognito identity. Each names one principal by definition.
+ */
+function subjectParts(context: Record<string, unknown>): Parts {
   const out: Parts = [];
-  const authorizer = context['authorizer'];
-  if (isObject(authorizer)) authorizerParts('authorizer', authorizer, out);
+  const authorizer = isObject(context['authorizer']) ? context['authorizer'] : {};
+  subjectOfClaims('authorizer.claims', authorizer['claims'], out);
+  subjectOfClaims('authorizer.jwt.claims', isObject(authorizer['jwt']) ? authorizer['jwt']['claims'] : undefined, out);
+  // An HTTP API's IAM authorizer: the principal, not the (rotating) access key.
+  const iam = authorizer['iam'];
+  if (isObject(iam) && typeof iam['userArn'] === 'string' && iam['userArn'] !== '') out.push(['authorizer.iam.userArn', iam['userArn']]);
   const identity = context['identity'];
   if (isObject(identity)) {
     for (const key of VERIFIED_IDENTITY_KEYS) {
       const value = identity[key];
       if (typeof value === 'string' && value !== '') out.push([`identity.${key}`, value]);
     }
+  }
+  return out;
+}
+
+/**
+ * The rest of an authorizer's output (a Lambda authorizer's `principalId` and context, claims
+ * without a subject): verified, but not known to name one caller (AWS's authorizer blueprint
+ * returns the same `principalId` for everyone), so it counts only together with the credentials.
+ */
+function authorizerContextParts(context: Record<string, unknown>): Parts {
+  const out: Parts = [];
+  const authorizer = context['authorizer'];
+  if (!isObject(authorizer)) return out;
+  for (const key of Object.keys(authorizer).sort()) {
+    const value = authorizer[key];
+    if (VOLATILE_AUTHORIZER_KEYS.has(key) || value === undefined || value === null) continue;
+    out.push([`authorizer.${key}`, canonical(value)]);
   }
   return out;
 }
@@ -157,9 +175,17 @@ function credentialParts(event: Record<string, unknown>, context: Record<string,
 export function identifyCaller(event: ApiGatewayEvent, request: IncomingRequest, options: CallerOptions = {}): Caller {
   const raw = (isObject(event) ? event : {}) as Record<string, unknown>;
   const context = isObject(raw['requestContext']) ? raw['requestContext'] : {};
-  const verified = verifiedParts(context);
-  const kind: CallerKind = verified.length > 0 ? 'verified' : 'credentials';
-  const parts = kind === 'verified' ? verified : credentialParts(raw, context, request);
+  const subject = subjectParts(context);
+  let kind: CallerKind;
+  let parts: Parts;
+  if (subject.length > 0) {
+    kind = 'verified';
+    parts = subject;
+  } else {
+    const authorizer = authorizerContextParts(context);
+    kind = authorizer.length > 0 ? 'authorizer' : 'credentials';
+    parts = [...authorizer, ...credentialParts(raw, context, request)];
+  }
   for (const name of options.extraHeaders ?? []) {
     const values = request.headers.get(name.toLowerCase());
     if (values && values.length > 0) parts.push([`header.${name.toLowerCase()}`, canonical(values)]);

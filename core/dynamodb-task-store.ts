@@ -74,7 +74,7 @@ const A = ATTRIBUTES;
 /** `Status` is a reserved word in expressions. */
 const NAMES = { '#s': A.status } as const;
 const STATUS_PROJECTION = [
-  '#s', A.createdAt, A.pendingDeadline, A.deadline, A.expiresAt, A.errorKind, A.errorMessage, A.errorType, A.tokenHashes, A.keyHash,
+  '#s', A.createdAt, A.pendingDeadline, A.deadline, A.startedAt, A.expiresAt, A.errorKind, A.errorMessage, A.errorType, A.tokenHashes, A.keyHash,
 ].join(', ');
 
 /** Options for {@link DynamoTaskStore}. */
@@ -179,6 +179,8 @@ export class DynamoTaskStore implements TaskStore {
     };
     const deadline = readNumber(item, A.deadline);
     if (deadline !== undefined) view.deadline = deadline;
+    const startedAt = readNumber(item, A.startedAt);
+    if (startedAt !== undefined) view.startedAt = startedAt;
     const kind = readString(item, A.errorKind);
     if (kind !== undefined) {
       view.failure = { kind: kind as FailureKind, message: readString(item, A.errorMessage) ?? '' };
@@ -239,9 +241,10 @@ export class DynamoTaskStore implements TaskStore {
         sendOptions(options),
       ),
     );
-    const marker = randomUUID();
-    // When the condition fails (the task was declared lost meanwhile) the result stays: the kit
-    // never deletes a response Main produced; it expires with the task.
+    // The claim is the marker: a completion retried for the same claim (by the SDK, or by the
+    // Talker's own retries) recognises itself. When the condition fails (the task was declared
+    // lost meanwhile) the result stays: the kit never deletes an undelivered response.
+    const marker = claimedBy;
     return this.conditionalWrite(
       'complete task',
       requestId,
@@ -274,7 +277,9 @@ export class DynamoTaskStore implements TaskStore {
     from: ReadonlyArray<'PENDING' | 'RUNNING'>,
     options: CallOptions & { claimedBy?: string } = {},
   ): Promise<boolean> {
-    const marker = randomUUID();
+    // A Talker's record is marked with its claim (stable over its retries); the Proxy's LOST
+    // verdict with a marker of its own.
+    const marker = options.claimedBy ?? randomUUID();
     const values: Record<string, AttributeValue> = {
       ':failed': str('FAILED'),
       ':now': num(now),
@@ -332,8 +337,8 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.retireTask} */
-  async retireTask(requestId: string, retire: { now: number; graceSeconds: number }, options: CallOptions = {}): Promise<void> {
-    const keys = [requestId, requestId + RESULT_SUFFIX];
+  async retireTask(requestId: string, retire: { now: number; graceSeconds: number; delivered: boolean }, options: CallOptions = {}): Promise<void> {
+    const keys = retire.delivered ? [requestId, requestId + RESULT_SUFFIX] : [requestId];
     if (retire.graceSeconds <= 0) {
       await Promise.all(keys.map((key) => this.send('delete task', () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { [A.key]: str(key) } }), sendOptions(options)))));
       return;
@@ -359,22 +364,24 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.abandonTask} */
-  async abandonTask(requestId: string, options: CallOptions = {}): Promise<AbandonOutcome> {
-    const deleted = await this.conditionalWrite(
+  async abandonTask(requestId: string, now: number, options: CallOptions = {}): Promise<AbandonOutcome> {
+    const marker = randomUUID();
+    const abandoned = await this.conditionalWrite(
       'abandon task',
       requestId,
-      () => new DeleteItemCommand({
+      () => new UpdateItemCommand({
         TableName: this.tableName,
         Key: { [A.key]: str(requestId) },
+        UpdateExpression: `SET #s = :abandoned, ${A.updatedAt} = :now, ${A.finishedAt} = :now, ${A.writeMarker} = :marker`,
         ConditionExpression: '#s = :pending',
         ExpressionAttributeNames: NAMES,
-        ExpressionAttributeValues: { ':pending': str('PENDING') },
+        ExpressionAttributeValues: { ':pending': str('PENDING'), ':abandoned': str('ABANDONED'), ':now': num(now), ':marker': str(marker) },
       }),
-      // Gone: deleted by this call's first attempt, or not there at all. Either way, nothing runs it.
-      (existing) => existing === undefined,
+      // A tombstone, not a delete: a row that is gone may have been delivered and retired.
+      (existing) => readString(existing ?? {}, A.status) === 'ABANDONED' && readString(existing ?? {}, A.writeMarker) === marker,
       options,
     );
-    return deleted ? 'abandoned' : 'taken';
+    return abandoned ? 'abandoned' : 'started';
   }
 
   /** {@inheritDoc TaskStore.addTaskToken} */
@@ -395,7 +402,7 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.reserveIdempotencyKey} */
-  async reserveIdempotencyKey(reservation: IdempotencyReservation, options: CallOptions = {}): Promise<IdempotencyOutcome> {
+  async reserveIdempotencyKey(reservation: IdempotencyReservation, options: CallOptions & { replacing?: string } = {}): Promise<IdempotencyOutcome> {
     const key = IDEMPOTENCY_PREFIX + reservation.keyHash;
     const mine: IdempotencyOutcome = { reserved: true, requestId: reservation.requestId, fingerprint: reservation.fingerprint };
     // Two rounds at most: a reservation can lapse or be deleted between the put and the read.
@@ -413,9 +420,17 @@ export class DynamoTaskStore implements TaskStore {
             [A.createdAt]: num(reservation.now),
             [A.expiresAt]: num(reservation.expiresAt),
           },
-          // A lapsed reservation (TTL deletes late) may be taken again.
-          ConditionExpression: `attribute_not_exists(${A.key}) OR ${A.expiresAt} <= :nowSeconds`,
-          ExpressionAttributeValues: { ':nowSeconds': num(Math.floor(reservation.now / 1000)) },
+          // A lapsed reservation (TTL deletes late) may be taken again; one whose task ended
+          // without running Main may be taken over, if it still points at that task.
+          ...(options.replacing === undefined
+            ? {
+                ConditionExpression: `attribute_not_exists(${A.key}) OR ${A.expiresAt} <= :nowSeconds`,
+                ExpressionAttributeValues: { ':nowSeconds': num(Math.floor(reservation.now / 1000)) },
+              }
+            : {
+                ConditionExpression: `attribute_not_exists(${A.key}) OR ${A.expiresAt} <= :nowSeconds OR ${A.taskId} = :stale`,
+                ExpressionAttributeValues: { ':nowSeconds': num(Math.floor(reservation.now / 1000)), ':stale': str(options.replacing) },
+              }),
         }),
         (existing) => {
           holder = existing;

@@ -21,7 +21,6 @@ import {
 interface Row {
   view: TaskStatusView;
   claimedBy?: string;
-  result?: StoredResult;
 }
 
 function copy(view: TaskStatusView): TaskStatusView {
@@ -36,6 +35,8 @@ function aborted(options: CallOptions): void {
 /** A {@link TaskStore} in a `Map`. */
 export class MemoryTaskStore implements TaskStore {
   private readonly rows = new Map<string, Row>();
+  /** Results apart from the rows, as DynamoDB keeps them in an item of their own. */
+  private readonly results = new Map<string, StoredResult>();
   private readonly keys = new Map<string, { requestId: string; fingerprint: string; expiresAt: number }>();
 
   /** How many rows (tasks) it holds, expired or not. */
@@ -80,6 +81,7 @@ export class MemoryTaskStore implements TaskStore {
     }
     row.view.status = 'RUNNING';
     row.view.deadline = claim.deadline;
+    row.view.startedAt = claim.now;
     row.claimedBy = claim.claimedBy;
     return { expiresAt: row.view.expiresAt };
   }
@@ -88,9 +90,12 @@ export class MemoryTaskStore implements TaskStore {
   async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options: CallOptions = {}): Promise<boolean> {
     aborted(options);
     const row = this.rows.get(requestId);
-    if (!row || row.view.status !== 'RUNNING' || row.claimedBy !== at.claimedBy) return false;
+    if (!row || row.claimedBy !== at.claimedBy) return false;
+    // The result is stored whatever the status (as DynamoDB's separate item is), and kept.
+    this.results.set(requestId, result);
+    if (row.view.status === 'CREATED') return true;
+    if (row.view.status !== 'RUNNING') return false;
     row.view.status = 'CREATED';
-    row.result = result;
     return true;
   }
 
@@ -98,7 +103,10 @@ export class MemoryTaskStore implements TaskStore {
   async failTask(requestId: string, failure: TaskFailure, now: number, from: ReadonlyArray<'PENDING' | 'RUNNING'>, options: CallOptions & { claimedBy?: string } = {}): Promise<boolean> {
     aborted(options);
     const row = this.rows.get(requestId);
-    if (!row || !(from as readonly string[]).includes(row.view.status)) return false;
+    if (!row) return false;
+    // The same record again, for the same claim: its own earlier success.
+    if (options.claimedBy !== undefined && row.claimedBy === options.claimedBy && row.view.status === 'FAILED' && row.view.failure?.kind === failure.kind) return true;
+    if (!(from as readonly string[]).includes(row.view.status)) return false;
     if (options.claimedBy !== undefined && row.claimedBy !== options.claimedBy) return false;
     if (failure.kind === 'LOST') {
       const pendingLost = row.view.status === 'PENDING' && row.view.pendingDeadline <= now;
@@ -113,27 +121,28 @@ export class MemoryTaskStore implements TaskStore {
   /** {@inheritDoc TaskStore.readResult} */
   async readResult(requestId: string, options: CallOptions = {}): Promise<StoredResult | undefined> {
     aborted(options);
-    return this.rows.get(requestId)?.result;
+    return this.results.get(requestId);
   }
 
   /** {@inheritDoc TaskStore.retireTask} */
-  async retireTask(requestId: string, retire: { now: number; graceSeconds: number }, options: CallOptions = {}): Promise<void> {
+  async retireTask(requestId: string, retire: { now: number; graceSeconds: number; delivered: boolean }, options: CallOptions = {}): Promise<void> {
     aborted(options);
     const row = this.rows.get(requestId);
     if (!row) return;
     if (retire.graceSeconds <= 0) {
       this.rows.delete(requestId);
+      if (retire.delivered) this.results.delete(requestId);
       return;
     }
     row.view.expiresAt = Math.min(row.view.expiresAt, Math.floor(retire.now / 1000) + retire.graceSeconds);
   }
 
   /** {@inheritDoc TaskStore.abandonTask} */
-  async abandonTask(requestId: string, options: CallOptions = {}): Promise<AbandonOutcome> {
+  async abandonTask(requestId: string, now: number, options: CallOptions = {}): Promise<AbandonOutcome> {
     aborted(options);
     const row = this.rows.get(requestId);
-    if (row && row.view.status !== 'PENDING') return 'taken';
-    this.rows.delete(requestId);
+    if (!row || row.view.status !== 'PENDING') return 'started';
+    row.view.status = 'ABANDONED';
     return 'abandoned';
   }
 
@@ -147,12 +156,12 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.reserveIdempotencyKey} */
-  async reserveIdempotencyKey(reservation: IdempotencyReservation, options: CallOptions = {}): Promise<IdempotencyOutcome> {
+  async reserveIdempotencyKey(reservation: IdempotencyReservation, options: CallOptions & { replacing?: string } = {}): Promise<IdempotencyOutcome> {
     aborted(options);
     const existing = this.keys.get(reservation.keyHash);
-    if (existing && existing.expiresAt > Math.floor(reservation.now / 1000) && existing.requestId !== reservation.requestId) {
-      return { reserved: false, requestId: existing.requestId, fingerprint: existing.fingerprint };
-    }
+    const live = existing !== undefined && existing.expiresAt > Math.floor(reservation.now / 1000);
+    const blocked = live && existing.requestId !== reservation.requestId && existing.requestId !== options.replacing;
+    if (existing && blocked) return { reserved: false, requestId: existing.requestId, fingerprint: existing.fingerprint };
     this.keys.set(reservation.keyHash, { requestId: reservation.requestId, fingerprint: reservation.fingerprint, expiresAt: reservation.expiresAt });
     return { reserved: true, requestId: reservation.requestId, fingerprint: reservation.fingerprint };
   }

@@ -61,7 +61,8 @@ export type ProxyErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'INTERNAL_ERROR'
   | 'TALKER_UNAVAILABLE'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  | 'NOT_STARTED';
 
 /** One of the Proxy's own error answers. */
 export interface ProxyErrorEntry {
@@ -90,6 +91,7 @@ export const PROXY_ERRORS: Readonly<Record<ProxyErrorCode, ProxyErrorEntry>> = {
   INTERNAL_ERROR: { status: 500, message: 'The kit failed unexpectedly; the error is logged.' },
   TALKER_UNAVAILABLE: { status: 502, message: 'The kit could not start its Talker function.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A service the kit needs is unavailable right now; nothing was lost.' },
+  NOT_STARTED: { status: 503, message: 'This request never started: the kit could not start its Talker. Nothing ran; send the request again.' },
 };
 
 /**

@@ -12,8 +12,11 @@
  * - `RUNNING`: claimed by a Talker, which is waiting for Main.
  * - `CREATED`: Main answered; the response is stored.
  * - `FAILED`: Main failed, timed out, answered something unusable, or could not be called.
+ * - `ABANDONED`: withdrawn by the Proxy before any Talker claimed it (its Talker could not be
+ *   started): nothing ran, and nothing will. The row stays until it expires, so that a retry
+ *   with its `Idempotency-Key` can tell it from a delivered task.
  */
-export type TaskStatus = 'PENDING' | 'RUNNING' | 'CREATED' | 'FAILED';
+export type TaskStatus = 'PENDING' | 'RUNNING' | 'CREATED' | 'FAILED' | 'ABANDONED';
 
 /**
  * Why a task failed. Each kind maps to one HTTP status (see {@link statusForFailure}).
@@ -61,6 +64,8 @@ export interface TaskStatusView {
   pendingDeadline: number;
   /** After this instant (epoch ms) a `RUNNING` task counts as lost: its Talker died. */
   deadline?: number;
+  /** When a Talker claimed the task (epoch ms): from then on, Main may have run. */
+  startedAt?: number;
   /** When DynamoDB TTL may delete the row (epoch seconds); after it, the row counts as absent. */
   expiresAt: number;
   /** Set on `FAILED` tasks. */
@@ -80,6 +85,22 @@ export interface StoredResult {
   body: Uint8Array;
   /** `identity` for the JSON text itself, `gzip` for gzip-compressed JSON text. */
   encoding: 'identity' | 'gzip';
+}
+
+/** Failures of a task whose Main never ran: Lambda refused to run it, or could not. */
+const NOT_RUN_FAILURES: ReadonlySet<FailureKind> = new Set(['THROTTLED', 'INVOKE_FAILED']);
+
+/**
+ * Whether a task has ended without Main having run: withdrawn, refused by Lambda, or lost
+ * before any Talker claimed it. Its `Idempotency-Key` is then free for a new try.
+ *
+ * @param view - the task's status
+ */
+export function endedWithoutMain(view: TaskStatusView): boolean {
+  if (view.status === 'ABANDONED') return true;
+  if (view.status !== 'FAILED' || !view.failure) return false;
+  if (NOT_RUN_FAILURES.has(view.failure.kind)) return true;
+  return view.failure.kind === 'LOST' && view.startedAt === undefined;
 }
 
 /** What the Proxy writes for a new task. */
@@ -129,11 +150,11 @@ export interface TaskClaim {
 }
 
 /**
- * What {@link TaskStore.abandonTask} found: `abandoned` when the task was still `PENDING` (or
- * gone) and is deleted, so that no Talker will run it; `taken` when a Talker claimed it first
- * (or it has an outcome already): it runs, and must be waited for.
+ * What {@link TaskStore.abandonTask} found: `abandoned` when the task was still `PENDING` and is
+ * now `ABANDONED`, so that no Talker will run it; `started` otherwise: a Talker claimed it first,
+ * it has an outcome, or it is gone (delivered and retired): Main may have run.
  */
-export type AbandonOutcome = 'abandoned' | 'taken';
+export type AbandonOutcome = 'abandoned' | 'started';
 
 /**
  * Options of every store call. A call that the signal aborts rejects at once (with the signal's
@@ -197,8 +218,9 @@ export interface TaskStore {
   claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }, options?: CallOptions): Promise<TaskClaim | undefined>;
   /**
    * Stores Main's response and moves the task from `RUNNING` to `CREATED`, only if this claim
-   * (`claimedBy`) still holds it. The stored response is never deleted by the kit; it expires
-   * with the task.
+   * (`claimedBy`) still holds it. The stored response is never deleted by the kit before it is
+   * delivered; it expires with the task. Calling it again for the same claim (a retry) is
+   * recognised as the same completion.
    *
    * @returns `false` if the task was no longer this claim's `RUNNING` task (e.g. declared lost)
    */
@@ -206,7 +228,7 @@ export interface TaskStore {
   /**
    * Moves a task to `FAILED`, only from one of `from` (and, for a lost task, only once its
    * deadline has passed, so a Talker that is alive cannot be overruled). With `claimedBy`, only
-   * if that claim holds the task.
+   * if that claim holds the task, and a repeat for the same claim is recognised as the same record.
    *
    * @returns `false` if the task was not in one of those states
    */
@@ -214,15 +236,17 @@ export interface TaskStore {
   /** Reads a stored result, when the task is `CREATED`. */
   readResult(requestId: string, options?: CallOptions): Promise<StoredResult | undefined>;
   /**
-   * Retires a delivered task: deletes it when `graceSeconds` is 0, otherwise shortens its life
-   * to `graceSeconds` so that a repeated GET of the same URL still gets the answer.
+   * Retires a task whose answer was given: deletes it when `graceSeconds` is 0, otherwise
+   * shortens its life to `graceSeconds` so that a repeated GET of the same URL still gets the
+   * answer. With `delivered`, its stored result goes with it; without (a failure was answered),
+   * a result that a late Talker may have stored is left to expire, never deleted.
    */
-  retireTask(requestId: string, retire: { now: number; graceSeconds: number }, options?: CallOptions): Promise<void>;
+  retireTask(requestId: string, retire: { now: number; graceSeconds: number; delivered: boolean }, options?: CallOptions): Promise<void>;
   /**
-   * Deletes a task that no Talker has claimed (its Talker could not be started), so that none
-   * will run it later.
+   * Withdraws a task that no Talker has claimed (its Talker could not be started): it becomes
+   * `ABANDONED`, so that none will run it later.
    */
-  abandonTask(requestId: string, options?: CallOptions): Promise<AbandonOutcome>;
+  abandonTask(requestId: string, now: number, options?: CallOptions): Promise<AbandonOutcome>;
   /**
    * Lets one more link token read a task (a caller joining it with its `Idempotency-Key`).
    *
@@ -231,9 +255,10 @@ export interface TaskStore {
   addTaskToken(requestId: string, tokenHash: string, now: number, options?: CallOptions): Promise<boolean>;
   /**
    * Takes an `Idempotency-Key` for a task, unless a live reservation of another task holds it
-   * already, in which case that reservation is returned.
+   * already, in which case that reservation is returned. With `replacing`, takes it over from
+   * that task only (one that ended without running Main), if the key still points at it.
    */
-  reserveIdempotencyKey(reservation: IdempotencyReservation, options?: CallOptions): Promise<IdempotencyOutcome>;
+  reserveIdempotencyKey(reservation: IdempotencyReservation, options?: CallOptions & { replacing?: string }): Promise<IdempotencyOutcome>;
   /** Gives up a key reserved for a task that never ran Main, if it still points at that task. */
   releaseIdempotencyKey(keyHash: string, requestId: string, options?: CallOptions): Promise<void>;
 }

@@ -27,12 +27,13 @@ export interface TaskAbsent {
 }
 
 /**
- * A wait that found the task: `done` (CREATED), `failed` (FAILED), `lost` (its deadline
- * passed with no outcome), or `pending` (the window closed first).
+ * A wait that found the task: `done` (CREATED), `failed` (FAILED), `abandoned` (ABANDONED:
+ * withdrawn before it started), `lost` (its deadline passed with no outcome), or `pending` (the
+ * window closed first).
  */
 export interface TaskSeen {
   /** How the wait ended. */
-  kind: 'done' | 'failed' | 'lost' | 'pending';
+  kind: 'done' | 'failed' | 'abandoned' | 'lost' | 'pending';
   /** The last status read. */
   view: TaskStatusView;
   /** How many status reads the wait made. */
@@ -150,6 +151,7 @@ export async function waitForOutcome(store: TaskStore, requestId: string, option
     const now = clock.now();
     if (view.status === 'CREATED') return { kind: 'done', view, reads };
     if (view.status === 'FAILED') return { kind: 'failed', view, reads };
+    if (view.status === 'ABANDONED') return { kind: 'abandoned', view, reads };
     if (isLost(view, now)) return { kind: 'lost', view, reads };
     const left = until - now;
     if (left <= 0) return { kind: 'pending', view, reads };

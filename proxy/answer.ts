@@ -10,7 +10,7 @@
 import { statusForFailure, summaryForFailure } from '../core/failures';
 import { decodeResult } from '../core/result-codec';
 import { accepted, continuePage, errorResponse, proxyError, seeOther, serviceUnavailable, type ProxyResponse } from '../core/responses';
-import { StoreUnavailableError, type TaskFailure, type TaskStatusView } from '../core/task-store';
+import { endedWithoutMain, StoreUnavailableError, type TaskFailure, type TaskStatusView } from '../core/task-store';
 
 import { waitForOutcome, type WaitOutcome } from '../core/wait';
 import type { WaitWindow } from './deadline';
@@ -85,13 +85,32 @@ export function continuation(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
   return { own: seeOther(linkTo(rt, call, task, { hop: position.hop + 1, mode: 'redirect' }), style, applied) };
 }
 
-async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string): Promise<void> {
+async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string, delivered: boolean): Promise<void> {
   try {
-    await rt.store.retireTask(requestId, { now: rt.clock.now(), graceSeconds: rt.config.resultGraceSeconds }, call.deadline.storeCall());
+    await rt.store.retireTask(requestId, { now: rt.clock.now(), graceSeconds: rt.config.resultGraceSeconds, delivered }, call.deadline.storeCall());
   } catch (error) {
     // TTL removes the row later; the client has its answer.
     rt.logger.warn('could not retire task', { requestId, error: String(error) });
   }
+}
+
+/** A task that ended without running Main gives its key back, so that a new try may run. */
+async function freeKey(rt: ProxyRuntime, call: ProxyCall, view: TaskStatusView): Promise<void> {
+  if (view.idempotencyKeyHash === undefined || !endedWithoutMain(view)) return;
+  await rt.store.releaseIdempotencyKey(view.idempotencyKeyHash, view.requestId, call.deadline.storeCall()).catch((error: unknown) => {
+    // A retry with the key takes it over anyway (new-request.ts): the task ended without Main.
+    rt.logger.warn('could not release idempotency key', { requestId: view.requestId, error: String(error) });
+  });
+}
+
+/** Main's answer, retired after it is read. */
+async function deliver(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: TaskStatusView, position: ChainPosition, reads: number): Promise<Answer | undefined> {
+  const stored = await rt.store.readResult(task.requestId, call.deadline.storeCall());
+  if (!stored) return undefined;
+  const text = decodeResult(stored);
+  await retireQuietly(rt, call, task.requestId, true);
+  rt.logger.info('result delivered', { requestId: task.requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - view.createdAt, resultBytes: text.length, reads });
+  return { main: JSON.parse(text) as unknown };
 }
 
 function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, failure: TaskFailure, position: ChainPosition, elapsedMs: number): Answer {
@@ -104,24 +123,27 @@ function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, fai
 }
 
 /** Records the LOST verdict; `look-again` when the task got an outcome first. */
-async function declareLost(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: TaskStatusView, position: ChainPosition): Promise<Verdict> {
+async function declareLost(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: TaskStatusView, position: ChainPosition, reads: number): Promise<Verdict> {
   const { store, clock, logger } = rt;
   const wasPending = view.status === 'PENDING';
+  if (!wasPending) {
+    // A Talker that stored Main's answer and died before recording it: the answer is there.
+    const delivered = await deliver(rt, call, task, view, position, reads);
+    if (delivered) {
+      logger.warn('the Talker stopped after storing the result: delivered it', { requestId: task.requestId });
+      return delivered;
+    }
+  }
   const failure: TaskFailure = { kind: 'LOST', message: wasPending ? 'no Talker picked the request up in time' : 'the Talker stopped before recording an outcome' };
   const marked = await store.failTask(task.requestId, failure, clock.now(), [view.status as 'PENDING' | 'RUNNING'], call.deadline.storeCall());
   if (!marked) return 'look-again';
-  if (wasPending && view.idempotencyKeyHash !== undefined) {
-    // Main never ran: the key is free for a new try.
-    await store.releaseIdempotencyKey(view.idempotencyKeyHash, task.requestId, call.deadline.storeCall()).catch((error: unknown) => {
-      logger.warn('could not release idempotency key', { requestId: task.requestId, error: String(error) });
-    });
-  }
-  await retireQuietly(rt, call, task.requestId);
+  await freeKey(rt, call, { ...view, status: 'FAILED', failure });
+  await retireQuietly(rt, call, task.requestId, false);
   return failureAnswer(rt, call, task.requestId, failure, position, clock.now() - view.createdAt);
 }
 
 async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, outcome: WaitOutcome, plan: WaitPlan): Promise<Verdict> {
-  const { store, clock, logger } = rt;
+  const { clock, logger } = rt;
   const { position } = plan;
   const style = answerStyle(rt, call, task.requestId);
   switch (outcome.kind) {
@@ -137,20 +159,22 @@ async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
     case 'pending':
       return continuation(rt, call, task, position, plan.window, outcome.view);
     case 'done': {
-      const stored = await store.readResult(task.requestId, call.deadline.storeCall());
-      if (!stored) return { own: proxyError('NOT_FOUND', style, { message: 'The result of this request was already delivered or has expired.' }) };
-      const text = decodeResult(stored);
-      await retireQuietly(rt, call, task.requestId);
-      logger.info('result delivered', { requestId: task.requestId, hop: position.hop, mode: position.mode, elapsedMs: clock.now() - outcome.view.createdAt, resultBytes: text.length, reads: outcome.reads });
-      return { main: JSON.parse(text) as unknown };
+      const delivered = await deliver(rt, call, task, outcome.view, position, outcome.reads);
+      return delivered ?? { own: proxyError('NOT_FOUND', style, { message: 'The result of this request was already delivered or has expired.' }) };
     }
     case 'failed': {
-      await retireQuietly(rt, call, task.requestId);
+      await freeKey(rt, call, outcome.view);
+      await retireQuietly(rt, call, task.requestId, false);
       const failure = outcome.view.failure ?? { kind: 'LOST' as const, message: 'no outcome recorded' };
       return failureAnswer(rt, call, task.requestId, failure, position, clock.now() - outcome.view.createdAt);
     }
+    case 'abandoned':
+      // Withdrawn before it started (its Talker could not be invoked): nothing ran.
+      await freeKey(rt, call, outcome.view);
+      logger.info('request never started', { requestId: task.requestId, hop: position.hop });
+      return { own: proxyError('NOT_STARTED', style, { headers: { 'Retry-After': String(rt.config.retryAfterSeconds) } }) };
     case 'lost':
-      return declareLost(rt, call, task, outcome.view, position);
+      return declareLost(rt, call, task, outcome.view, position, outcome.reads);
   }
 }
 

@@ -75,14 +75,12 @@ export interface Deadline {
 export function deadlineOf(request: IncomingRequest, context: InvocationContext, config: Pick<ProxyConfig, 'gatewayTimeoutMs' | 'safetyMarginMs'>, clock: Clock): Deadline {
   const now = clock.now();
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Infinity;
-  let cutoff = now + remaining;
   // API Gateway's clock started when the request arrived, not when this function did: a slow
   // cold start must not push the answer past the gateway's cut-off. A time stamp far from now
-  // (clock skew, bad data) is ignored.
+  // (clock skew, bad data), or none, counts as now.
   const received = request.receivedAt;
-  if (received !== undefined && received <= now + 5000 && received >= now - config.gatewayTimeoutMs) {
-    cutoff = Math.min(cutoff, received + config.gatewayTimeoutMs);
-  }
+  const arrived = received !== undefined && received <= now + 5000 && received >= now - config.gatewayTimeoutMs ? received : now;
+  const cutoff = Math.min(now + remaining, arrived + config.gatewayTimeoutMs);
   const margin = config.safetyMarginMs;
   const answerBy = cutoff - margin / 2;
   const signals = new Map<number, AbortSignal>();

@@ -14,7 +14,7 @@ import { hashIdempotencyKey, readIdempotencyKey, requestFingerprint } from '../c
 import { InvokeError } from '../core/invoker';
 import { apiKeyMatches, hashLinkToken } from '../core/secrets';
 import { accepted, proxyError, serviceUnavailable } from '../core/responses';
-import { StoreUnavailableError } from '../core/task-store';
+import { endedWithoutMain, StoreUnavailableError, type IdempotencyReservation, type TaskStatusView } from '../core/task-store';
 import type { ApiGatewayEvent, TalkerPayload } from '../core/types';
 import { waitAndAnswer, whenStoreFails } from './answer';
 import { answerStyle, linkTo, type Answer, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
@@ -27,25 +27,46 @@ interface KeyedRequest {
   fingerprint: string;
 }
 
-function isStoreTrouble(error: unknown): boolean {
-  return error instanceof StoreUnavailableError;
-}
+/** What {@link withdraw} found: `unknown` when the table did not say. */
+type Withdrawal = 'abandoned' | 'started' | 'unknown';
 
-/** Withdraws a task that no Talker will run, and its key; best effort within the deadline. */
-async function withdraw(rt: ProxyRuntime, call: ProxyCall, requestId: string, keyed: KeyedRequest | undefined): Promise<'abandoned' | 'taken' | 'unknown'> {
-  let fate: 'abandoned' | 'taken' | 'unknown';
+/** Withdraws a task that no Talker will run, and frees its key; best effort within the deadline. */
+async function withdraw(rt: ProxyRuntime, call: ProxyCall, requestId: string, keyed: KeyedRequest | undefined): Promise<Withdrawal> {
+  let fate: Withdrawal;
   try {
-    fate = await rt.store.abandonTask(requestId, call.deadline.storeCall());
+    fate = await rt.store.abandonTask(requestId, rt.clock.now(), call.deadline.storeCall());
   } catch (error) {
     rt.logger.warn('could not withdraw the task', { requestId, error: String(error) });
     fate = 'unknown';
   }
   if (keyed && fate === 'abandoned') {
     await rt.store.releaseIdempotencyKey(keyed.keyHash, requestId, call.deadline.storeCall()).catch((error: unknown) => {
+      // A retry takes the key over anyway: its task is ABANDONED.
       rt.logger.warn('could not release idempotency key', { requestId, error: String(error) });
     });
   }
   return fate;
+}
+
+/** Who holds a request's key after {@link holdKey}. */
+type KeyHolder = { mine: true } | { mine: false; requestId: string; fingerprint: string; view: TaskStatusView | undefined };
+
+/**
+ * Takes the request's key for its task, or finds the task that holds it. A key whose task ended
+ * without running Main (withdrawn, refused by Lambda, lost before any Talker claimed it) is taken
+ * over: the new try runs.
+ */
+async function holdKey(rt: ProxyRuntime, call: ProxyCall, reservation: IdempotencyReservation): Promise<KeyHolder> {
+  let replacing: string | undefined;
+  for (let round = 0; round < 3; round += 1) {
+    const held = await rt.store.reserveIdempotencyKey(reservation, { ...call.deadline.storeCall(), ...(replacing !== undefined && { replacing }) });
+    if (held.reserved) return { mine: true };
+    const view = await rt.store.readStatus(held.requestId, rt.clock.now(), call.deadline.storeCall());
+    if (view === undefined || !endedWithoutMain(view)) return { mine: false, requestId: held.requestId, fingerprint: held.fingerprint, view };
+    rt.logger.info('taking over an idempotency key whose task never ran Main', { requestId: reservation.requestId, from: held.requestId, status: view.status });
+    replacing = held.requestId;
+  }
+  throw new StoreUnavailableError('the Idempotency-Key changed hands three times during the request');
 }
 
 /** A repeated request with a known Idempotency-Key: its own link to the first request's task. */
@@ -53,17 +74,8 @@ async function joinTask(rt: ProxyRuntime, call: ProxyCall, requestId: string): P
   const { store, clock, config, logger } = rt;
   const style = answerStyle(rt, call, requestId);
   const task: TaskLink = { requestId, token: rt.newToken() };
-  let joined: boolean;
-  try {
-    joined = await store.addTaskToken(requestId, hashLinkToken(task.token), clock.now(), call.deadline.storeCall());
-  } catch (error) {
-    if (!isStoreTrouble(error)) throw error;
-    logger.warn('store unavailable', { requestId, error: String(error) });
-    // Joining again later is safe: nothing new runs.
-    return whenStoreFails(rt, call, undefined);
-  }
   const used = () => proxyError('IDEMPOTENCY_KEY_USED', answerStyle(rt, call));
-  if (!joined) return { own: used() };
+  if (!(await store.addTaskToken(requestId, hashLinkToken(task.token), clock.now(), call.deadline.storeCall()))) return { own: used() };
   logger.info('request joined its earlier task', { requestId });
   if (call.prefs.respondAsync) return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, 'respond-async') };
   return waitAndAnswer(rt, call, task, {
@@ -106,10 +118,16 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   let keyed: KeyedRequest | undefined;
   if (idempotency.key !== undefined) {
     const caller = identifyCaller(event, request, { extraHeaders: config.idempotencyCallerHeaders });
-    keyed = { keyHash: hashIdempotencyKey(caller, idempotency.key), fingerprint: requestFingerprint(event, request) };
+    // Nothing tells two anonymous callers apart: their keys are not honoured, so that one never
+    // receives the other's result.
+    if (caller.kind === 'anonymous') logger.warn('Idempotency-Key ignored: the request carries no credentials and no verified identity', { requestId });
+    else keyed = { keyHash: hashIdempotencyKey(caller, idempotency.key), fingerprint: requestFingerprint(event, request) };
   }
   const now = clock.now();
   const expiresAt = Math.floor(now / 1000) + config.taskTtlSeconds;
+  // Until the Talker may have the task, a table that fails means nothing ran: the one answer for
+  // it is a 503 that invites a new try, after the task (if written) is withdrawn.
+  let written = false;
   try {
     await store.createTask({
       requestId,
@@ -119,32 +137,24 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
       tokenHash: hashLinkToken(task.token),
       ...(keyed && { idempotencyKeyHash: keyed.keyHash }),
     }, call.deadline.storeCall());
-  } catch (error) {
-    if (!isStoreTrouble(error)) throw error;
-    logger.warn('store unavailable', { requestId, error: String(error) });
-    return whenStoreFails(rt, call, undefined);
-  }
-
-  if (keyed) {
-    let held;
-    try {
+    written = true;
+    if (keyed) {
       // The task exists before the key points at it, so a request that joins always finds it.
-      held = await store.reserveIdempotencyKey({ keyHash: keyed.keyHash, requestId, fingerprint: keyed.fingerprint, now, expiresAt }, call.deadline.storeCall());
-    } catch (error) {
-      if (!isStoreTrouble(error)) throw error;
-      logger.warn('store unavailable', { requestId, error: String(error) });
-      await withdraw(rt, call, requestId, keyed);
-      return whenStoreFails(rt, call, undefined);
-    }
-    if (!held.reserved) {
-      // Another task of this caller holds the key: this one never runs.
-      await withdraw(rt, call, requestId, undefined);
-      if (held.fingerprint !== keyed.fingerprint) {
+      const holder = await holdKey(rt, call, { keyHash: keyed.keyHash, requestId, fingerprint: keyed.fingerprint, now, expiresAt });
+      if (!holder.mine) {
+        // Another task of this caller holds the key: this one never runs.
+        await withdraw(rt, call, requestId, undefined);
         // Named after this request only: the first request's RequestID and link stay its own.
-        return { own: proxyError('IDEMPOTENCY_KEY_REUSED', style) };
+        if (holder.fingerprint !== keyed.fingerprint) return { own: proxyError('IDEMPOTENCY_KEY_REUSED', style) };
+        if (holder.view === undefined) return { own: proxyError('IDEMPOTENCY_KEY_USED', answerStyle(rt, call)) };
+        return await joinTask(rt, call, holder.requestId);
       }
-      return joinTask(rt, call, held.requestId);
     }
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    logger.warn('store unavailable', { requestId, error: error.message });
+    if (written) await withdraw(rt, call, requestId, keyed);
+    return whenStoreFails(rt, call, undefined);
   }
 
   try {
@@ -163,7 +173,7 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
       if (error.kind === 'rejected') return { own: proxyError('TALKER_UNAVAILABLE', style) };
       return { own: serviceUnavailable('Lambda', config.retryAfterSeconds, style) };
     }
-    // 'taken': Lambda did take the event (its answer was lost) and a Talker claimed the task.
+    // 'started': Lambda did take the event (its answer was lost) and a Talker claimed the task.
     logger.info('the Talker claimed the task although its invoke failed', { requestId });
   }
   logger.info('request accepted', { requestId, method: request.method, format: request.format, bodyBytes: request.bodyBytes, async: prefs.respondAsync });
@@ -173,8 +183,9 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   return waitAndAnswer(rt, call, task, {
     window: call.deadline.window(config.waitMs, prefs),
     position: { hop: 0, mode: 'redirect' },
-    // The task was just written: absent means the table lost it, which the client should hear of.
-    absent: () => proxyError('NOT_FOUND', style, { message: 'The request\'s task disappeared from the table.' }),
+    // The task was just written: absent means its result went to a repeat of this request (same
+    // Idempotency-Key) and was retired, or the table lost it.
+    absent: () => proxyError('NOT_FOUND', style, { message: 'The request\'s task is gone: its result was delivered to a repeat of this request, or the table lost it.' }),
     onStoreFailure: 'continue',
   });
 }

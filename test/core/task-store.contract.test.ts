@@ -76,11 +76,11 @@ describe.each(stores)('%s', (_name, make) => {
     const deleted = newTask();
     await store.createTask(kept);
     await store.createTask(deleted);
-    await store.retireTask(kept.requestId, { now: NOW, graceSeconds: 60 });
-    await store.retireTask(kept.requestId, { now: NOW + 30_000, graceSeconds: 600 });
+    await store.retireTask(kept.requestId, { now: NOW, graceSeconds: 60, delivered: true });
+    await store.retireTask(kept.requestId, { now: NOW + 30_000, graceSeconds: 600, delivered: true });
     expect((await store.readStatus(kept.requestId, NOW))?.expiresAt).toBe(NOW / 1000 + 60);
     expect(await store.readStatus(kept.requestId, NOW + 60_000)).toBeUndefined();
-    await store.retireTask(deleted.requestId, { now: NOW, graceSeconds: 0 });
+    await store.retireTask(deleted.requestId, { now: NOW, graceSeconds: 0, delivered: true });
     expect(await store.readStatus(deleted.requestId, NOW)).toBeUndefined();
   });
 
@@ -128,19 +128,65 @@ describe.each(stores)('%s', (_name, make) => {
     expect(await store.addTaskToken(task.requestId, 'late', (task.expiresAt + 1) * 1000)).toBe(false);
   });
 
-  it('abandons a task nobody claimed, but not one a Talker has', async () => {
+  it('abandons a task nobody claimed (a tombstone no Talker can claim), but not one a Talker has, nor one that is gone', async () => {
     const store = make();
     const unclaimed = newTask();
     const claimed = newTask();
     await store.createTask(unclaimed);
     await store.createTask(claimed);
     await store.claimTask(claimed.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
-    expect(await store.abandonTask(unclaimed.requestId)).toBe('abandoned');
-    expect(await store.readStatus(unclaimed.requestId, NOW)).toBeUndefined();
+    expect(await store.abandonTask(unclaimed.requestId, NOW)).toBe('abandoned');
+    expect((await store.readStatus(unclaimed.requestId, NOW))?.status).toBe('ABANDONED');
     expect(await store.claimTask(unclaimed.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 'late' })).toBeUndefined();
-    expect(await store.abandonTask(claimed.requestId)).toBe('taken');
+    expect(await store.abandonTask(claimed.requestId, NOW)).toBe('started');
     expect((await store.readStatus(claimed.requestId, NOW))?.status).toBe('RUNNING');
-    expect(await store.abandonTask(randomUUID())).toBe('abandoned');
+    // A row that is gone may have been delivered and retired: not "nothing ran".
+    expect(await store.abandonTask(randomUUID(), NOW)).toBe('started');
+  });
+
+  it('keeps a stored result when a failure is retired, and deletes it with a delivered task', async () => {
+    const store = make();
+    const failed = newTask();
+    await store.createTask(failed);
+    await store.claimTask(failed.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    await store.completeTask(failed.requestId, result, { now: NOW, expiresAt: failed.expiresAt, claimedBy: 't' });
+    await store.retireTask(failed.requestId, { now: NOW, graceSeconds: 0, delivered: false });
+    expect(await store.readStatus(failed.requestId, NOW)).toBeUndefined();
+    expect(await store.readResult(failed.requestId)).toBeDefined();
+    const delivered = newTask();
+    await store.createTask(delivered);
+    await store.claimTask(delivered.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    await store.completeTask(delivered.requestId, result, { now: NOW, expiresAt: delivered.expiresAt, claimedBy: 't' });
+    await store.retireTask(delivered.requestId, { now: NOW, graceSeconds: 0, delivered: true });
+    expect(await store.readResult(delivered.requestId)).toBeUndefined();
+  });
+
+  it('recognises a completion or a failure record made again for the same claim', async () => {
+    const store = make();
+    const done = newTask();
+    await store.createTask(done);
+    await store.claimTask(done.requestId, { now: NOW, deadline: NOW + 60_000, claimedBy: 'c1' });
+    expect(await store.completeTask(done.requestId, result, { now: NOW, expiresAt: done.expiresAt, claimedBy: 'c1' })).toBe(true);
+    expect(await store.completeTask(done.requestId, result, { now: NOW + 1, expiresAt: done.expiresAt, claimedBy: 'c1' })).toBe(true);
+    expect(await store.completeTask(done.requestId, result, { now: NOW + 1, expiresAt: done.expiresAt, claimedBy: 'c2' })).toBe(false);
+    const failed = newTask();
+    await store.createTask(failed);
+    await store.claimTask(failed.requestId, { now: NOW, deadline: NOW + 60_000, claimedBy: 'c1' });
+    const failure = { kind: 'MAIN_ERROR' as const, message: 'boom' };
+    expect(await store.failTask(failed.requestId, failure, NOW, ['RUNNING'], { claimedBy: 'c1' })).toBe(true);
+    expect(await store.failTask(failed.requestId, failure, NOW + 1, ['RUNNING'], { claimedBy: 'c1' })).toBe(true);
+    expect(await store.failTask(failed.requestId, failure, NOW + 1, ['RUNNING'], { claimedBy: 'c2' })).toBe(false);
+  });
+
+  it('hands a key over from a task that ended without Main, but not from a live one', async () => {
+    const store = make();
+    const keyHash = randomUUID();
+    const first = { keyHash, requestId: 'first', fingerprint: 'f', now: NOW, expiresAt: NOW / 1000 + 60 };
+    await store.reserveIdempotencyKey(first);
+    const second = { ...first, requestId: 'second' };
+    expect((await store.reserveIdempotencyKey(second, { replacing: 'someone-else' })).reserved).toBe(false);
+    expect(await store.reserveIdempotencyKey(second, { replacing: 'first' })).toEqual({ reserved: true, requestId: 'second', fingerprint: 'f' });
+    expect((await store.reserveIdempotencyKey({ ...first, requestId: 'third' })).requestId).toBe('second');
   });
 
   it('keeps a reservation for its own task when it is written again, and releases it only for that task', async () => {

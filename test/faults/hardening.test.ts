@@ -94,7 +94,7 @@ describe.skipIf(!faultsEnabled).concurrent('hung calls and lost answers', () => 
     const d = kit('hfirst');
     const m = marker('hfirst');
     const target = url(d, `orders?seconds=1&m=${m}`);
-    const init = { method: 'POST', body: '{"order":1}', headers: { 'Idempotency-Key': `key-${m}`, 'Content-Type': 'application/json' } };
+    const init = { method: 'POST', body: '{"order":1}', headers: { 'Idempotency-Key': `key-${m}`, 'Content-Type': 'application/json', Authorization: `Bearer ${m}` } };
     fs.stack.ops.stopDynamoDb({ mode: 'hang', tables: [d.table] });
     let refused: Exchange;
     try {
@@ -154,7 +154,7 @@ describe.skipIf(!faultsEnabled).concurrent('hung calls and lost answers', () => 
     const before = lostSoFar();
     for (const [operation, match] of faults) fs.stack.ops.dynamoDbFault({ drop: 'after-apply', operations: [operation], count: 1, tables, match });
     const target = url(d, `pay?seconds=2&m=${m}`);
-    const init = { method: 'POST', body: '{"amount":5}', headers: { 'Idempotency-Key': `key-${m}` } };
+    const init = { method: 'POST', body: '{"amount":5}', headers: { 'Idempotency-Key': `key-${m}`, Authorization: `Bearer ${m}` } };
     const done = await settle(await exchange(target, init), target);
     expect(done.response.status).toBe(200);
     expect(echoed(done.body)).toBe(m);
@@ -204,7 +204,7 @@ describe.skipIf(!faultsEnabled).concurrent('hung calls and lost answers', () => 
     const d = kit('hinvoke');
     const m = marker('hinvoke');
     const target = url(d, `orders?seconds=1&m=${m}`);
-    const init = { method: 'POST', body: '{"order":2}', headers: { 'Idempotency-Key': `key-${m}` } };
+    const init = { method: 'POST', body: '{"order":2}', headers: { 'Idempotency-Key': `key-${m}`, Authorization: `Bearer ${m}` } };
     await fetch(`${fs.stack.url}/_local/ops/lambda/${d.talker}/faults`, { method: 'POST', body: JSON.stringify({ hang: true }) });
     fs.stack.ops.dynamoDbFault({ drop: 'after-apply', operations: ['DeleteItem'], count: 1, tables: [d.table], match: '":pending"' });
     fs.stack.ops.dynamoDbFault({ drop: 'after-apply', operations: ['DeleteItem'], count: 1, tables: [d.table], match: 'idempotency#' });

@@ -10,13 +10,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { callLongRequest } from '../../client/index';
 import { InvokeError } from '../../core/invoker';
-import type { TaskStore } from '../../core/task-store';
+import { StoreUnavailableError, type TaskStore } from '../../core/task-store';
 import { startLocalStack, type LocalStack } from '../../local/index';
 import { createFunction } from '../local/helpers';
 import { answer as scripted, drive, fakeFetch, FakeClock } from '../client/fakes';
 import { httpApiEvent, restEvent } from '../support/events';
 import { testCredentials } from '../support/dynalite';
-import { BASE, Kit, TABLE, TALKER, type ProxyAnswer } from '../support/kit';
+import { BASE, Kit, MAIN, TABLE, TALKER, type ProxyAnswer } from '../support/kit';
 
 let kit: Kit | undefined;
 afterEach(async () => {
@@ -26,7 +26,8 @@ afterEach(async () => {
 });
 
 const url = `${BASE}/dev/orders`;
-const post = (body: string, headers: Record<string, string | string[]> = {}) => restEvent({ url, prefix: '/dev', method: 'POST', body, headers });
+// A caller with credentials: anonymous requests' keys are not honoured (see "what identifies a caller").
+const post = (body: string, headers: Record<string, string | string[]> = {}) => restEvent({ url, prefix: '/dev', method: 'POST', body, headers: { Authorization: 'Bearer the-caller', ...headers } });
 const get = (target: string, headers?: Record<string, string>) => restEvent({ url: target, prefix: '/dev', ...(headers && { headers }) });
 const code = (answer: ProxyAnswer) => (JSON.parse(answer.body) as { error: { code: string } }).error.code;
 const next = (answer: ProxyAnswer, from = url) => new URL(answer.headers['Location'] as string, from).toString();
@@ -110,7 +111,7 @@ describe('2. an Idempotency-Key is scoped to its caller', () => {
 
   it('another HTTP API cookies[] entry does not join the first caller\'s task', async () => {
     kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(countingMain(300));
-    const v2 = (cookie: string): APIGatewayProxyEventV2 => httpApiEvent({ url: 'https://api.example.com/orders', method: 'POST', body: 'x', headers: { 'Idempotency-Key': 'k', Cookie: cookie } });
+    const v2 = (cookie: string): APIGatewayProxyEventV2 => httpApiEvent({ url: 'https://api.example.com/orders', method: 'POST', body: 'x', headers: { 'Idempotency-Key': 'k', Cookie: cookie, Authorization: 'Bearer the-caller' } });
     const first = await settle(await kit.call(v2('session=alice')), '2.0');
     const second = await settle(await kit.call(v2('session=mallory')), '2.0');
     expect([first.body.slice(0, 6), second.body.slice(0, 6)]).toEqual(['run 1 ', 'run 2 ']);
@@ -406,5 +407,140 @@ describe('10. Preference-Applied is only on the Proxy\'s own answers, with the w
     const answer = await kit.call(get(url, { Prefer: 'wait=100' }));
     expect(answer.statusCode).toBe(303);
     expect(answer.headers['Preference-Applied']).toBe('wait=1');
+  });
+});
+
+// Found by a review of the fixes above (as an attacker and a fault injector would).
+describe('review: keys, withdrawals and records', () => {
+  it('a withdrawal that finds the task gone (delivered to a repeat and retired) does not say "nothing ran", and the retry does not run Main again', async () => {
+    let joined: ProxyAnswer | undefined;
+    const headers = { 'Idempotency-Key': 'k-gone' };
+    const wrap = (store: TaskStore): TaskStore => new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== 'abandonTask') return Reflect.get(target, name, receiver) as unknown;
+        return async (...args: Parameters<TaskStore['abandonTask']>) => {
+          if (joined === undefined) {
+            // Lambda took the event although its answer was lost: Main runs, and a repeat of the
+            // request (same key) joins, gets the result and retires the task before the withdrawal.
+            joined = { statusCode: 0, headers: {}, body: '' };
+            await (kit as Kit).lambda.idle();
+            joined = await settle(await (kit as Kit).call(post('{"n":1}', headers)));
+          }
+          return target.abandonTask(...args);
+        };
+      },
+    });
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', RESULT_GRACE_SECONDS: '0' }, wrapProxyStore: wrap })).main(countingMain(50));
+    kit.lambda.loseAnswer.set(TALKER, new InvokeError('unavailable', 'socket hang up'));
+    const first = await kit.call(post('{"n":1}', headers));
+    kit.lambda.loseAnswer.delete(TALKER);
+    expect(joined?.body).toMatch(/^run 1 /);
+    expect(first.statusCode).not.toBe(503);
+    const retried = await settle(await kit.call(post('{"n":1}', headers)));
+    expect(retried.statusCode).toBe(409);
+    expect(kit.mainCalls()).toBe(1);
+  });
+
+  it('a THROTTLED 503 frees its key: the retry with the same key runs Main once Lambda has capacity', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' }, talkerEnv: { THROTTLE_RETRIES: '0' } })).main(countingMain(50));
+    kit.lambda.refuse.set(MAIN, new InvokeError('throttled', 'TooManyRequestsException: Rate Exceeded'));
+    const throttled = await settle(await kit.call(post('{"n":2}', { 'Idempotency-Key': 'k-throttled' })));
+    expect(throttled.statusCode).toBe(503);
+    expect(code(throttled)).toBe('THROTTLED');
+    kit.lambda.refuse.delete(MAIN);
+    const retried = await settle(await kit.call(post('{"n":2}', { 'Idempotency-Key': 'k-throttled' })));
+    expect(retried.statusCode).toBe(200);
+    expect(retried.body).toMatch(/^run 1 /);
+  });
+
+  it('a Lambda authorizer that answers the same principalId for everyone does not merge its callers', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(countingMain(50));
+    const as = (token: string) => {
+      const event = post('{"n":3}', { 'Idempotency-Key': 'k-shared', Authorization: `Bearer ${token}` });
+      event.requestContext.authorizer = { principalId: 'user', integrationLatency: 12 };
+      return event;
+    };
+    const alice = await settle(await kit.call(as('alice')));
+    const mallory = await settle(await kit.call(as('mallory')));
+    expect([alice.body.slice(0, 6), mallory.body.slice(0, 6)]).toEqual(['run 1 ', 'run 2 ']);
+  });
+
+  it('two anonymous requests with the same key never meet', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(countingMain(50));
+    const anonymous = () => restEvent({ url, prefix: '/dev', method: 'POST', body: '{"n":4}', headers: { 'Idempotency-Key': 'k-anon' } });
+    const a = await settle(await kit.call(anonymous()));
+    const b = await settle(await kit.call(anonymous()));
+    expect([a.body.slice(0, 6), b.body.slice(0, 6)]).toEqual(['run 1 ', 'run 2 ']);
+  });
+
+  it('a key whose release failed is taken over by the retry, since its task never ran', async () => {
+    const wrap = (store: TaskStore): TaskStore => new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== 'releaseIdempotencyKey') return Reflect.get(target, name, receiver) as unknown;
+        return async () => {
+          throw new StoreUnavailableError('DynamoDB could not release idempotency key (TimeoutError)');
+        };
+      },
+    });
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' }, wrapProxyStore: wrap })).main(countingMain(50));
+    kit.lambda.refuse.set(TALKER, new InvokeError('unavailable', 'ServiceException'));
+    const refused = await kit.call(post('{"n":5}', { 'Idempotency-Key': 'k-stuck' }));
+    expect(refused.statusCode).toBe(503);
+    kit.lambda.refuse.delete(TALKER);
+    const retried = await settle(await kit.call(post('{"n":5}', { 'Idempotency-Key': 'k-stuck' })));
+    expect(retried.statusCode).toBe(200);
+    expect(kit.mainCalls()).toBe(1);
+  });
+
+  it('the Talker recognises its own completion when its own retry loop writes it again', async () => {
+    let failedOnce = false;
+    const wrap = (store: TaskStore): TaskStore => new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== 'completeTask') return Reflect.get(target, name, receiver) as unknown;
+        return async (...args: Parameters<TaskStore['completeTask']>) => {
+          const done = await target.completeTask(...args);
+          if (!failedOnce) {
+            failedOnce = true;
+            // Applied, but the answer never came back (past the SDK's own retries).
+            throw new StoreUnavailableError('DynamoDB could not complete task (TimeoutError)');
+          }
+          return done;
+        };
+      },
+    });
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' }, wrapTalkerStore: wrap })).main(countingMain(50));
+    const answer = await settle(await kit.call(get(url)));
+    await kit.lambda.idle();
+    expect(answer.body).toMatch(/^run 1 /);
+    expect(kit.talkerOutcomes.map((o) => o.outcome)).toEqual(['CREATED']);
+  });
+
+  it('a Talker that stored Main\'s answer and died before recording it: the answer is delivered, not LOST', async () => {
+    const wrap = (store: TaskStore): TaskStore => new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== 'createTask') return Reflect.get(target, name, receiver) as unknown;
+        return async (...args: Parameters<TaskStore['createTask']>) => {
+          await target.createTask(...args);
+          const { requestId, expiresAt } = args[0];
+          const now = Date.now();
+          await target.claimTask(requestId, { now, deadline: now + 800, claimedBy: 'dying-talker' });
+          // The result item is written; the status update (for another claim) is refused.
+          const result = { body: Buffer.from(JSON.stringify({ statusCode: 200, body: 'stored before dying' })), encoding: 'identity' as const };
+          await target.completeTask(requestId, result, { now, expiresAt, claimedBy: 'not-the-claim' });
+        };
+      },
+    });
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', RESULT_GRACE_SECONDS: '0' }, wrapProxyStore: wrap })).main(countingMain(50));
+    kit.lambda.drop.add(TALKER);
+    const answer = await kit.call(get(url));
+    expect(answer).toEqual({ statusCode: 200, body: 'stored before dying' });
+  });
+
+  it('a Proxy called without a Lambda context or an arrival time still answers within API Gateway\'s default window', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '0.2' } })).main(countingMain(600));
+    const event = get(url);
+    delete (event.requestContext as { requestTimeEpoch?: number }).requestTimeEpoch;
+    const answer = (await kit.proxy(event, {} as never)) as ProxyAnswer;
+    expect(answer.statusCode).toBe(303);
   });
 });

@@ -10,7 +10,8 @@ afterEach(async () => {
 });
 
 const url = `${BASE}/dev/payments`;
-const post = (body: string, headers: Record<string, string | string[]>) => restEvent({ url, prefix: '/dev', method: 'POST', body, headers });
+// A caller with credentials: anonymous requests' keys are not honoured.
+const post = (body: string, headers: Record<string, string | string[]>) => restEvent({ url, prefix: '/dev', method: 'POST', body, headers: { Authorization: 'Bearer the-caller', ...headers } });
 const code = (answer: ProxyAnswer) => (JSON.parse(answer.body) as { error: { code: string } }).error.code;
 
 async function countingKit(env: Record<string, string> = {}) {
@@ -97,5 +98,13 @@ describe('Idempotency-Key', () => {
     const second = await kit.call(post('a', headers));
     expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
     expect(second.headers['X-Request-Id']).toBe(first.headers['X-Request-Id']);
+  });
+
+  it('does not honour the key of an anonymous request: nothing tells two anonymous callers apart', async () => {
+    kit = await countingKit({ WAIT_SECONDS: '5' });
+    const anonymous = () => restEvent({ url, prefix: '/dev', method: 'POST', body: 'same', headers: { 'Idempotency-Key': 'anon-1' } });
+    const first = await kit.call(anonymous());
+    const second = await kit.call(anonymous());
+    expect([first.body, second.body]).toEqual(['charged once: same (run 1)', 'charged once: same (run 2)']);
   });
 });

@@ -27,6 +27,8 @@ export class InProcessLambda implements FunctionInvoker {
   readonly refuse = new Map<string, InvokeError>();
   /** Set to drop Event invokes of a function silently (a lost async event). */
   readonly drop = new Set<string>();
+  /** Set to run Event invokes of a function but answer with this error (Lambda took the event, its answer was lost). */
+  readonly loseAnswer = new Map<string, InvokeError>();
   private readonly running = new Set<Promise<unknown>>();
 
   register(name: string, handler: AnyHandler, timeoutMs = 60_000): this {
@@ -52,6 +54,8 @@ export class InProcessLambda implements FunctionInvoker {
     const run = this.run(fn, name, payload).catch(() => undefined);
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
+    const lost = this.loseAnswer.get(name);
+    if (lost) throw lost;
   }
 
   async invokeSync(name: string, payload: string, options: { signal?: AbortSignal } = {}): Promise<SyncInvokeResult> {

@@ -39,6 +39,8 @@ export interface KitOptions {
   dynamoEndpoint?: string;
   /** Wraps the Proxy's store (test wiring only), e.g. to make a race happen. */
   wrapProxyStore?: (store: TaskStore) => TaskStore;
+  /** Wraps the Talker's store (test wiring only). */
+  wrapTalkerStore?: (store: TaskStore) => TaskStore;
 }
 
 export interface ProxyAnswer {
@@ -91,7 +93,8 @@ export class Kit {
       invoker: kit.lambda,
       logger: options.logger ?? silentLogger,
     };
-    const talker = options.wiring === 'production' ? createTalkerHandler(talkerDeps) : createTalker({ ...talkerDeps, store: kit.store });
+    const talkerStore = options.wrapTalkerStore ? options.wrapTalkerStore(kit.store) : kit.store;
+    const talker = options.wiring === 'production' ? createTalkerHandler(talkerDeps) : createTalker({ ...talkerDeps, store: talkerStore });
     kit.lambda.register(
       TALKER,
       async (payload, context) => {
