@@ -5,15 +5,15 @@
  * A caller is identified by the first of these that the request has:
  *
  * 1. **A verified subject**, which API Gateway verified and put in the event: a Cognito or JWT
- *    authorizer's `iss` and `sub` claims, an HTTP API IAM authorizer's `userArn`, or the IAM or
- *    Cognito identity of a REST API with IAM authorization (`userArn`, `user`, `caller`,
- *    `cognitoIdentityId`, `cognitoIdentityPoolId`, `cognitoAuthenticationProvider`). Each names
- *    one principal, and nothing per-request is in it, so a refreshed token, or a request signed
- *    again, is the same caller and joins its task.
+ *    authorizer's `iss` and `sub` claims, an HTTP API IAM authorizer's `userArn` with its Cognito
+ *    identity, or the IAM or Cognito identity of a REST API with IAM authorization (`userArn`,
+ *    `user`, `caller`, `cognitoIdentityId`, `cognitoIdentityPoolId`,
+ *    `cognitoAuthenticationProvider`). Nothing per-request is in it, so a refreshed token, or a
+ *    request signed again, is the same caller and joins its task.
  * 2. **An authorizer's other output** (a Lambda authorizer's `principalId` and context, without
  *    `integrationLatency`) **together with the credentials** below: it is verified, but nothing
  *    says it names one caller (AWS's authorizer blueprint answers `principalId: 'user'` for
- *    everyone), so it only narrows the scope.
+ *    everyone), so it only narrows the scope; without credentials the request is anonymous.
  * 3. **The credentials the request carries**, byte for byte: `Authorization`,
  *    `Proxy-Authorization`, `X-Api-Key`, `Api-Key`, `X-Amz-Security-Token`, the cookies (the
  *    `Cookie` header or an HTTP API's `cookies`, as a sorted set), API Gateway's API key
@@ -96,9 +96,19 @@ function subjectParts(context: Record<string, unknown>): Parts {
   const authorizer = isObject(context['authorizer']) ? context['authorizer'] : {};
   subjectOfClaims('authorizer.claims', authorizer['claims'], out);
   subjectOfClaims('authorizer.jwt.claims', isObject(authorizer['jwt']) ? authorizer['jwt']['claims'] : undefined, out);
-  // An HTTP API's IAM authorizer: the principal, not the (rotating) access key.
+  // An HTTP API's IAM authorizer: the principal, not the (rotating) access key; and the Cognito
+  // identity, since every user of an identity pool assumes the same role (one userArn).
   const iam = authorizer['iam'];
-  if (isObject(iam) && typeof iam['userArn'] === 'string' && iam['userArn'] !== '') out.push(['authorizer.iam.userArn', iam['userArn']]);
+  if (isObject(iam) && typeof iam['userArn'] === 'string' && iam['userArn'] !== '') {
+    out.push(['authorizer.iam.userArn', iam['userArn']]);
+    const cognito = iam['cognitoIdentity'];
+    if (isObject(cognito)) {
+      for (const key of ['identityId', 'identityPoolId']) {
+        const value = cognito[key];
+        if (typeof value === 'string' && value !== '') out.push([`authorizer.iam.cognitoIdentity.${key}`, value]);
+      }
+    }
+  }
   const identity = context['identity'];
   if (isObject(identity)) {
     for (const key of VERIFIED_IDENTITY_KEYS) {
@@ -184,13 +194,16 @@ export function identifyCaller(event: ApiGatewayEvent, request: IncomingRequest,
   } else {
     const authorizer = authorizerContextParts(context);
     kind = authorizer.length > 0 ? 'authorizer' : 'credentials';
-    parts = [...authorizer, ...credentialParts(raw, context, request)];
+    parts = credentialParts(raw, context, request);
   }
   for (const name of options.extraHeaders ?? []) {
     const values = request.headers.get(name.toLowerCase());
     if (values && values.length > 0) parts.push([`header.${name.toLowerCase()}`, canonical(values)]);
   }
+  // An authorizer's output alone (no credential the kit can see) may be the same for every
+  // caller: such a request is as anonymous as one without anything.
   const finalKind: CallerKind = parts.length === 0 ? 'anonymous' : kind;
+  if (kind === 'authorizer') parts = [...authorizerContextParts(context), ...parts];
   const scope = createHash('sha256').update(canonical([finalKind, parts])).digest('hex');
   return { kind: finalKind, scope, parts: parts.map(([name]) => name) };
 }

@@ -13,6 +13,7 @@ const STATUS: Record<FailureKind, number> = {
   MALFORMED_RESPONSE: 502,
   RESULT_TOO_LARGE: 502,
   INVOKE_FAILED: 502,
+  INVOKE_INTERRUPTED: 502,
   THROTTLED: 503,
 };
 
@@ -24,6 +25,7 @@ const SUMMARY: Record<FailureKind, string> = {
   MALFORMED_RESPONSE: 'The function behind this API returned a response API Gateway cannot use.',
   RESULT_TOO_LARGE: 'The response is too large to store.',
   INVOKE_FAILED: 'The function behind this API could not be invoked.',
+  INVOKE_INTERRUPTED: 'The call to the function behind this API broke off without an answer; it may have run.',
   THROTTLED: 'The function behind this API is at its concurrency limit; try again later.',
 };
 

@@ -21,6 +21,8 @@ import {
 interface Row {
   view: TaskStatusView;
   claimedBy?: string;
+  /** The marker of the last completion or failure record (the DynamoDB store's WriteMarker). */
+  marker?: string;
 }
 
 function copy(view: TaskStatusView): TaskStatusView {
@@ -89,13 +91,14 @@ export class MemoryTaskStore implements TaskStore {
   /** {@inheritDoc TaskStore.completeTask} */
   async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options: CallOptions = {}): Promise<boolean> {
     aborted(options);
-    const row = this.rows.get(requestId);
-    if (!row || row.claimedBy !== at.claimedBy) return false;
-    // The result is stored whatever the status (as DynamoDB's separate item is), and kept.
+    // The result is stored first and whatever happens next, as DynamoDB's separate item is.
     this.results.set(requestId, result);
-    if (row.view.status === 'CREATED') return true;
-    if (row.view.status !== 'RUNNING') return false;
+    const row = this.rows.get(requestId);
+    if (!row) return false;
+    if (row.view.status === 'CREATED' && row.marker === at.claimedBy) return true;
+    if (row.view.status !== 'RUNNING' || row.claimedBy !== at.claimedBy) return false;
     row.view.status = 'CREATED';
+    row.marker = at.claimedBy;
     return true;
   }
 
@@ -105,7 +108,7 @@ export class MemoryTaskStore implements TaskStore {
     const row = this.rows.get(requestId);
     if (!row) return false;
     // The same record again, for the same claim: its own earlier success.
-    if (options.claimedBy !== undefined && row.claimedBy === options.claimedBy && row.view.status === 'FAILED' && row.view.failure?.kind === failure.kind) return true;
+    if (options.claimedBy !== undefined && row.view.status === 'FAILED' && row.marker === options.claimedBy) return true;
     if (!(from as readonly string[]).includes(row.view.status)) return false;
     if (options.claimedBy !== undefined && row.claimedBy !== options.claimedBy) return false;
     if (failure.kind === 'LOST') {
@@ -115,6 +118,7 @@ export class MemoryTaskStore implements TaskStore {
     }
     row.view.status = 'FAILED';
     row.view.failure = { ...failure };
+    row.marker = options.claimedBy ?? `proxy-${now}`;
     return true;
   }
 

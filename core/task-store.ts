@@ -27,7 +27,10 @@ export type TaskStatus = 'PENDING' | 'RUNNING' | 'CREATED' | 'FAILED' | 'ABANDON
  * - `LOST`: the task's deadline passed with no outcome: the Talker died or never ran (504).
  * - `MALFORMED_RESPONSE`: Main's answer is not a valid API Gateway proxy response (502).
  * - `RESULT_TOO_LARGE`: Main's answer does not fit in a task row even compressed (502).
- * - `INVOKE_FAILED`: the Talker could not invoke Main (not found, denied, bad request) (502).
+ * - `INVOKE_FAILED`: Lambda refused to invoke Main (not found, denied, bad request, too large):
+ *   Main did not run (502).
+ * - `INVOKE_INTERRUPTED`: the call to Main broke off without an answer (Lambda's 5xx, a lost
+ *   connection): Main may have run (502).
  * - `THROTTLED`: Lambda kept refusing to run Main for lack of capacity (503).
  */
 export type FailureKind =
@@ -38,6 +41,7 @@ export type FailureKind =
   | 'MALFORMED_RESPONSE'
   | 'RESULT_TOO_LARGE'
   | 'INVOKE_FAILED'
+  | 'INVOKE_INTERRUPTED'
   | 'THROTTLED';
 
 /** A failure recorded on a task. */

@@ -14,7 +14,7 @@ import { endedWithoutMain, StoreUnavailableError, type TaskFailure, type TaskSta
 
 import { waitForOutcome, type WaitOutcome } from '../core/wait';
 import type { WaitWindow } from './deadline';
-import { answerStyle, linkTo, type Answer, type ChainPosition, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
+import { answerStyle, linkTo, type Answer, type ChainPosition, type MainPayload, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
 
 /** How many times a task is read again after a LOST verdict lost its race. */
 const MAX_LOOKS = 3;
@@ -110,12 +110,14 @@ async function deliver(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: 
   const text = decodeResult(stored);
   await retireQuietly(rt, call, task.requestId, true);
   rt.logger.info('result delivered', { requestId: task.requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - view.createdAt, resultBytes: text.length, reads });
-  return { main: JSON.parse(text) as unknown };
+  return { main: JSON.parse(text) as MainPayload };
 }
 
-function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, failure: TaskFailure, position: ChainPosition, elapsedMs: number): Answer {
+function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, failure: TaskFailure, position: ChainPosition, elapsedMs: number, neverStarted = false): Answer {
   const status = statusForFailure(failure.kind);
   let message = summaryForFailure(failure.kind);
+  // The client may send it again at once: nothing ran, and its key is free.
+  if (neverStarted) message += ' No Talker started it, so nothing ran: send the request again.';
   if (rt.config.showErrorDetails) message += ` ${failure.errorType ? `${failure.errorType}: ` : ''}${failure.message}`;
   rt.logger.info('request failed', { requestId, kind: failure.kind, status, hop: position.hop, elapsedMs });
   const extra: Record<string, string> = status === 503 ? { 'Retry-After': String(rt.config.retryAfterSeconds) } : {};
@@ -137,9 +139,9 @@ async function declareLost(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, vi
   const failure: TaskFailure = { kind: 'LOST', message: wasPending ? 'no Talker picked the request up in time' : 'the Talker stopped before recording an outcome' };
   const marked = await store.failTask(task.requestId, failure, clock.now(), [view.status as 'PENDING' | 'RUNNING'], call.deadline.storeCall());
   if (!marked) return 'look-again';
-  await freeKey(rt, call, { ...view, status: 'FAILED', failure });
-  await retireQuietly(rt, call, task.requestId, false);
-  return failureAnswer(rt, call, task.requestId, failure, position, clock.now() - view.createdAt);
+  if (wasPending) await freeKey(rt, call, { ...view, status: 'FAILED', failure });
+  else await retireQuietly(rt, call, task.requestId, false);
+  return failureAnswer(rt, call, task.requestId, failure, position, clock.now() - view.createdAt, wasPending);
 }
 
 async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, outcome: WaitOutcome, plan: WaitPlan): Promise<Verdict> {
@@ -163,10 +165,13 @@ async function answerOutcome(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
       return delivered ?? { own: proxyError('NOT_FOUND', style, { message: 'The result of this request was already delivered or has expired.' }) };
     }
     case 'failed': {
-      await freeKey(rt, call, outcome.view);
-      await retireQuietly(rt, call, task.requestId, false);
+      // A task that ended without running Main keeps its row until it expires, so that a retry
+      // with its key can see that it is free; others are retired.
+      if (endedWithoutMain(outcome.view)) await freeKey(rt, call, outcome.view);
+      else await retireQuietly(rt, call, task.requestId, false);
       const failure = outcome.view.failure ?? { kind: 'LOST' as const, message: 'no outcome recorded' };
-      return failureAnswer(rt, call, task.requestId, failure, position, clock.now() - outcome.view.createdAt);
+      const neverStarted = failure.kind === 'LOST' && outcome.view.startedAt === undefined;
+      return failureAnswer(rt, call, task.requestId, failure, position, clock.now() - outcome.view.createdAt, neverStarted);
     }
     case 'abandoned':
       // Withdrawn before it started (its Talker could not be invoked): nothing ran.

@@ -26,9 +26,10 @@ import type { ApiGatewayEvent } from '../core/types';
 import { answerContinuation } from './continuation-request';
 import { deadlineOf, type InvocationContext } from './deadline';
 import { answerNewRequest } from './new-request';
-import { answerStyle, type Answer, type ProxyCall, type ProxyRuntime } from './runtime';
+import { answerStyle, type Answer, type MainPayload, type ProxyCall, type ProxyRuntime } from './runtime';
 
 export type { InvocationContext } from './deadline';
+export type { MainPayload } from './runtime';
 
 /** What the Proxy runs on. */
 export interface ProxyDependencies {
@@ -52,7 +53,7 @@ export interface ProxyDependencies {
  * What the Proxy's handler returns: its own response (a 303, 202, page or error, valid in both
  * payload formats), or Main's payload exactly as Main returned it.
  */
-export type ProxyResult = ProxyResponse | unknown;
+export type ProxyResult = ProxyResponse | MainPayload;
 
 /** A Proxy handler: takes an API Gateway event, returns Main's response or the Proxy's own. */
 export type ProxyHandler = (event: ApiGatewayEvent, context: InvocationContext) => Promise<ProxyResult>;

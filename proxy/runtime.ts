@@ -61,11 +61,14 @@ export interface ChainPosition {
   mode: ContinuationMode;
 }
 
+/** Main's answer, passed on exactly as Main returned it: any JSON value. */
+export type MainPayload = string | number | boolean | null | readonly MainPayload[] | { readonly [key: string]: MainPayload };
+
 /**
  * What the Proxy answers: its own response (a 303, 202, page or error), or Main's payload, which
  * is passed on exactly as Main returned it.
  */
-export type Answer = { own: ProxyResponse } | { main: unknown };
+export type Answer = { own: ProxyResponse } | { main: MainPayload };
 
 /**
  * How the Proxy's own answers to this call are dressed (content type, CORS, the RequestID).

@@ -13,7 +13,7 @@ import { payloadFormatOf } from '../core/events';
 import { InvokeError, LambdaInvoker, type FunctionInvoker, type SyncInvokeResult } from '../core/invoker';
 import { createLogger, type KitLogger } from '../core/logger';
 import { encodeResult } from '../core/result-codec';
-import { StoreUnavailableError, type TaskFailure, type TaskStore } from '../core/task-store';
+import { StoreUnavailableError, type StoredResult, type TaskFailure, type TaskStore } from '../core/task-store';
 import type { ApiGatewayEvent, PayloadFormat } from '../core/types';
 
 /** The part of the Lambda context the Talker uses. */
@@ -144,6 +144,51 @@ export function failureFromFunctionError(payload: Uint8Array): TaskFailure {
   return { kind: 'MAIN_ERROR', message: errorMessage || errorType, errorType };
 }
 
+/** Main answered something to store. */
+export interface MainResultVerdict {
+  /** Always `result`. */
+  kind: 'result';
+  /** The answer, encoded for storage. */
+  result: StoredResult;
+  /** Its size before compression. */
+  rawBytes: number;
+}
+
+/** Main's answer, or the invoke, failed. */
+export interface MainFailureVerdict {
+  /** Always `failure`. */
+  kind: 'failure';
+  /** What to record. */
+  failure: TaskFailure;
+}
+
+/** What Main's answer comes to: a result to store, or a failure to record. */
+export type MainVerdict = MainResultVerdict | MainFailureVerdict;
+
+/**
+ * Classifies Main's answer, a pure step: a refused invoke or a function error is a failure; an
+ * answer API Gateway cannot use, or one too large to store even compressed, is a failure; any
+ * other answer is a result, encoded for storage.
+ *
+ * @param answer - Lambda's answer, or the failure of the invoke itself
+ * @param format - the event's payload format (it decides what API Gateway accepts)
+ * @param limits - `COMPRESS_ABOVE_BYTES` and `MAX_RESULT_BYTES`
+ */
+export function classifyMainAnswer(answer: SyncInvokeResult | TaskFailure, format: PayloadFormat, limits: Pick<TalkerConfig, 'compressAboveBytes' | 'maxResultBytes'>): MainVerdict {
+  if ('kind' in answer) return { kind: 'failure', failure: answer };
+  if (answer.functionError !== undefined) return { kind: 'failure', failure: failureFromFunctionError(answer.payload) };
+  const problem = checkMainResponse(Buffer.from(answer.payload).toString('utf8'), format);
+  if (problem !== undefined) return { kind: 'failure', failure: { kind: 'MALFORMED_RESPONSE', message: `Main's response cannot be used by API Gateway: ${problem}` } };
+  const encoded = encodeResult(answer.payload, limits.compressAboveBytes, limits.maxResultBytes);
+  if (!encoded.ok) {
+    return {
+      kind: 'failure',
+      failure: { kind: 'RESULT_TOO_LARGE', message: `Main's response is ${encoded.rawBytes} bytes (${encoded.compressedBytes} compressed); a task row holds at most ${limits.maxResultBytes}` },
+    };
+  }
+  return { kind: 'result', result: encoded.result, rawBytes: encoded.rawBytes };
+}
+
 function isPayload(value: unknown): value is { requestId: string; event: ApiGatewayEvent } {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
@@ -188,7 +233,8 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
       try {
         return await invoker.invokeSync(config.mainFunctionName, body, { signal: controller.signal });
       } catch (error) {
-        const invokeError = error instanceof InvokeError ? error : new InvokeError('rejected', String(error));
+        // An error of unknown kind may have come after Main started: never read it as a refusal.
+        const invokeError = error instanceof InvokeError ? error : new InvokeError('unavailable', String(error));
         if (invokeError.kind === 'aborted') {
           return { kind: 'TALKER_TIMEOUT', message: 'Main was still running when the Talker had to stop' };
         }
@@ -201,7 +247,9 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
         }
         if (invokeError.kind === 'throttled') return { kind: 'THROTTLED', message: invokeError.message };
         if (invokeError.kind === 'too-large') return { kind: 'INVOKE_FAILED', message: `the request is too large for a synchronous invoke: ${invokeError.message}` };
-        return { kind: 'INVOKE_FAILED', message: invokeError.message };
+        if (invokeError.kind === 'rejected') return { kind: 'INVOKE_FAILED', message: invokeError.message };
+        // A 5xx or a broken connection: Lambda may have run Main, so the key stays taken.
+        return { kind: 'INVOKE_INTERRUPTED', message: invokeError.message };
       } finally {
         clearTimeout(timer);
       }
@@ -230,29 +278,16 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
     const mainStart = clock.now();
     const answer = await invokeMain(JSON.stringify(event), stopAt);
     const mainMs = clock.now() - mainStart;
-    let failure: TaskFailure | undefined;
-    if ('kind' in answer) failure = answer;
-    else if (answer.functionError !== undefined) failure = failureFromFunctionError(answer.payload);
-    else {
-      const text = Buffer.from(answer.payload).toString('utf8');
-      const problem = checkMainResponse(text, payloadFormatOf(event));
-      if (problem !== undefined) failure = { kind: 'MALFORMED_RESPONSE', message: `Main's response cannot be used by API Gateway: ${problem}` };
-      else {
-        const encoded = encodeResult(answer.payload, config.compressAboveBytes, config.maxResultBytes);
-        if (!encoded.ok) {
-          failure = {
-            kind: 'RESULT_TOO_LARGE',
-            message: `Main's response is ${encoded.rawBytes} bytes (${encoded.compressedBytes} compressed); a task row holds at most ${config.maxResultBytes}`,
-          };
-        } else {
-          const saved = await persist('store result', requestId, writeBy, (signal) =>
-            store.completeTask(requestId, encoded.result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy }, { signal }),
-          );
-          if (!saved) return { outcome: 'SKIPPED', requestId, reason: 'the task was no longer running when Main answered' };
-          return { outcome: 'CREATED', requestId, mainMs, resultBytes: encoded.rawBytes, storedBytes: encoded.result.body.byteLength, encoding: encoded.result.encoding };
-        }
-      }
+    const verdict = classifyMainAnswer(answer, payloadFormatOf(event), config);
+    if (verdict.kind === 'result') {
+      const { result, rawBytes } = verdict;
+      const saved = await persist('store result', requestId, writeBy, (signal) =>
+        store.completeTask(requestId, result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy }, { signal }),
+      );
+      if (!saved) return { outcome: 'SKIPPED', requestId, reason: 'the task was no longer running when Main answered' };
+      return { outcome: 'CREATED', requestId, mainMs, resultBytes: rawBytes, storedBytes: result.body.byteLength, encoding: result.encoding };
     }
+    const { failure } = verdict;
     await persist('record failure', requestId, writeBy, (signal) => store.failTask(requestId, failure, clock.now(), ['RUNNING'], { signal, claimedBy }));
     return { outcome: 'FAILED', requestId, mainMs, kind: failure.kind, message: failure.message };
   }

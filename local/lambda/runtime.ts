@@ -141,7 +141,7 @@ class Environment {
   lastUsed = Date.now();
   retire = false;
   private terminated = false;
-  current?: Current;
+  current?: Current | undefined;
   readonly ready: Promise<FunctionErrorPayload | undefined>;
   readonly logStreamName: string;
   private pendingLog = '';
@@ -431,7 +431,7 @@ export class LambdaRuntime {
           e.lastUsed = Date.now();
           if (e.retire || e.state === 'dead' || this.stopped) e.kill();
           else e.state = 'idle';
-          resolve({ requestId: request.requestId, ok, payload, errorType, timedOut, log, durationMs, coldStart });
+          resolve({ requestId: request.requestId, ok, payload, ...(errorType !== undefined && { errorType }), timedOut, log, durationMs, coldStart });
         },
       };
       e.current = current;

@@ -161,6 +161,16 @@ describe.each(stores)('%s', (_name, make) => {
     expect(await store.readResult(delivered.requestId)).toBeUndefined();
   });
 
+  it('stores a result even when the status update is refused, and keeps it', async () => {
+    const store = make();
+    const task = newTask();
+    await store.createTask(task);
+    await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt, claimedBy: 'not-the-claim' })).toBe(false);
+    expect((await store.readStatus(task.requestId, NOW))?.status).toBe('RUNNING');
+    expect(Buffer.from((await store.readResult(task.requestId))?.body ?? []).toString()).toBe('{"statusCode":200}');
+  });
+
   it('recognises a completion or a failure record made again for the same claim', async () => {
     const store = make();
     const done = newTask();

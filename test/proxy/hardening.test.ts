@@ -543,4 +543,70 @@ describe('review: keys, withdrawals and records', () => {
     const answer = (await kit.proxy(event, {} as never)) as ProxyAnswer;
     expect(answer.statusCode).toBe(303);
   });
+
+  it('a call to Main that broke off without an answer (Lambda 5xx, a lost connection) keeps its key: Main may have run', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(countingMain(50));
+    kit.lambda.refuse.set(MAIN, new InvokeError('unavailable', 'ServiceException: socket hang up'));
+    const broke = await settle(await kit.call(post('{"n":8}', { 'Idempotency-Key': 'k-broke' })));
+    expect(broke.statusCode).toBe(502);
+    expect(code(broke)).toBe('INVOKE_INTERRUPTED');
+    kit.lambda.refuse.delete(MAIN);
+    const retried = await settle(await kit.call(post('{"n":8}', { 'Idempotency-Key': 'k-broke' })));
+    // The repeat gets the same answer (kept for the grace), and Main is not invoked again.
+    expect(code(retried)).toBe('INVOKE_INTERRUPTED');
+    expect(kit.lambda.countCalls(MAIN)).toBe(1);
+  });
+
+  it('a THROTTLED key stays free after its answer was retired at once and its release failed', async () => {
+    const wrap = (store: TaskStore): TaskStore => new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== 'releaseIdempotencyKey') return Reflect.get(target, name, receiver) as unknown;
+        return async () => {
+          throw new StoreUnavailableError('DynamoDB could not release idempotency key (TimeoutError)');
+        };
+      },
+    });
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', RESULT_GRACE_SECONDS: '0' }, talkerEnv: { THROTTLE_RETRIES: '0' }, wrapProxyStore: wrap })).main(countingMain(50));
+    kit.lambda.refuse.set(MAIN, new InvokeError('throttled', 'TooManyRequestsException: Rate Exceeded'));
+    expect(code(await settle(await kit.call(post('{"n":9}', { 'Idempotency-Key': 'k-thr0' }))))).toBe('THROTTLED');
+    kit.lambda.refuse.delete(MAIN);
+    const retried = await settle(await kit.call(post('{"n":9}', { 'Idempotency-Key': 'k-thr0' })));
+    expect(retried.statusCode).toBe(200);
+  });
+
+  it('an authorizer output without any credential the kit can see (a custom token header) is anonymous: its callers never meet', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(countingMain(50));
+    const as = (token: string) => {
+      const event = restEvent({ url, prefix: '/dev', method: 'POST', body: '{"n":10}', headers: { 'Idempotency-Key': 'k-custom', 'X-Auth-Token': token } });
+      event.requestContext.authorizer = { principalId: 'user' };
+      return event;
+    };
+    const alice = await settle(await kit.call(as('alice')));
+    const mallory = await settle(await kit.call(as('mallory')));
+    expect([alice.body.slice(0, 6), mallory.body.slice(0, 6)]).toEqual(['run 1 ', 'run 2 ']);
+  });
+
+  it('users of one Cognito identity pool behind an HTTP API IAM authorizer (one assumed role) never meet', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(countingMain(50));
+    const as = (identityId: string) => {
+      const event = httpApiEvent({ url: 'https://api.example.com/orders', method: 'POST', body: 'x', headers: { 'Idempotency-Key': 'k-pool' } });
+      Object.assign(event.requestContext, { authorizer: { iam: { userArn: 'arn:aws:sts::1:assumed-role/Cognito_Unauth/CognitoIdentityCredentials', cognitoIdentity: { identityId, identityPoolId: 'us-east-1:pool', amr: ['unauthenticated'] } } } });
+      return event;
+    };
+    const a = await settle(await kit.call(as('us-east-1:alice')), '2.0');
+    const b = await settle(await kit.call(as('us-east-1:mallory')), '2.0');
+    expect([a.body.slice(0, 6), b.body.slice(0, 6)]).toEqual(['run 1 ', 'run 2 ']);
+  });
+
+  it('a LOST task that no Talker ever started says that nothing ran', async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '3', PENDING_TIMEOUT_SECONDS: '1' } })).main(countingMain(50));
+    kit.lambda.drop.add(TALKER);
+    const lost = await kit.call(post('{"n":11}', { 'Idempotency-Key': 'k-never' }));
+    expect(lost.statusCode).toBe(504);
+    expect(code(lost)).toBe('LOST');
+    expect(JSON.parse(lost.body).error.message).toContain('nothing ran');
+    kit.lambda.drop.delete(TALKER);
+    const retried = await settle(await kit.call(post('{"n":11}', { 'Idempotency-Key': 'k-never' })));
+    expect(retried.statusCode).toBe(200);
+  });
 });

@@ -1,11 +1,36 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkMainResponse, createTalker, failureFromFunctionError } from '../../talker/talker';
+import { checkMainResponse, classifyMainAnswer, createTalker, failureFromFunctionError } from '../../talker/talker';
 import { loadTalkerConfig } from '../../core/config';
 import { StoreUnavailableError, type TaskStore } from '../../core/task-store';
 import { silentLogger } from '../../core/logger';
 import { InProcessLambda } from '../support/in-process-lambda';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+describe('classifyMainAnswer', () => {
+  const limits = { compressAboveBytes: 100, maxResultBytes: 1000 };
+
+  it('passes a refused invoke on as the failure it is, and sorts a function error', () => {
+    expect(classifyMainAnswer({ kind: 'THROTTLED', message: 'Rate Exceeded' }, '1.0', limits)).toEqual({ kind: 'failure', failure: { kind: 'THROTTLED', message: 'Rate Exceeded' } });
+    const timedOut = classifyMainAnswer({ payload: json({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 3.00 seconds' }), functionError: 'Unhandled' }, '1.0', limits);
+    expect(timedOut).toMatchObject({ kind: 'failure', failure: { kind: 'MAIN_TIMEOUT' } });
+  });
+
+  it('refuses an answer API Gateway cannot use, by payload format', () => {
+    expect(classifyMainAnswer({ payload: json({ hello: 1 }) }, '1.0', limits)).toMatchObject({ kind: 'failure', failure: { kind: 'MALFORMED_RESPONSE', message: expect.stringContaining('statusCode') as unknown } });
+    expect(classifyMainAnswer({ payload: json({ hello: 1 }) }, '2.0', limits).kind).toBe('result');
+  });
+
+  it('encodes a result, compressed above the threshold, and refuses one too large even compressed', () => {
+    const small = classifyMainAnswer({ payload: json({ statusCode: 200, body: 'ok' }) }, '1.0', limits);
+    expect(small).toMatchObject({ kind: 'result', result: { encoding: 'identity' } });
+    const large = classifyMainAnswer({ payload: json({ statusCode: 200, body: 'a'.repeat(500) }) }, '1.0', limits);
+    expect(large).toMatchObject({ kind: 'result', result: { encoding: 'gzip' } });
+    const tooLarge = classifyMainAnswer({ payload: json({ statusCode: 200, body: randomBytes(3000).toString('base64') }) }, '1.0', limits);
+    expect(tooLarge).toMatchObject({ kind: 'failure', failure: { kind: 'RESULT_TOO_LARGE', message: expect.stringContaining('a task row holds at most 1000') as unknown } });
+  });
+});
 
 describe('checkMainResponse', () => {
   it('accepts a REST proxy response with a numeric statusCode', () => {
