@@ -24,6 +24,68 @@ export class ConfigError extends Error {
   }
 }
 
+/** The Proxy's environment variables, by what each sets (the names the deploy script and the CDK construct set too). */
+export const PROXY_ENV = {
+  /** `DYNAMODB_TABLE_NAME`: the tasks table. */
+  tableName: 'DYNAMODB_TABLE_NAME',
+  /** `LAMBDA_TALKER_NAME`: the Talker function's name or ARN. */
+  talkerName: 'LAMBDA_TALKER_NAME',
+  /** `STAGE_NAME`: the stage, accepted for compatibility. */
+  stageName: 'STAGE_NAME',
+  /** `API_KEY`: the key new GET requests must carry. */
+  apiKey: 'API_KEY',
+  /** `SIGNING_SECRET`: the secret that signs links. */
+  signingSecret: 'SIGNING_SECRET',
+  /** `WAIT_SECONDS`: the wait window. */
+  waitSeconds: 'WAIT_SECONDS',
+  /** `SAFETY_MARGIN_MS`: the time kept back from the cut-off. */
+  safetyMarginMs: 'SAFETY_MARGIN_MS',
+  /** `GATEWAY_TIMEOUT_MS`: API Gateway's cut-off. */
+  gatewayTimeoutMs: 'GATEWAY_TIMEOUT_MS',
+  /** `POLL_INITIAL_MS`: the first delay between status reads. */
+  pollInitialMs: 'POLL_INITIAL_MS',
+  /** `POLL_MAX_MS`: the longest delay between status reads. */
+  pollMaxMs: 'POLL_MAX_MS',
+  /** `POLL_FACTOR`: the growth of the delay. */
+  pollFactor: 'POLL_FACTOR',
+  /** `TASK_TTL_SECONDS`: a task's lifetime. */
+  taskTtlSeconds: 'TASK_TTL_SECONDS',
+  /** `PENDING_TIMEOUT_SECONDS`: how long a task may wait for its Talker. */
+  pendingTimeoutSeconds: 'PENDING_TIMEOUT_SECONDS',
+  /** `RESULT_GRACE_SECONDS`: how long a delivered result stays readable. */
+  resultGraceSeconds: 'RESULT_GRACE_SECONDS',
+  /** `RETRY_AFTER_SECONDS`: the Retry-After of 202 and 503 answers. */
+  retryAfterSeconds: 'RETRY_AFTER_SECONDS',
+  /** `CORS_ALLOW_ORIGIN`: the origin allowed to read the Proxy's answers. */
+  corsAllowOrigin: 'CORS_ALLOW_ORIGIN',
+  /** `SHOW_ERROR_DETAILS`: whether error answers show Main's error. */
+  showErrorDetails: 'SHOW_ERROR_DETAILS',
+  /** `BROWSER_HOPS_BEFORE_PAGE`: 303s before the self-continuing page. */
+  browserHopsBeforePage: 'BROWSER_HOPS_BEFORE_PAGE',
+  /** `MAX_ASYNC_PAYLOAD_BYTES`: Lambda's limit for an asynchronous invoke. */
+  maxAsyncPayloadBytes: 'MAX_ASYNC_PAYLOAD_BYTES',
+  /** `RESULTS_PATH`: the dedicated route of continuations. */
+  resultsPath: 'RESULTS_PATH',
+  /** `IDEMPOTENCY_CALLER_HEADERS`: more headers that identify a caller. */
+  idempotencyCallerHeaders: 'IDEMPOTENCY_CALLER_HEADERS',
+} as const;
+
+/** The Talker's environment variables, by what each sets. */
+export const TALKER_ENV = {
+  /** `DYNAMODB_TABLE_NAME`: the tasks table. */
+  tableName: 'DYNAMODB_TABLE_NAME',
+  /** `MAIN_LAMBDA_NAME`: Main's function name or ARN. */
+  mainName: 'MAIN_LAMBDA_NAME',
+  /** `SAFETY_MARGIN_MS`: the time kept back from the Talker's own timeout. */
+  safetyMarginMs: 'SAFETY_MARGIN_MS',
+  /** `MAX_RESULT_BYTES`: the largest stored result. */
+  maxResultBytes: 'MAX_RESULT_BYTES',
+  /** `COMPRESS_ABOVE_BYTES`: the size above which results are compressed. */
+  compressAboveBytes: 'COMPRESS_ABOVE_BYTES',
+  /** `THROTTLE_RETRIES`: retries when Lambda throttles Main. */
+  throttleRetries: 'THROTTLE_RETRIES',
+} as const;
+
 /** The environment to read: `process.env` in a function, a plain object in tests. */
 export type Environment = Record<string, string | undefined>;
 
@@ -177,47 +239,47 @@ export function describeLinkProtection(config: Pick<ProxyConfig, 'apiKey' | 'sig
  * ```
  */
 export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
-  const apiKey = optional(env, 'API_KEY');
-  const signingSecret = optional(env, 'SIGNING_SECRET');
+  const apiKey = optional(env, PROXY_ENV.apiKey);
+  const signingSecret = optional(env, PROXY_ENV.signingSecret);
   if (signingSecret !== undefined && signingSecret.length < 32) {
-    throw new ConfigError('SIGNING_SECRET', 'must be at least 32 characters long');
+    throw new ConfigError(PROXY_ENV.signingSecret, 'must be at least 32 characters long');
   }
-  const corsAllowOrigin = optional(env, 'CORS_ALLOW_ORIGIN');
+  const corsAllowOrigin = optional(env, PROXY_ENV.corsAllowOrigin);
   if (corsAllowOrigin !== undefined && corsAllowOrigin !== '*' && !/^https?:\/\/[^/\s]+$/.test(corsAllowOrigin)) {
-    throw new ConfigError('CORS_ALLOW_ORIGIN', `must be "*" or an origin like https://app.example.com, got "${corsAllowOrigin}"`);
+    throw new ConfigError(PROXY_ENV.corsAllowOrigin, `must be "*" or an origin like https://app.example.com, got "${corsAllowOrigin}"`);
   }
-  const resultsPath = optional(env, 'RESULTS_PATH');
+  const resultsPath = optional(env, PROXY_ENV.resultsPath);
   if (resultsPath !== undefined && !/^(\/[A-Za-z0-9._~-]+)+$/.test(resultsPath)) {
-    throw new ConfigError('RESULTS_PATH', `must be a path like /_results (no trailing slash), got "${resultsPath}"`);
+    throw new ConfigError(PROXY_ENV.resultsPath, `must be a path like /_results (no trailing slash), got "${resultsPath}"`);
   }
   const poll: PollPolicy = {
-    initialDelayMs: integer(env, 'POLL_INITIAL_MS', 25, 5, 10_000),
-    maxDelayMs: integer(env, 'POLL_MAX_MS', 220, 5, 10_000),
-    factor: decimal(env, 'POLL_FACTOR', 1.5, 1, 10),
+    initialDelayMs: integer(env, PROXY_ENV.pollInitialMs, 25, 5, 10_000),
+    maxDelayMs: integer(env, PROXY_ENV.pollMaxMs, 220, 5, 10_000),
+    factor: decimal(env, PROXY_ENV.pollFactor, 1.5, 1, 10),
   };
   if (poll.maxDelayMs < poll.initialDelayMs) {
-    throw new ConfigError('POLL_MAX_MS', `must not be below POLL_INITIAL_MS (${poll.initialDelayMs})`);
+    throw new ConfigError(PROXY_ENV.pollMaxMs, `must not be below POLL_INITIAL_MS (${poll.initialDelayMs})`);
   }
-  const stageName = optional(env, 'STAGE_NAME');
+  const stageName = optional(env, PROXY_ENV.stageName);
   return {
-    tableName: required(env, 'DYNAMODB_TABLE_NAME'),
-    talkerFunctionName: required(env, 'LAMBDA_TALKER_NAME'),
+    tableName: required(env, PROXY_ENV.tableName),
+    talkerFunctionName: required(env, PROXY_ENV.talkerName),
     ...(stageName !== undefined && { stageName }),
     ...(apiKey !== undefined && { apiKey }),
     ...(signingSecret !== undefined && { signingKey: Buffer.from(signingSecret, 'utf8') }),
-    idempotencyCallerHeaders: headerList(env, 'IDEMPOTENCY_CALLER_HEADERS'),
-    waitMs: decimal(env, 'WAIT_SECONDS', 25, 0, 28) * 1000,
-    safetyMarginMs: integer(env, 'SAFETY_MARGIN_MS', 2000, 0, 60_000),
-    gatewayTimeoutMs: integer(env, 'GATEWAY_TIMEOUT_MS', 29_000, 1000, 300_000),
+    idempotencyCallerHeaders: headerList(env, PROXY_ENV.idempotencyCallerHeaders),
+    waitMs: decimal(env, PROXY_ENV.waitSeconds, 25, 0, 28) * 1000,
+    safetyMarginMs: integer(env, PROXY_ENV.safetyMarginMs, 2000, 0, 60_000),
+    gatewayTimeoutMs: integer(env, PROXY_ENV.gatewayTimeoutMs, 29_000, 1000, 300_000),
     poll,
-    taskTtlSeconds: integer(env, 'TASK_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
-    pendingTimeoutMs: integer(env, 'PENDING_TIMEOUT_SECONDS', 300, 1, 6 * 3600) * 1000,
-    resultGraceSeconds: integer(env, 'RESULT_GRACE_SECONDS', 60, 0, 24 * 3600),
-    retryAfterSeconds: integer(env, 'RETRY_AFTER_SECONDS', 5, 1, 3600),
+    taskTtlSeconds: integer(env, PROXY_ENV.taskTtlSeconds, 3600, 60, 7 * 24 * 3600),
+    pendingTimeoutMs: integer(env, PROXY_ENV.pendingTimeoutSeconds, 300, 1, 6 * 3600) * 1000,
+    resultGraceSeconds: integer(env, PROXY_ENV.resultGraceSeconds, 60, 0, 24 * 3600),
+    retryAfterSeconds: integer(env, PROXY_ENV.retryAfterSeconds, 5, 1, 3600),
     ...(corsAllowOrigin !== undefined && { corsAllowOrigin }),
-    showErrorDetails: boolean(env, 'SHOW_ERROR_DETAILS', false),
-    browserHopsBeforePage: integer(env, 'BROWSER_HOPS_BEFORE_PAGE', 15, 0, 19),
-    maxAsyncPayloadBytes: integer(env, 'MAX_ASYNC_PAYLOAD_BYTES', 1_048_576, 1024, 1_048_576),
+    showErrorDetails: boolean(env, PROXY_ENV.showErrorDetails, false),
+    browserHopsBeforePage: integer(env, PROXY_ENV.browserHopsBeforePage, 15, 0, 19),
+    maxAsyncPayloadBytes: integer(env, PROXY_ENV.maxAsyncPayloadBytes, 1_048_576, 1024, 1_048_576),
     ...(resultsPath !== undefined && { resultsPath }),
   };
 }
@@ -230,11 +292,11 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
  */
 export function loadTalkerConfig(env: Environment = process.env): TalkerConfig {
   return {
-    tableName: required(env, 'DYNAMODB_TABLE_NAME'),
-    mainFunctionName: required(env, 'MAIN_LAMBDA_NAME'),
-    safetyMarginMs: integer(env, 'SAFETY_MARGIN_MS', 3000, 0, 60_000),
-    maxResultBytes: integer(env, 'MAX_RESULT_BYTES', 380_000, 1024, 390_000),
-    compressAboveBytes: integer(env, 'COMPRESS_ABOVE_BYTES', 4096, 0, 390_000),
-    throttleRetries: integer(env, 'THROTTLE_RETRIES', 3, 0, 10),
+    tableName: required(env, TALKER_ENV.tableName),
+    mainFunctionName: required(env, TALKER_ENV.mainName),
+    safetyMarginMs: integer(env, TALKER_ENV.safetyMarginMs, 3000, 0, 60_000),
+    maxResultBytes: integer(env, TALKER_ENV.maxResultBytes, 380_000, 1024, 390_000),
+    compressAboveBytes: integer(env, TALKER_ENV.compressAboveBytes, 4096, 0, 390_000),
+    throttleRetries: integer(env, TALKER_ENV.throttleRetries, 3, 0, 10),
   };
 }

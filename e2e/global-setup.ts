@@ -13,13 +13,13 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from '
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { zipsAreStale } from '../scripts/lib/build-lib.mjs';
+import { zipsAreStale } from '../scripts/lib/build-lib';
 import { chooseChromium } from './support/browser';
-import { e2eDeployments, mainFunctionName, suiteEnvironment, type Role } from './deployments.mjs';
+import { e2eDeployments, mainFunctionName, suiteEnvironment, type Role } from './deployments';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
-const zxCli = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** Kept after the run: the stack's log (every function's output) and the deploy state files. */
 const workDir = path.join(root, 'test-results', 'e2e-stack');
 
@@ -73,7 +73,7 @@ async function deploy(endpoint: string, role: Role, flags: string[]): Promise<{ 
   const home = path.join(workDir, 'home');
   mkdirSync(home, { recursive: true });
   try {
-    await execFileP(process.execPath, [zxCli, 'scripts/deploy.mjs', '--endpoint', endpoint, '--state-file', stateFile, ...flags], {
+    await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--endpoint', endpoint, '--state-file', stateFile, ...flags], {
       cwd: root,
       // The local stack takes any credentials; never hand real ones to it.
       env: { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0' },
@@ -106,7 +106,7 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | und
   if (zipsAreStale(root)) {
     log('building the functions (their zips are missing or older than the sources)');
     try {
-      await execFileP(process.execPath, [zxCli, 'scripts/build.mjs'], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 300_000 });
+      await execFileP(process.execPath, [tsxCli, 'scripts/build.ts'], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' }, timeout: 300_000 });
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string };
       throw new Error(`the build failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });

@@ -89,6 +89,12 @@ export const MAX_PAD_BYTES = 6 * 1024 * 1024;
 /** The default wait when `DELAY_SECONDS` is not set. */
 export const DEFAULT_DELAY_SECONDS = 60;
 
+/** main-example's environment variables, by what each sets. */
+export const MAIN_EXAMPLE_ENV = {
+  /** `DELAY_SECONDS`: how long Main waits when the request does not say. */
+  delaySeconds: 'DELAY_SECONDS',
+} as const;
+
 /** Query parameter names whose values Main never echoes. */
 const SECRET_NAME = /key|token|secret|sig|signature|password|passwd|auth|session|credential/i;
 
@@ -109,7 +115,7 @@ export class KnobError extends Error {
  * @returns the settings
  */
 export function readSettings(env: Record<string, string | undefined>): MainSettings {
-  const raw = env.DELAY_SECONDS;
+  const raw = env[MAIN_EXAMPLE_ENV.delaySeconds];
   if (raw === undefined || raw.trim() === '') return { delaySeconds: DEFAULT_DELAY_SECONDS };
   const value = parseSeconds(raw);
   if (value === undefined) {

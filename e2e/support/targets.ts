@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import type { Role } from '../deployments.mjs';
+import type { Role } from '../deployments';
 
 export type { Role };
 

@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callLongRequest, LongRequestError, type LongRequestProgress } from '../../client/index';
-import { deployKit, root, zxCli, type DeployedKit } from '../support/deployed-kit';
+import { deployKit, root, tsxCli, type DeployedKit } from '../support/deployed-kit';
 
 const execFileP = promisify(execFile);
 
-/** Runs `npm run demo -- ...args` as npm does (zx), without a TTY; resolves with its output and exit code. */
+/** Runs `npm run demo -- ...args` as npm does (tsx), without a TTY; resolves with its output and exit code. */
 async function demo(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [zxCli, 'scripts/demo.mjs', ...args], { cwd: root, env: { PATH: process.env.PATH, FORCE_COLOR: '0' } });
+    const { stdout, stderr } = await execFileP(process.execPath, [tsxCli, 'scripts/demo.ts', ...args], { cwd: root, env: { PATH: process.env.PATH, FORCE_COLOR: '0' } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

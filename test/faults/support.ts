@@ -13,8 +13,8 @@ import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { strToU8, zipSync } from 'fflate';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/index';
-import type { DeployState } from '../../scripts/lib/deploy-run.mjs';
-import { root, zxCli } from '../support/deployed-kit';
+import type { DeployState } from '../../scripts/lib/deploy-run';
+import { root, tsxCli } from '../support/deployed-kit';
 
 export { follow } from '../support/deployed-kit';
 
@@ -85,7 +85,7 @@ export async function deployInto(fs: FaultStack, prefix: string, args: string[] 
   const scratch = mkdtempSync(path.join(tmpdir(), `faults-${prefix}-`));
   const stateFile = path.join(scratch, 'state.json');
   try {
-    await execFileP(process.execPath, [zxCli, 'scripts/deploy.mjs', '--endpoint', fs.stack.url, '--state-file', stateFile, '--name-prefix', prefix, ...args], {
+    await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--endpoint', fs.stack.url, '--state-file', stateFile, '--name-prefix', prefix, ...args], {
       cwd: root,
       env: { PATH: process.env['PATH'], HOME: scratch, AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0' },
     });

@@ -6,15 +6,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deterministicZip, FILE_ATTRIBUTES, sha256Base64, sha256Hex } from '../../scripts/lib/zip.mjs';
-import { collectLicenses, FUNCTIONS, functionPaths, LICENSES_FILE, MAX_ZIP_BYTES, packageDirOf } from '../../scripts/lib/build-lib.mjs';
+import { deterministicZip, FILE_ATTRIBUTES, sha256Base64, sha256Hex } from '../../scripts/lib/zip';
+import { collectLicenses, FUNCTIONS, functionPaths, LICENSES_FILE, MAX_ZIP_BYTES, packageDirOf } from '../../scripts/lib/build-lib';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..', '..');
-const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 async function build(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [zx, 'scripts/build.mjs', ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+  return run(process.execPath, [tsx, 'scripts/build.ts', ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
 }
 
 function sha256OfFile(file: string): string {
@@ -154,7 +154,7 @@ describe('npm run build', () => {
       ));
       expect(err.code).toBe(1);
       expect(err.stderr.trim().split('\n')).toHaveLength(1);
-      expect(err.stderr).not.toMatch(/at .*\.mjs:\d+/);
+      expect(err.stderr).not.toMatch(/at .*\.[mc]?[jt]s:\d+/);
     }
   });
 });

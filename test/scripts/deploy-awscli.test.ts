@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../local/index';
-import { follow, root, zxCli } from '../support/deployed-kit';
+import { follow, root, tsxCli } from '../support/deployed-kit';
 
 const AWS = '/usr/bin/aws';
 const hasAws = existsSync(AWS);
@@ -54,7 +54,7 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
       AWS_SHARED_CREDENTIALS_FILE: path.join(scratch, 'none'),
     };
     if (!['proxy', 'talker', 'main-example'].every((fn) => existsSync(path.join(root, fn, 'dist', 'deploy.zip')))) {
-      await execFileP(process.execPath, [zxCli, 'scripts/build.mjs'], { cwd: root });
+      await execFileP(process.execPath, [tsxCli, 'scripts/build.ts'], { cwd: root });
     }
   });
 
@@ -63,7 +63,7 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
   });
 
   it('creates the table, roles, functions and API, and the API answers through the kit', async () => {
-    const { stdout: plan } = await execFileP(process.execPath, [zxCli, 'scripts/deploy.mjs', '--dry-run', '--name-prefix', 'cli', '--direct-route', '--main-delay', '0.5', '--wait-seconds', '0.2', '--results-path', '/_results'], { cwd: root, env });
+    const { stdout: plan } = await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--dry-run', '--name-prefix', 'cli', '--direct-route', '--main-delay', '0.5', '--wait-seconds', '0.2', '--results-path', '/_results'], { cwd: root, env });
     const { stdout } = await runScript(plan);
     const apiId = /Invoke URL: https:\/\/([a-z0-9]{10})\.execute-api/.exec(stdout)?.[1];
     expect(apiId).toBeDefined();

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..', '..');
-const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const home = mkdtempSync(path.join(tmpdir(), 'deploy-dry-run-home-'));
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -29,7 +29,7 @@ interface Result { code: number; stdout: string; stderr: string }
 
 async function script(name: 'deploy' | 'destroy', args: string[], env: Record<string, string> = {}): Promise<Result> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [zx, `scripts/${name}.mjs`, ...args], { cwd: root, env: bareEnv(env) });
+    const { stdout, stderr } = await execFileP(process.execPath, [tsx, `scripts/${name}.ts`, ...args], { cwd: root, env: bareEnv(env) });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -3,12 +3,30 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeError, ExpectedError, scriptArgs, UsageError } from '../../scripts/lib/cli.mjs';
-import { DEFAULTS, parseDeployArgs, parseDestroyArgs } from '../../scripts/lib/deploy-options.mjs';
-import { invokeUrl, managedPolicyArns, partitionOf, planDeploy } from '../../scripts/lib/deploy-plan.mjs';
-import { shellArg, shellVar } from '../../scripts/lib/dry-run.mjs';
-import { clientConfig, configurationDiff, ensureTtl, resolveIdentity, withRolePropagation } from '../../scripts/lib/deploy-lib.mjs';
-import { loadZips, stateMatches } from '../../scripts/lib/deploy-run.mjs';
+import type { FunctionConfiguration } from '@aws-sdk/client-lambda';
+import { describeError, ExpectedError, scriptArgs, UsageError } from '../../scripts/lib/cli';
+import { DEFAULTS, parseDeployArgs as parseDeployOrHelp, parseDestroyArgs as parseDestroyOrHelp, type DeployOptions, type DestroyOptions } from '../../scripts/lib/deploy-options';
+
+/** The options of a call that is not --help. */
+function parseDeployArgs(...args: Parameters<typeof parseDeployOrHelp>): DeployOptions {
+  const options = parseDeployOrHelp(...args);
+  if (options.help) throw new Error('unexpected --help');
+  return options;
+}
+
+/** The options of a destroy that is not --help. */
+function parseDestroyArgs(...args: Parameters<typeof parseDestroyOrHelp>): DestroyOptions {
+  const options = parseDestroyOrHelp(...args);
+  if (options.help) throw new Error('unexpected --help');
+  return options;
+}
+import { invokeUrl, managedPolicyArns, partitionOf, planDeploy } from '../../scripts/lib/deploy-plan';
+import { shellArg, shellVar } from '../../scripts/lib/dry-run';
+import { clientConfig, resolveIdentity } from '../../scripts/lib/aws/clients';
+import { configurationDiff } from '../../scripts/lib/aws/functions';
+import { withRolePropagation } from '../../scripts/lib/aws/roles';
+import { ensureTtl } from '../../scripts/lib/aws/table';
+import { loadZips, stateMatches } from '../../scripts/lib/deploy-run';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-lib-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -146,7 +164,7 @@ describe('AWS helpers', () => {
   it('tell which configuration settings differ', () => {
     const plan = planDeploy(parseDeployArgs(['--region', 'us-east-1'], {}), { account: '123456789012' });
     const fn = plan.functions.find((f) => f.key === 'proxy')!;
-    const same = {
+    const same: FunctionConfiguration = {
       Role: fn.roleArn, Runtime: 'nodejs22.x', Handler: 'index.handler', Timeout: 35, MemorySize: 256,
       TracingConfig: { Mode: 'Active' }, Environment: { Variables: { LAMBDA_TALKER_NAME: 'long-request-kit-talker', DYNAMODB_TABLE_NAME: 'long-request-kit-tasks' } },
     };
@@ -183,9 +201,9 @@ describe('AWS helpers', () => {
 
 describe('script plumbing', () => {
   it('finds the raw arguments after the script, run through zx or node', () => {
-    const url = 'file:///repo/scripts/deploy.mjs';
-    expect(scriptArgs(url, ['node', '/x/zx/cli.js', '/repo/scripts/deploy.mjs', '--api-key', '0123'])).toEqual(['--api-key', '0123']);
-    expect(scriptArgs(url, ['node', '/repo/scripts/deploy.mjs', '--dry-run'])).toEqual(['--dry-run']);
+    const url = 'file:///repo/scripts/deploy.ts';
+    expect(scriptArgs(url, ['node', '/x/tsx/dist/cli.mjs', '/repo/scripts/deploy.ts', '--api-key', '0123'])).toEqual(['--api-key', '0123']);
+    expect(scriptArgs(url, ['node', '/repo/scripts/deploy.ts', '--dry-run'])).toEqual(['--dry-run']);
   });
 
   it('turns a missing-credentials error into advice', () => {

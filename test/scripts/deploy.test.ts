@@ -10,7 +10,7 @@ import { GetFunctionCommand, GetFunctionEventInvokeConfigCommand, GetPolicyComma
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../local/index';
 import type { LocalStack } from '../../local/index';
-import type { DeployState } from '../../scripts/lib/deploy-run.mjs';
+import type { DeployState } from '../../scripts/lib/deploy-run';
 import { follow } from '../support/deployed-kit';
 
 // the SDK's Node 22 notice would clutter the test output
@@ -18,7 +18,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..', '..');
-const zx = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+const tsx = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-test-'));
 const stateFile = path.join(scratch, 'state.json');
 const prefix = `t${Date.now().toString(36)}`;
@@ -43,7 +43,7 @@ async function scriptAs(namePrefix: string, state: string, name: 'deploy' | 'des
   try {
     const { stdout, stderr } = await execFileP(
       process.execPath,
-      [zx, `scripts/${name}.mjs`, '--endpoint', stack.url, '--name-prefix', namePrefix, '--state-file', state, ...args],
+      [tsx, `scripts/${name}.ts`, '--endpoint', stack.url, '--name-prefix', namePrefix, '--state-file', state, ...args],
       { cwd: root, env },
     );
     return { code: 0, stdout, stderr };
@@ -88,7 +88,7 @@ beforeAll(async () => {
     iam: new IAMClient({ ...config, endpoint }),
   };
   // deploy what the source is now
-  await execFileP(process.execPath, [zx, 'scripts/build.mjs'], { cwd: root });
+  await execFileP(process.execPath, [tsx, 'scripts/build.ts'], { cwd: root });
 }, 120_000);
 
 afterAll(async () => {

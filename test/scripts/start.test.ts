@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { follow, root, zxCli } from '../support/deployed-kit';
+import { follow, root, tsxCli } from '../support/deployed-kit';
 
 describe('npm start', () => {
   it('runs the whole kit locally, prints the URLs, writes them to the state file, and stops cleanly on Ctrl-C', async () => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'start-'));
     const stateFile = path.join(scratch, 'state.json');
-    const child = spawn(process.execPath, [zxCli, 'scripts/start.mjs', '--port', '0', '--main-delay', '1', '--wait-seconds', '0.5', '--state-file', stateFile], {
+    const child = spawn(process.execPath, [tsxCli, 'scripts/start.ts', '--port', '0', '--main-delay', '1', '--wait-seconds', '0.5', '--state-file', stateFile], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: scratch, FORCE_COLOR: '0', AWS_EC2_METADATA_DISABLED: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],

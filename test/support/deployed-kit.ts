@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/index';
-import type { DeployState } from '../../scripts/lib/deploy-run.mjs';
+import type { DeployState } from '../../scripts/lib/deploy-run';
 
 const execFileP = promisify(execFile);
 export const root = path.resolve(import.meta.dirname, '..', '..');
-export const zxCli = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+export const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 export interface DeployedKit {
   stack: LocalStack;
@@ -28,7 +28,7 @@ export async function deployKit(deployArgs: string[], stackOptions: LocalStackOp
   const scratch = mkdtempSync(path.join(tmpdir(), 'kit-'));
   const stateFile = path.join(scratch, 'state.json');
   try {
-    await execFileP(process.execPath, [zxCli, 'scripts/deploy.mjs', '--endpoint', stack.url, '--state-file', stateFile, ...deployArgs], {
+    await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--endpoint', stack.url, '--state-file', stateFile, ...deployArgs], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: scratch, AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0' },
     });

@@ -1,26 +1,111 @@
 // What deploy creates, computed from the options alone (pure): names, ARNs, policies, settings.
 // The real deploy and the dry run both read this plan, so they cannot drift apart.
-import { HANDLER, ROLES, RUNTIME, SOURCE_FOLDER } from './deploy-options.mjs';
+import { PROXY_ENV, TALKER_ENV } from '../../core/config';
+import { MAIN_EXAMPLE_ENV } from '../../main-example/main';
+import { HANDLER, ROLES, RUNTIME, SOURCE_FOLDER, type DeployOptions, type FunctionKey } from './deploy-options';
+
+/** Where resources live. */
+export interface Where {
+  /** `aws`, `aws-cn` or `aws-us-gov`. */
+  partition: string;
+  /** The region. */
+  region: string;
+  /** The account id. */
+  account: string;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  /** Always 2012-10-17. */
+  Version: string;
+  /** Its statements. */
+  Statement: Array<Record<string, unknown>>;
+}
+
+/** An execution role in the plan. */
+export interface RolePlan {
+  /** The function it is for. */
+  key: FunctionKey;
+  /** Whether deploy creates it (false: given with `--*-role`). */
+  managed: boolean;
+  /** Its name. */
+  name: string;
+  /** Its ARN. */
+  arn: string;
+  /** Who may assume it. */
+  trustPolicy: PolicyDocument;
+  /** Its inline policy, if any. */
+  inlinePolicy: { name: string; document: PolicyDocument } | null;
+  /** The managed policies attached to it. */
+  managedPolicyArns: string[];
+}
+
+/** A function in the plan. */
+export interface FunctionPlan {
+  /** Which of the kit's functions. */
+  key: FunctionKey;
+  /** Its name. */
+  name: string;
+  /** Its ARN. */
+  arn: string;
+  /** Its source folder. */
+  source: string;
+  /** Its zip, relative to the repository. */
+  zipPath: string;
+  /** Its execution role. */
+  roleArn: string;
+  /** Its runtime. */
+  runtime: string;
+  /** Its handler. */
+  handler: string;
+  /** Its timeout, seconds. */
+  timeout: number;
+  /** Its memory, MB. */
+  memory: number;
+  /** Its architecture. */
+  architecture: 'x86_64' | 'arm64';
+  /** Its environment variables, sorted. */
+  environment: Record<string, string>;
+  /** Its asynchronous invocation settings, if any (the Talker: no retries). */
+  eventInvokeConfig: { MaximumRetryAttempts: number } | null;
+}
+
+/** Everything deploy creates or updates. */
+export interface DeployPlan {
+  /** The region. */
+  region: string;
+  /** The partition. */
+  partition: string;
+  /** The account. */
+  account: string;
+  /** The tasks table. */
+  table: { name: string; arn: string; key: string; ttlAttribute: string };
+  /** The execution roles. */
+  roles: RolePlan[];
+  /** The functions deploy creates (Main too, unless `--main-name`). */
+  functions: FunctionPlan[];
+  /** Main, deployed or given. */
+  main: { name: string; arn: string; deployed: boolean };
+  /** The REST API. */
+  api: { name: string; stage: string; directRoute: boolean; resultsPath: string | undefined };
+}
 
 /** Trust policy of every execution role: Lambda may assume it. */
-export const LAMBDA_TRUST_POLICY = Object.freeze({
+export const LAMBDA_TRUST_POLICY: Readonly<PolicyDocument> = Object.freeze({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
 });
 
 /** The DynamoDB actions the Proxy and the Talker need on the tasks table, and no more. */
-export const TABLE_ACTIONS = Object.freeze({
+export const TABLE_ACTIONS: Readonly<Record<'proxy' | 'talker', readonly string[]>> = Object.freeze({
   proxy: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   talker: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
 });
 
 /**
  * The AWS partition of a region (aws, aws-cn, aws-us-gov).
- *
- * @param {string} region
- * @returns {string}
  */
-export function partitionOf(region) {
+export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   return 'aws';
@@ -28,11 +113,8 @@ export function partitionOf(region) {
 
 /**
  * The AWS managed policies attached to every execution role: CloudWatch Logs and X-Ray.
- *
- * @param {string} partition
- * @returns {string[]}
  */
-export function managedPolicyArns(partition) {
+export function managedPolicyArns(partition: string): string[] {
   return [
     `arn:${partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole`,
     `arn:${partition}:iam::aws:policy/AWSXRayDaemonWriteAccess`,
@@ -41,56 +123,38 @@ export function managedPolicyArns(partition) {
 
 /**
  * A function's ARN, or the name itself when it already is an ARN.
- *
- * @param {{ partition: string, region: string, account: string }} where
- * @param {string} nameOrArn
- * @returns {string}
  */
-export function functionArn(where, nameOrArn) {
+export function functionArn(where: Where, nameOrArn: string): string {
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
   return `arn:${where.partition}:lambda:${where.region}:${where.account}:function:${nameOrArn}`;
 }
 
 /**
  * The source ARN that lets one REST API (any stage, method and path) invoke a function.
- *
- * @param {{ partition: string, region: string, account: string }} where
- * @param {string} apiId
- * @returns {string}
  */
-export function apiSourceArn(where, apiId) {
+export function apiSourceArn(where: Where, apiId: string): string {
   return `arn:${where.partition}:execute-api:${where.region}:${where.account}:${apiId}/*`;
 }
 
 /**
  * The integration URI of an AWS_PROXY integration with a function.
- *
- * @param {{ partition: string, region: string }} where
- * @param {string} fnArn
- * @returns {string}
  */
-export function integrationUri(where, fnArn) {
+export function integrationUri(where: { partition: string; region: string }, fnArn: string): string {
   return `arn:${where.partition}:apigateway:${where.region}:lambda:path/2015-03-31/functions/${fnArn}/invocations`;
 }
 
 /**
  * The statement id of the permission that lets an API invoke a function (one per API, so that a
  * re-created API gets its own and destroy can remove it).
- *
- * @param {string} apiId
- * @returns {string}
  */
-export function permissionStatementId(apiId) {
+export function permissionStatementId(apiId: string): string {
   return `apigateway-${apiId}`;
 }
 
 /**
  * The URL clients call: API Gateway's on AWS, LocalStack's shape on a local endpoint.
- *
- * @param {{ endpoint?: string, region: string, apiId: string, stage: string }} where
- * @returns {string}
  */
-export function invokeUrl({ endpoint, region, apiId, stage }) {
+export function invokeUrl({ endpoint, region, apiId, stage }: { endpoint?: string | undefined; region: string; apiId: string; stage: string }): string {
   if (endpoint) return `${endpoint.replace(/\/+$/, '')}/_aws/execute-api/${apiId}/${stage}/`;
   const suffix = partitionOf(region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
   return `https://${apiId}.execute-api.${region}.${suffix}/${stage}/`;
@@ -98,27 +162,22 @@ export function invokeUrl({ endpoint, region, apiId, stage }) {
 
 /**
  * Everything deploy creates or updates, from the options and the account.
- *
- * @param {import('./deploy-options.d.mts').DeployOptions} options
- * @param {{ account: string, partition?: string }} ids
- * @returns {import('./deploy-plan.d.mts').DeployPlan}
  */
-export function planDeploy(options, { account, partition: givenPartition }) {
+export function planDeploy(options: DeployOptions, { account, partition: givenPartition }: { account: string; partition?: string }): DeployPlan {
   const region = options.region ?? 'us-east-1';
   const partition = givenPartition ?? partitionOf(region);
   const where = { partition, region, account };
   const { names } = options;
   const tableArn = `arn:${partition}:dynamodb:${region}:${account}:table/${names.table}`;
   const mainName = options.mainName ?? names.functions.main;
-  const arns = {
+  const arns: Record<FunctionKey, string> = {
     proxy: functionArn(where, names.functions.proxy),
     talker: functionArn(where, names.functions.talker),
     main: functionArn(where, mainName),
   };
   const deployMain = options.mainName === undefined;
 
-  /** @type {Record<'proxy' | 'talker' | 'main', object | null>} */
-  const inline = {
+  const inline: Record<FunctionKey, PolicyDocument | null> = {
     proxy: {
       Version: '2012-10-17',
       Statement: [
@@ -136,32 +195,34 @@ export function planDeploy(options, { account, partition: givenPartition }) {
     main: null,
   };
 
-  const roles = ROLES.filter((key) => key !== 'main' || deployMain).map((key) => {
+  const deployed = ROLES.filter((key) => key !== 'main' || deployMain);
+  const roleArn = (key: FunctionKey): string => options.givenRoles[key] ?? `arn:${partition}:iam::${account}:role/${names.roles[key]}`;
+  const roles: RolePlan[] = deployed.map((key) => {
     const given = options.givenRoles[key];
+    const document = inline[key];
     return {
       key,
       managed: given === undefined,
       name: given === undefined ? names.roles[key] : given.slice(given.lastIndexOf('/') + 1),
-      arn: given ?? `arn:${partition}:iam::${account}:role/${names.roles[key]}`,
+      arn: roleArn(key),
       trustPolicy: LAMBDA_TRUST_POLICY,
-      inlinePolicy: inline[key] === null ? null : { name: names.policies[key], document: inline[key] },
+      inlinePolicy: document === null ? null : { name: names.policies[key], document },
       managedPolicyArns: managedPolicyArns(partition),
     };
   });
-  const roleArn = Object.fromEntries(roles.map((r) => [r.key, r.arn]));
 
-  const environment = {
-    proxy: { ...options.env.proxy, DYNAMODB_TABLE_NAME: names.table, LAMBDA_TALKER_NAME: names.functions.talker },
-    talker: { ...options.env.talker, DYNAMODB_TABLE_NAME: names.table, MAIN_LAMBDA_NAME: mainName },
-    main: { ...options.env.main, DELAY_SECONDS: String(options.mainDelay) },
+  const environment: Record<FunctionKey, Record<string, string>> = {
+    proxy: { ...options.env.proxy, [PROXY_ENV.tableName]: names.table, [PROXY_ENV.talkerName]: names.functions.talker },
+    talker: { ...options.env.talker, [TALKER_ENV.tableName]: names.table, [TALKER_ENV.mainName]: mainName },
+    main: { ...options.env.main, [MAIN_EXAMPLE_ENV.delaySeconds]: String(options.mainDelay) },
   };
-  const functions = ROLES.filter((key) => key !== 'main' || deployMain).map((key) => ({
+  const functions: FunctionPlan[] = deployed.map((key) => ({
     key,
     name: names.functions[key],
     arn: arns[key],
     source: SOURCE_FOLDER[key],
     zipPath: `${SOURCE_FOLDER[key]}/dist/deploy.zip`,
-    roleArn: roleArn[key],
+    roleArn: roleArn(key),
     runtime: RUNTIME,
     handler: HANDLER,
     timeout: options.timeouts[key],
@@ -185,10 +246,7 @@ export function planDeploy(options, { account, partition: givenPartition }) {
 
 /**
  * A copy of an object with its keys sorted (stable environment blocks, stable comparisons).
- *
- * @param {Record<string, string>} obj
- * @returns {Record<string, string>}
  */
-export function sortKeys(obj) {
+export function sortKeys(obj: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

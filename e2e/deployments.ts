@@ -1,14 +1,16 @@
 // The deployments the browser suite runs against, one per concern so that each test can count
 // its own Main's runs. Shared by e2e/global-setup.ts (the kit's local stack) and
-// scripts/e2e-localstack.mjs (LocalStack). Main is main-example at its default 60 s throughout.
+// scripts/e2e-localstack.ts (LocalStack). Main is main-example at its default 60 s throughout.
+
+/** The role a deployment plays in the browser suite. */
+export type Role = 'base' | 'form' | 'get' | 'chain' | 'links';
 
 /**
  * Deploy flags of each deployment, by the role the tests give it.
  *
- * @param {string} signingSecret the SIGNING_SECRET of the links deployment (32 characters or more)
- * @returns {Record<import('./deployments.mjs').Role, string[]>}
+ * @param signingSecret - the SIGNING_SECRET of the links deployment (32 characters or more)
  */
-export function e2eDeployments(signingSecret) {
+export function e2eDeployments(signingSecret: string): Record<Role, string[]> {
   return {
     // a Main that throws (4), and the direct route (3): Main behind API Gateway without the kit
     base: ['--name-prefix', 'e2e', '--direct-route'],
@@ -29,20 +31,18 @@ export const LINKS_RESULT_GRACE_SECONDS = 0;
 /**
  * The name deploy gives a deployment's Main.
  *
- * @param {string[]} flags the deployment's deploy flags
- * @returns {string}
+ * @param flags - the deployment's deploy flags
  */
-export function mainFunctionName(flags) {
+export function mainFunctionName(flags: string[]): string {
   return `${flags[flags.indexOf('--name-prefix') + 1]}-main`;
 }
 
 /**
  * The environment that points the suite at deployed URLs.
  *
- * @param {Record<string, { invokeUrl: string, directUrl: string | null }>} states deploy states by role
- * @returns {Record<string, string>}
+ * @param states - deploy states by role
  */
-export function suiteEnvironment(states) {
+export function suiteEnvironment(states: Record<Role, { invokeUrl: string; directUrl: string | null }>): Record<string, string> {
   return {
     E2E_BASE_URL: states.base.invokeUrl,
     E2E_DIRECT_URL: states.base.directUrl ?? '',

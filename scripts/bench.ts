@@ -1,4 +1,4 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm run bench: what the kit adds to a request's time, on the local stack (Node alone).
 //
 // Starts the local AWS stack (a child process, logs captured), deploys the kit with the deploy
@@ -7,19 +7,21 @@
 // at each concurrency through each way, after a warm-up at that concurrency, and writes the
 // figures (results.json, chart.svg, table.md) to bench-results/<time>/ or --out DIR.
 // See docs/benchmarks.md.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli.mjs';
-import { chartSvg } from './lib/bench-chart.mjs';
-import { fmtMs, judgeTargets, summarise, table } from './lib/bench-stats.mjs';
+import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli';
+import { chartSvg } from './lib/bench-chart';
+import type { StackStats } from '../local/ops';
+import type { PrewarmResult } from '../local/lambda/runtime';
+import { fmtMs, judgeTargets, summarise, table, type ProxyTrace, type Sample } from './lib/bench-stats';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const zxCli = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 const USAGE = `Usage: npm run bench -- [flags]
 
@@ -41,23 +43,19 @@ run time), hops, DynamoDB reads and failures, for each job length × concurrency
 
 const WINDOW_LIMIT_SECONDS = 29;
 
-/** @param {string | undefined} text @param {string} flag @returns {number[]} */
-function numbers(text, flag) {
+function numbers(text: string | undefined, flag: string): number[] {
   const values = String(text).split(',').map((v) => v.trim()).filter(Boolean).map(Number);
   if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0)) throw new UsageError(`--${flag} takes numbers separated by commas, got ${text}`);
   return values;
 }
 
-/** @param {unknown} value @returns {string[]} */
-const list = (value) => (value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
-
 /** Runs a command, resolving with its output; rejects with the output on failure. */
-function run(command, args, env) {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new ExpectedError(`${path.basename(args[1] ?? command)} failed (exit code ${code}):\n${output}`))));
   });
@@ -68,17 +66,14 @@ function run(command, args, env) {
  * and the marks written through /_local/ops/mark (every line before a mark has been read).
  */
 class StackLog {
-  constructor() {
-    /** @type {string[]} */
-    this.tail = [];
-    /** @type {Map<string, () => void>} */
-    this.marks = new Map();
-    /** @type {{ proxy: string, lines: Array<Record<string, unknown>> } | null} */
-    this.bucket = null;
-  }
+  /** The last lines, for the error message when the stack stops. */
+  tail: string[] = [];
+  /** Marks awaited, by text. */
+  marks = new Map<string, () => void>();
+  /** The Proxy whose JSON lines are being collected, and those lines. */
+  bucket: { proxy: string; lines: Array<Record<string, unknown>> } | null = null;
 
-  /** @param {string} line */
-  onLine(line) {
+  onLine(line: string): void {
     this.tail.push(line);
     if (this.tail.length > 300) this.tail.splice(0, 100);
     const mark = /^\[ops\] mark (\S+)/.exec(line);
@@ -88,31 +83,30 @@ class StackLog {
     }
     if (this.bucket && line.startsWith(`[${this.bucket.proxy}] {`)) {
       try {
-        this.bucket.lines.push(JSON.parse(line.slice(this.bucket.proxy.length + 3)));
+        this.bucket.lines.push(JSON.parse(line.slice(this.bucket.proxy.length + 3)) as Record<string, unknown>);
       } catch {
         // not a JSON line
       }
     }
   }
 
-  /** @param {string} text @returns {Promise<void>} */
-  mark(text) {
+  mark(text: string): Promise<void> {
     return new Promise((resolve) => this.marks.set(text, resolve));
   }
 }
 
 /** Starts `local/cli.ts` on a free port; resolves when it serves. */
-function startStack(log) {
+function startStack(log: StackLog): { child: ChildProcess; ready: Promise<string> } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', '0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
-  const ready = new Promise((resolve, reject) => {
+  const ready = new Promise<string>((resolve, reject) => {
     child.on('exit', (code) => reject(new ExpectedError(`the local stack stopped (exit code ${code}):\n${log.tail.slice(-20).join('\n')}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       const match = /ready at (http:\/\/\S+)/.exec(line);
-      if (match) resolve(match[1]);
+      if (match?.[1]) resolve(match[1]);
       else log.onLine(line);
     });
     createInterface({ input: child.stderr }).on('line', (line) => log.onLine(line));
@@ -124,12 +118,9 @@ function startStack(log) {
  * One request, following 303s as curl -L does; checks that the answer is Main's, for this
  * request (the marker in its query, which Main echoes).
  *
- * @param {string} base a URL ending in /
- * @param {number} seconds
- * @param {string} marker
- * @returns {Promise<import('./lib/bench-stats.mjs').Sample>}
+ * @param base - a URL ending in /
  */
-async function one(base, seconds, marker) {
+async function one(base: string, seconds: number, marker: string): Promise<Sample> {
   const started = performance.now();
   let target = `${base}job?seconds=${seconds}&bench=${marker}`;
   let hops = 0;
@@ -144,10 +135,9 @@ async function one(base, seconds, marker) {
     const text = await res.text();
     const totalMs = performance.now() - started;
     if (res.status !== 200) return { ok: false, status: res.status, totalMs, ranMs: null, addedMs: null, hops, error: text.slice(0, 300) };
-    /** @type {{ query?: Record<string, string[]>, ranMs?: number }} */
-    let body;
+    let body: { query?: Record<string, string[]>; ranMs?: number };
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(text) as typeof body;
     } catch {
       return { ok: false, status: 200, totalMs, ranMs: null, addedMs: null, hops, error: `not JSON: ${text.slice(0, 100)}` };
     }
@@ -161,9 +151,8 @@ async function one(base, seconds, marker) {
 }
 
 /** Closed loop: `concurrency` clients, each sending `rounds` requests one after the other. */
-async function load(base, seconds, concurrency, rounds, label) {
-  /** @type {import('./lib/bench-stats.mjs').Sample[]} */
-  const samples = [];
+async function load(base: string, seconds: number, concurrency: number, rounds: number, label: string): Promise<Sample[]> {
+  const samples: Sample[] = [];
   const nonce = Math.random().toString(36).slice(2, 8);
   await Promise.all(Array.from({ length: concurrency }, async (_, client) => {
     for (let round = 0; round < rounds; round += 1) samples.push(await one(base, seconds, `${label}-${nonce}-${client}-${round}`));
@@ -172,20 +161,19 @@ async function load(base, seconds, concurrency, rounds, label) {
 }
 
 /** Share of the time between two stats snapshots the stack's main thread was busy. */
-function busyShare(before, after) {
+function busyShare(before: StackStats, after: StackStats): number | null {
   const active = after.process.eventLoop.activeMs - before.process.eventLoop.activeMs;
   const idle = after.process.eventLoop.idleMs - before.process.eventLoop.idleMs;
   return active + idle > 0 ? active / (active + idle) : null;
 }
 
 /** Per RequestID: the status reads of every hop (the Proxy's `reads`), hops, and the task's age at delivery. */
-function traces(lines) {
-  /** @type {Map<string, import('./lib/bench-stats.mjs').ProxyTrace>} */
-  const byId = new Map();
+function traces(lines: Array<Record<string, unknown>>): ProxyTrace[] {
+  const byId: Map<string, ProxyTrace> = new Map();
   for (const line of lines) {
     const id = typeof line['requestId'] === 'string' ? line['requestId'] : undefined;
     if (!id) continue;
-    const t = byId.get(id) ?? { requestId: id, statusReads: 0, elapsedMs: null, hops: 0 };
+    const t: ProxyTrace = byId.get(id) ?? { requestId: id, statusReads: 0, elapsedMs: null, hops: 0 };
     if (typeof line['reads'] === 'number') t.statusReads += line['reads'];
     if (line['message'] === 'still running, redirecting') t.hops += 1;
     if (line['message'] === 'result delivered' && typeof line['elapsedMs'] === 'number') t.elapsedMs = line['elapsedMs'];
@@ -194,9 +182,26 @@ function traces(lines) {
   return [...byId.values()];
 }
 
+/** One measured cell: a way × job length × concurrency, as results.json records it. */
+interface Cell {
+  way: string;
+  jobSeconds: number;
+  concurrency: number;
+  rounds: number;
+  summary: ReturnType<typeof summarise>;
+  /** total p50 over the floor's (direct) and over the original's settings' */
+  ratios: { floor: number | null; orig: number | null };
+  coldStartsDuring: number;
+  peakRssBytes: number;
+  errors: string[];
+  samples: Array<Pick<Sample, 'ok' | 'status' | 'totalMs' | 'ranMs' | 'hops'>>;
+  traces: ProxyTrace[];
+}
+
 await runMain('bench', async () => {
   const flags = parseFlags(scriptArgs(import.meta.url), {
-    string: ['jobs', 'concurrency', 'ways', 'rounds', 'out', 'tuned-env'],
+    string: ['jobs', 'concurrency', 'ways', 'rounds', 'out'],
+    repeatable: ['tuned-env'],
     boolean: ['quick', 'help'],
     alias: { h: 'help' },
   });
@@ -204,20 +209,20 @@ await runMain('bench', async () => {
     console.log(USAGE);
     return;
   }
-  const quick = Boolean(flags.quick);
+  const quick = flags.quick;
   const jobs = numbers(flags.jobs ?? (quick ? '0.3,5' : '0.3,5,40'), 'jobs');
   const concurrencies = numbers(flags.concurrency ?? (quick ? '1,10' : '1,50,200'), 'concurrency').map(Math.round);
   if (concurrencies.some((c) => c < 1)) throw new UsageError('--concurrency must be 1 or more');
-  const ways = String(flags.ways ?? 'kit,orig,direct').split(',').map((w) => w.trim()).filter(Boolean);
+  const ways = (flags.ways ?? 'kit,orig,direct').split(',').map((w) => w.trim()).filter(Boolean);
   for (const w of ways) if (!['kit', 'orig', 'direct', 'tuned'].includes(w)) throw new UsageError(`unknown way ${w}: kit, orig, direct or tuned`);
-  const tunedEnv = list(flags['tuned-env']);
+  const tunedEnv = flags['tuned-env'];
   if (ways.includes('tuned') && tunedEnv.length === 0) throw new UsageError('--ways tuned needs at least one --tuned-env KEY=VALUE');
   const fixedRounds = flags.rounds === undefined ? undefined : numbers(flags.rounds, 'rounds')[0];
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const outDir = path.resolve(root, String(flags.out ?? path.join('bench-results', stamp)));
+  const outDir = path.resolve(root, flags.out ?? path.join('bench-results', stamp));
 
   /** Requests per client in a cell. */
-  const roundsFor = (jobSeconds, concurrency) => {
+  const roundsFor = (jobSeconds: number, concurrency: number): number => {
     if (fixedRounds !== undefined) return Math.max(1, Math.round(fixedRounds));
     const samples = quick ? 6 : 30;
     const jobBudget = quick ? 8 : 40;
@@ -229,58 +234,71 @@ await runMain('bench', async () => {
   const zips = ['proxy', 'talker', 'main-example'].map((fn) => path.join(root, fn, 'dist', 'deploy.zip'));
   if (zips.some((zip) => !existsSync(zip))) {
     console.log('Building the functions...');
-    await run(process.execPath, [zxCli, path.join(root, 'scripts', 'build.mjs')], process.env);
+    await run(process.execPath, [tsxCli, path.join(root, 'scripts', 'build.ts')], process.env);
   }
 
   const load0 = os.loadavg();
   console.log(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
-  if (load0[0] > os.cpus().length) console.log(`Warning: the machine is busy (load ${load0[0].toFixed(1)} on ${os.cpus().length} CPUs): figures will be slower than on a quiet machine.`);
+  const [load1m = 0] = load0;
+  if (load1m > os.cpus().length) console.log(`Warning: the machine is busy (load ${load1m.toFixed(1)} on ${os.cpus().length} CPUs): figures will be slower than on a quiet machine.`);
 
   const log = new StackLog();
   const { child, ready } = startStack(log);
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const benchStarted = Date.now();
   try {
-    const url = /** @type {string} */ (await ready);
+    const url = await ready;
     console.log(`Local stack at ${url}`);
     const env = {
       PATH: process.env.PATH, HOME: scratch, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1',
       AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    const deploy = async (prefix, extra) => {
+    /** The deploy state's fields the bench reads. */
+    interface Deployed { invokeUrl: string; directUrl: string | null }
+    const deploy = async (prefix: string, extra: string[]): Promise<Deployed> => {
       const stateFile = path.join(scratch, `${prefix}.json`);
-      await run(process.execPath, [zxCli, path.join(root, 'scripts', 'deploy.mjs'), '--endpoint', url, '--name-prefix', prefix, '--state-file', stateFile, ...extra], env);
-      return JSON.parse(readFileSync(stateFile, 'utf8'));
+      await run(process.execPath, [tsxCli, path.join(root, 'scripts', 'deploy.ts'), '--endpoint', url, '--name-prefix', prefix, '--state-file', stateFile, ...extra], env);
+      return JSON.parse(readFileSync(stateFile, 'utf8')) as Deployed;
     };
     /** Deploy flags of each way (recorded in the results). */
-    const deployFlags = {
+    type Prefix = 'bench' | 'orig' | 'tuned';
+    const deployFlags: Record<Prefix, string[]> = {
       bench: ['--direct-route'],
       orig: ['--proxy-env', 'POLL_INITIAL_MS=2000', '--proxy-env', 'POLL_MAX_MS=2000', '--wait-seconds', '22'],
       tuned: tunedEnv.flatMap((kv) => ['--proxy-env', kv]),
     };
-    const states = {};
-    for (const prefix of ['bench', ...(ways.includes('orig') ? ['orig'] : []), ...(ways.includes('tuned') ? ['tuned'] : [])]) {
-      states[prefix] = await deploy(prefix, deployFlags[prefix]);
-      console.log(`Deployed ${prefix}: ${states[prefix].invokeUrl}`);
+    const prefixes: Prefix[] = ['bench', ...(ways.includes('orig') ? ['orig' as const] : []), ...(ways.includes('tuned') ? ['tuned' as const] : [])];
+    const states: Partial<Record<Prefix, Deployed>> = {};
+    for (const prefix of prefixes) {
+      const state = await deploy(prefix, deployFlags[prefix]);
+      states[prefix] = state;
+      console.log(`Deployed ${prefix}: ${state.invokeUrl}`);
     }
-    const fnsOf = (prefix) => [`${prefix}-proxy`, `${prefix}-talker`, `${prefix}-main`];
-    const WAYS = {
-      kit: { base: states.bench.invokeUrl, functions: fnsOf('bench'), table: 'bench-tasks', proxy: 'bench-proxy' },
-      orig: states.orig && { base: states.orig.invokeUrl, functions: fnsOf('orig'), table: 'orig-tasks', proxy: 'orig-proxy' },
-      tuned: states.tuned && { base: states.tuned.invokeUrl, functions: fnsOf('tuned'), table: 'tuned-tasks', proxy: 'tuned-proxy' },
-      direct: { base: `${states.bench.directUrl}/`, functions: ['bench-main'], table: null, proxy: null },
+    const bench = states.bench as Deployed;
+    const fnsOf = (prefix: string): string[] => [`${prefix}-proxy`, `${prefix}-talker`, `${prefix}-main`];
+    /** Where a way is called, which functions it runs, its table and its Proxy (whose log lines are read). */
+    interface Way { base: string; functions: string[]; table: string | null; proxy: string | null }
+    const kitWay = (prefix: Prefix): Way | undefined => {
+      const state = states[prefix];
+      return state && { base: state.invokeUrl, functions: fnsOf(prefix), table: `${prefix}-tasks`, proxy: `${prefix}-proxy` };
     };
-    const allFunctions = Object.keys(states).flatMap(fnsOf);
+    const WAYS: Record<string, Way | undefined> = {
+      kit: kitWay('bench'),
+      orig: kitWay('orig'),
+      tuned: kitWay('tuned'),
+      direct: { base: `${bench.directUrl}/`, functions: ['bench-main'], table: null, proxy: null },
+    };
+    const allFunctions = prefixes.flatMap(fnsOf);
 
-    const stats = async () => (await fetch(`${url}/_local/ops/stats`)).json();
-    const quiet = async () => {
+    const stats = async (): Promise<StackStats> => (await fetch(`${url}/_local/ops/stats`)).json() as Promise<StackStats>;
+    const quiet = async (): Promise<StackStats> => {
       for (;;) {
         const s = await stats();
         if (s.lambda.environments.busy === 0) return s;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     };
-    const coldStarts = (s, fns) => fns.reduce((sum, fn) => sum + (s.lambda.functions[fn]?.coldStarts ?? 0), 0);
+    const coldStarts = (s: StackStats, fns: string[]): number => fns.reduce((sum, fn) => sum + (s.lambda.functions[fn]?.coldStarts ?? 0), 0);
     let markCount = 0;
     const flushLog = async () => {
       const text = `m${(markCount += 1)}`;
@@ -289,12 +307,13 @@ await runMain('bench', async () => {
       await seen;
     };
 
-    const warmups = [];
-    const cells = [];
+    const warmups: Array<{ way: string; concurrency: number; environmentsStarted: number; startedByFirstWave: number; ms: number }> = [];
+    const cells: Cell[] = [];
     const order = ['direct', 'kit', 'tuned', 'orig'].filter((w) => ways.includes(w));
     for (const concurrency of concurrencies) {
       for (const way of order) {
         const w = WAYS[way];
+        if (!w) continue;
         const cellJobs = jobs.filter((j) => way !== 'direct' || j < WINDOW_LIMIT_SECONDS);
         if (cellJobs.length === 0) continue;
         // Free the memory of the other ways' idle environments, then warm this way's.
@@ -308,7 +327,7 @@ await runMain('bench', async () => {
         let warmCold = 0;
         for (const fn of w.functions) {
           const res = await fetch(`${url}/_local/ops/lambda/${fn}/warm?count=${concurrency}`, { method: 'POST' });
-          const body = await res.json();
+          const body = (await res.json()) as PrewarmResult;
           if (res.status !== 200) throw new Error(`warming ${fn} answered ${res.status}: ${JSON.stringify(body)}`);
           warmCold += body.started;
         }
@@ -342,7 +361,7 @@ await runMain('bench', async () => {
           const getItems = w.table
             ? (after.dynamodb.operations[w.table]?.GetItem ?? 0) - (before.dynamodb.operations[w.table]?.GetItem ?? 0)
             : null;
-          const cell = {
+          const cell: Cell = {
             way, jobSeconds, concurrency, rounds,
             summary: summarise({ samples, traces: traces(lines), getItems, wallMs, cpuMs: (after.process.cpuMicros - before.process.cpuMicros) / 1000, cpuWallMs, cpus: os.cpus().length, loopBusy: busyShare(before, after) }),
             ratios: { floor: null, orig: null },
@@ -362,7 +381,7 @@ await runMain('bench', async () => {
 
     // Ratios of total time p50 to the floor (direct) and to the original's settings.
     for (const cell of cells) {
-      const peer = (way) => cells.find((c) => c.way === way && c.jobSeconds === cell.jobSeconds && c.concurrency === cell.concurrency);
+      const peer = (way: string): Cell | undefined => cells.find((c) => c.way === way && c.jobSeconds === cell.jobSeconds && c.concurrency === cell.concurrency);
       const p50 = cell.summary.totalMs.p50;
       const floor = peer('direct')?.summary.totalMs.p50;
       const orig = peer('orig')?.summary.totalMs.p50;
@@ -373,7 +392,7 @@ await runMain('bench', async () => {
     const finalStats = await stats();
     const targets = judgeTargets(cells);
     const load1 = os.loadavg();
-    const command = `npm run bench --${process.argv.slice(process.argv.findIndex((a) => a.endsWith('bench.mjs')) + 1).map((a) => ` ${a}`).join('')}`;
+    const command = `npm run bench --${process.argv.slice(process.argv.findIndex((a) => a.endsWith('bench.ts')) + 1).map((a) => ` ${a}`).join('')}`;
     const results = {
       command,
       startedAt: new Date(benchStarted).toISOString(),

@@ -1,6 +1,94 @@
 // Flags of the deploy and destroy scripts, read and checked into one options object.
 import path from 'node:path';
-import { parseFlags, UsageError } from './cli.mjs';
+import { PROXY_ENV, TALKER_ENV } from '../../core/config';
+import { parseFlags, UsageError } from './cli';
+
+/** The kit's three functions, as deploy names them. */
+export type FunctionKey = 'proxy' | 'talker' | 'main';
+
+/** Every name deploy uses. */
+export interface ResourceNames {
+  /** The tasks table. */
+  table: string;
+  /** The REST API. */
+  api: string;
+  /** The functions. */
+  functions: Record<FunctionKey, string>;
+  /** Their execution roles. */
+  roles: Record<FunctionKey, string>;
+  /** The roles' inline policies. */
+  policies: Record<FunctionKey, string>;
+}
+
+/** What deploy and destroy run against. */
+export interface Target {
+  /** `--endpoint` (LocalStack or the local stack), or none for AWS. */
+  endpoint: string | undefined;
+  /** `--region`, or the environment's. */
+  region: string | undefined;
+  /** Whether the target is a local endpoint. */
+  local: boolean;
+}
+
+/** `--help`: print the usage and do nothing else. */
+export interface HelpRequest {
+  /** Always true. */
+  help: true;
+}
+
+/** The deploy script's options. */
+export interface DeployOptions extends Target {
+  /** Always false (see {@link HelpRequest}). */
+  help: false;
+  /** `--dry-run`: print the aws commands. */
+  dryRun: boolean;
+  /** `--name-prefix`. */
+  namePrefix: string;
+  /** The names derived from the prefix. */
+  names: ResourceNames;
+  /** `--stage`. */
+  stage: string;
+  /** `--state-file`, absolute. */
+  stateFile: string;
+  /** `--architecture`. */
+  architecture: 'x86_64' | 'arm64';
+  /** `--memory`, MB. */
+  memory: number;
+  /** `--*-timeout`, seconds. */
+  timeouts: Record<FunctionKey, number>;
+  /** `--main-name`: an existing Main (main-example is not deployed then). */
+  mainName: string | undefined;
+  /** `--main-delay`: main-example's DELAY_SECONDS. */
+  mainDelay: number;
+  /** `--*-role`: existing execution roles. */
+  givenRoles: Record<FunctionKey, string | undefined>;
+  /** Each function's environment besides what deploy sets itself. */
+  env: Record<FunctionKey, Record<string, string>>;
+  /** `--direct-route`: Main behind API Gateway alone, under /direct. */
+  directRoute: boolean;
+  /** `--results-path`: the dedicated continuation route (also the Proxy's RESULTS_PATH). */
+  resultsPath: string | undefined;
+}
+
+/** The destroy script's options. */
+export interface DestroyOptions extends Target {
+  /** Always false (see {@link HelpRequest}). */
+  help: false;
+  /** `--dry-run`. */
+  dryRun: boolean;
+  /** `--name-prefix`. */
+  namePrefix: string;
+  /** The names derived from the prefix. */
+  names: ResourceNames;
+  /** `--state-file`, absolute. */
+  stateFile: string;
+  /** `--main-name`: Main is not deleted then. */
+  mainName: string | undefined;
+  /** `--*-role`: roles not to delete. */
+  givenRoles: Record<FunctionKey, string | undefined>;
+  /** `--keep-table`. */
+  keepTable: boolean;
+}
 
 /** Defaults of every deploy setting that has one. */
 export const DEFAULTS = Object.freeze({
@@ -21,18 +109,15 @@ export const RUNTIME = 'nodejs22.x';
 export const HANDLER = 'index.handler';
 
 /** The three roles of the kit, in deploy order. */
-export const ROLES = Object.freeze(['proxy', 'talker', 'main']);
+export const ROLES: readonly FunctionKey[] = Object.freeze(['proxy', 'talker', 'main'] as const);
 
 /** The folder whose `dist/deploy.zip` each function is deployed from. */
-export const SOURCE_FOLDER = Object.freeze({ proxy: 'proxy', talker: 'talker', main: 'main-example' });
+export const SOURCE_FOLDER: Readonly<Record<FunctionKey, string>> = Object.freeze({ proxy: 'proxy', talker: 'talker', main: 'main-example' });
 
 /**
  * Every name deploy uses, derived from the name prefix.
- *
- * @param {string} prefix
- * @returns {{ table: string, api: string, functions: { proxy: string, talker: string, main: string }, roles: { proxy: string, talker: string, main: string }, policies: { proxy: string, talker: string, main: string } }}
  */
-export function resourceNames(prefix) {
+export function resourceNames(prefix: string): ResourceNames {
   return {
     table: `${prefix}-tasks`,
     api: `${prefix}-api`,
@@ -45,20 +130,21 @@ export function resourceNames(prefix) {
 /** Environment variable names Lambda reserves or deploy sets itself: `--*-env` may not set them. */
 const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_.*|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ)$/;
 
-/** Environment variables deploy itself sets, per function. */
-const MANAGED_ENV = Object.freeze({
-  proxy: ['DYNAMODB_TABLE_NAME', 'LAMBDA_TALKER_NAME', 'RESULTS_PATH'],
-  talker: ['DYNAMODB_TABLE_NAME', 'MAIN_LAMBDA_NAME'],
+/** Environment variables deploy itself sets, per function (named by core/config.ts). */
+const MANAGED_ENV: Readonly<Record<FunctionKey, readonly string[]>> = Object.freeze({
+  proxy: [PROXY_ENV.tableName, PROXY_ENV.talkerName, PROXY_ENV.resultsPath],
+  talker: [TALKER_ENV.tableName, TALKER_ENV.mainName],
   main: [],
 });
 
-const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 'main-name', 'proxy-role', 'talker-role', 'main-role'];
+const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 'main-name', 'proxy-role', 'talker-role', 'main-role'] as const;
 const DEPLOY_STRING_FLAGS = [
   ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
-  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path', 'proxy-env', 'talker-env', 'main-env',
-];
-const DEPLOY_BOOLEAN_FLAGS = ['dry-run', 'direct-route', 'set-stage-name', 'help'];
-const DESTROY_BOOLEAN_FLAGS = ['dry-run', 'keep-table', 'help'];
+  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path',
+] as const;
+const DEPLOY_REPEATABLE_FLAGS = ['proxy-env', 'talker-env', 'main-env'] as const;
+const DEPLOY_BOOLEAN_FLAGS = ['dry-run', 'direct-route', 'set-stage-name', 'help'] as const;
+const DESTROY_BOOLEAN_FLAGS = ['dry-run', 'keep-table', 'help'] as const;
 
 /** Usage text of `npm run deploy`. */
 export const DEPLOY_USAGE = `Usage: npm run deploy -- [flags]
@@ -119,35 +205,7 @@ that were given to deploy (--main-name, --*-role) are left alone.
   --dry-run               print the equivalent aws CLI commands and call nothing
   --help                  this text`;
 
-/**
- * @param {unknown} value
- * @returns {string | undefined} the last value of a flag given once or more
- */
-function last(value) {
-  if (value === undefined) return undefined;
-  const list = [value].flat();
-  const v = list[list.length - 1];
-  return v === undefined ? undefined : String(v);
-}
-
-/**
- * @param {unknown} value
- * @returns {string[]} every value of a repeatable flag
- */
-function all(value) {
-  if (value === undefined) return [];
-  return [value].flat().map(String);
-}
-
-/**
- * @param {string} flag
- * @param {string | undefined} raw
- * @param {number} fallback
- * @param {number} min
- * @param {number} max
- * @returns {number}
- */
-function integerFlag(flag, raw, fallback, min, max) {
+function integerFlag(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
     throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
@@ -155,34 +213,19 @@ function integerFlag(flag, raw, fallback, min, max) {
   return Number(raw);
 }
 
-/**
- * @param {string} flag
- * @param {string | undefined} raw
- * @returns {number | undefined}
- */
-function secondsFlag(flag, raw) {
+function secondsFlag(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new UsageError(`--${flag} must be a number of seconds (e.g. 25 or 0.5), got "${raw}"`);
   return Number(raw);
 }
 
-/**
- * @param {string} flag
- * @param {string | undefined} raw
- * @returns {string | undefined}
- */
-function nonEmpty(flag, raw) {
+function nonEmpty(flag: string, raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (raw.trim() === '') throw new UsageError(`--${flag} needs a value`);
   return raw;
 }
 
-/**
- * @param {string} flag
- * @param {string | undefined} raw
- * @returns {string | undefined}
- */
-function roleArnFlag(flag, raw) {
+function roleArnFlag(flag: string, raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(raw)) {
     throw new UsageError(`--${flag} must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME), got "${raw}"`);
@@ -190,11 +233,7 @@ function roleArnFlag(flag, raw) {
   return raw;
 }
 
-/**
- * @param {string | undefined} raw
- * @returns {string | undefined}
- */
-function endpointFlag(raw) {
+function endpointFlag(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   let url;
   try {
@@ -206,11 +245,7 @@ function endpointFlag(raw) {
   return raw.replace(/\/+$/, '');
 }
 
-/**
- * @param {string | undefined} raw
- * @returns {string}
- */
-function prefixFlag(raw) {
+function prefixFlag(raw: string | undefined): string {
   const prefix = raw ?? DEFAULTS.namePrefix;
   // the longest derived name is "<prefix>-talker-policy"; role and function names allow 64 characters
   if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(prefix) || prefix.length > 40) {
@@ -219,21 +254,13 @@ function prefixFlag(raw) {
   return prefix;
 }
 
-/**
- * @param {string | undefined} raw
- * @returns {string | undefined}
- */
-function regionFlag(raw) {
+function regionFlag(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(raw)) throw new UsageError(`--region must look like us-east-1, got "${raw}"`);
   return raw;
 }
 
-/**
- * @param {string | undefined} raw
- * @returns {string | undefined}
- */
-function functionNameFlag(raw) {
+function functionNameFlag(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (!/^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}$/.test(raw)) {
     throw new UsageError(`--main-name must be a Lambda function name or ARN, got "${raw}"`);
@@ -242,10 +269,11 @@ function functionNameFlag(raw) {
 }
 
 /**
- * @param {string | undefined} raw
- * @returns {string | undefined} a results path like /_results
+ * Checks --results-path: an absolute path of plain segments, without the {id} the route adds.
+ *
+ * @returns a results path like /_results
  */
-function resultsPathFlag(raw) {
+function resultsPathFlag(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   // The Proxy's own rule (RESULTS_PATH in core/config.ts), plus API Gateway's: no {param} parts.
   if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(raw)) {
@@ -256,14 +284,9 @@ function resultsPathFlag(raw) {
 
 /**
  * Reads `KEY=VALUE` pairs of a repeatable `--<fn>-env` flag.
- *
- * @param {'proxy' | 'talker' | 'main'} fn
- * @param {string[]} values
- * @returns {Record<string, string>}
  */
-export function parseEnvPairs(fn, values) {
-  /** @type {Record<string, string>} */
-  const env = {};
+export function parseEnvPairs(fn: FunctionKey, values: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
   for (const pair of values) {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? pair : pair.slice(0, eq);
@@ -271,7 +294,7 @@ export function parseEnvPairs(fn, values) {
       throw new UsageError(`--${fn}-env takes KEY=VALUE with KEY made of letters, digits and _, got "${pair}"`);
     }
     if (RESERVED_ENV.test(key)) throw new UsageError(`--${fn}-env: ${key} is reserved by Lambda`);
-    if (/** @type {readonly string[]} */ (MANAGED_ENV[fn]).includes(key)) throw new UsageError(`--${fn}-env: ${key} is set by deploy itself${key === 'RESULTS_PATH' ? ' (use --results-path)' : ''}`);
+    if (MANAGED_ENV[fn].includes(key)) throw new UsageError(`--${fn}-env: ${key} is set by deploy itself${key === PROXY_ENV.resultsPath ? ' (use --results-path)' : ''}`);
     env[key] = pair.slice(eq + 1);
   }
   return env;
@@ -279,14 +302,10 @@ export function parseEnvPairs(fn, values) {
 
 /**
  * The target shared by deploy and destroy: endpoint, region, whether it is local.
- *
- * @param {Record<string, unknown>} flags
- * @param {Record<string, string | undefined>} env
- * @returns {{ endpoint: string | undefined, region: string | undefined, local: boolean }}
  */
-function targetOf(flags, env) {
-  const endpoint = endpointFlag(last(flags.endpoint) ?? env.AWS_ENDPOINT_URL);
-  let region = regionFlag(last(flags.region)) ?? regionFlag(env.AWS_REGION) ?? regionFlag(env.AWS_DEFAULT_REGION);
+function targetOf(flags: { endpoint?: string; region?: string }, env: Record<string, string | undefined>): Target {
+  const endpoint = endpointFlag(flags.endpoint ?? env.AWS_ENDPOINT_URL);
+  let region = regionFlag(flags.region) ?? regionFlag(env.AWS_REGION) ?? regionFlag(env.AWS_DEFAULT_REGION);
   if (region === undefined && endpoint !== undefined) region = DEFAULTS.localRegion;
   return { endpoint, region, local: endpoint !== undefined };
 }
@@ -294,30 +313,29 @@ function targetOf(flags, env) {
 /**
  * Reads the deploy flags into options; every value is checked.
  *
- * @param {string[]} args raw arguments
- * @param {Record<string, string | undefined>} [env] environment (AWS_ENDPOINT_URL, AWS_REGION)
- * @param {string} [cwd] directory the state file path is relative to
- * @returns {import('./deploy-options.d.mts').DeployOptions}
+ * @param args - raw arguments
+ * @param env - environment (AWS_ENDPOINT_URL, AWS_REGION)
+ * @param cwd - directory the state file path is relative to
  */
-export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
-  const flags = parseFlags(args, { string: DEPLOY_STRING_FLAGS, boolean: DEPLOY_BOOLEAN_FLAGS, alias: { h: 'help' } });
-  if (flags.help) return /** @type {any} */ ({ help: true });
-  const namePrefix = prefixFlag(last(flags['name-prefix']));
-  const stage = last(flags.stage) ?? DEFAULTS.stage;
+export function parseDeployArgs(args: string[], env: Record<string, string | undefined> = process.env, cwd: string = process.cwd()): DeployOptions | HelpRequest {
+  const flags = parseFlags(args, { string: DEPLOY_STRING_FLAGS, repeatable: DEPLOY_REPEATABLE_FLAGS, boolean: DEPLOY_BOOLEAN_FLAGS, alias: { h: 'help' } });
+  if (flags['help']) return { help: true };
+  const namePrefix = prefixFlag(flags['name-prefix']);
+  const stage = flags.stage ?? DEFAULTS.stage;
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage)) throw new UsageError(`--stage must hold only letters, digits, - and _, got "${stage}"`);
-  const architecture = last(flags.architecture) ?? DEFAULTS.architecture;
+  const architecture = flags.architecture ?? DEFAULTS.architecture;
   if (architecture !== 'x86_64' && architecture !== 'arm64') throw new UsageError(`--architecture must be x86_64 or arm64, got "${architecture}"`);
   const timeouts = {
-    proxy: integerFlag('proxy-timeout', last(flags['proxy-timeout']), DEFAULTS.timeouts.proxy, 1, 900),
-    talker: integerFlag('talker-timeout', last(flags['talker-timeout']), DEFAULTS.timeouts.talker, 1, 900),
-    main: integerFlag('main-timeout', last(flags['main-timeout']), DEFAULTS.timeouts.main, 1, 900),
+    proxy: integerFlag('proxy-timeout', flags['proxy-timeout'], DEFAULTS.timeouts.proxy, 1, 900),
+    talker: integerFlag('talker-timeout', flags['talker-timeout'], DEFAULTS.timeouts.talker, 1, 900),
+    main: integerFlag('main-timeout', flags['main-timeout'], DEFAULTS.timeouts.main, 1, 900),
   };
-  const memory = integerFlag('memory', last(flags.memory), DEFAULTS.memory, 128, 10240);
-  const mainName = functionNameFlag(last(flags['main-name']));
-  const mainDelayRaw = last(flags['main-delay']);
+  const memory = integerFlag('memory', flags.memory, DEFAULTS.memory, 128, 10240);
+  const mainName = functionNameFlag(flags['main-name']);
+  const mainDelayRaw = flags['main-delay'];
   if (mainName !== undefined && mainDelayRaw !== undefined) throw new UsageError('--main-delay applies to main-example only; it cannot be used with --main-name');
   const mainDelay = secondsFlag('main-delay', mainDelayRaw) ?? DEFAULTS.mainDelay;
-  const waitSeconds = secondsFlag('wait-seconds', last(flags['wait-seconds']));
+  const waitSeconds = secondsFlag('wait-seconds', flags['wait-seconds']);
   if (waitSeconds !== undefined && (waitSeconds <= 0 || waitSeconds >= 29)) {
     throw new UsageError(`--wait-seconds must be above 0 and under API Gateway's 29 s limit, got ${waitSeconds}`);
   }
@@ -325,25 +343,24 @@ export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
     throw new UsageError(`--wait-seconds (${waitSeconds}) must be under the Proxy's timeout (${timeouts.proxy} s)`);
   }
 
-  /** @type {Record<string, string>} */
-  const proxyEnv = {};
-  if (flags['set-stage-name']) proxyEnv.STAGE_NAME = stage;
-  const apiKey = nonEmpty('api-key', last(flags['api-key']));
-  if (apiKey !== undefined) proxyEnv.API_KEY = apiKey;
-  const signingSecret = nonEmpty('signing-secret', last(flags['signing-secret']));
-  if (signingSecret !== undefined) proxyEnv.SIGNING_SECRET = signingSecret;
-  if (waitSeconds !== undefined) proxyEnv.WAIT_SECONDS = String(waitSeconds);
-  const corsOrigin = nonEmpty('cors-origin', last(flags['cors-origin']));
-  if (corsOrigin !== undefined) proxyEnv.CORS_ALLOW_ORIGIN = corsOrigin;
-  const resultsPath = resultsPathFlag(last(flags['results-path']));
-  if (resultsPath !== undefined) proxyEnv.RESULTS_PATH = resultsPath;
+  const proxyEnv: Record<string, string> = {};
+  if (flags['set-stage-name']) proxyEnv[PROXY_ENV.stageName] = stage;
+  const apiKey = nonEmpty('api-key', flags['api-key']);
+  if (apiKey !== undefined) proxyEnv[PROXY_ENV.apiKey] = apiKey;
+  const signingSecret = nonEmpty('signing-secret', flags['signing-secret']);
+  if (signingSecret !== undefined) proxyEnv[PROXY_ENV.signingSecret] = signingSecret;
+  if (waitSeconds !== undefined) proxyEnv[PROXY_ENV.waitSeconds] = String(waitSeconds);
+  const corsOrigin = nonEmpty('cors-origin', flags['cors-origin']);
+  if (corsOrigin !== undefined) proxyEnv[PROXY_ENV.corsAllowOrigin] = corsOrigin;
+  const resultsPath = resultsPathFlag(flags['results-path']);
+  if (resultsPath !== undefined) proxyEnv[PROXY_ENV.resultsPath] = resultsPath;
   const directRoute = Boolean(flags['direct-route']);
   if (resultsPath !== undefined && directRoute && (resultsPath === '/direct' || resultsPath.startsWith('/direct/'))) {
     throw new UsageError(`--results-path ${resultsPath} would fall under --direct-route's /direct`);
   }
-  Object.assign(proxyEnv, parseEnvPairs('proxy', all(flags['proxy-env'])));
+  Object.assign(proxyEnv, parseEnvPairs('proxy', flags['proxy-env']));
 
-  const mainEnv = parseEnvPairs('main', all(flags['main-env']));
+  const mainEnv = parseEnvPairs('main', flags['main-env']);
   if (mainName !== undefined && Object.keys(mainEnv).length > 0) throw new UsageError('--main-env applies to main-example only; it cannot be used with --main-name');
 
   return {
@@ -353,20 +370,20 @@ export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
     namePrefix,
     names: resourceNames(namePrefix),
     stage,
-    stateFile: path.resolve(cwd, last(flags['state-file']) ?? DEFAULTS.stateFile),
+    stateFile: path.resolve(cwd, flags['state-file'] ?? DEFAULTS.stateFile),
     architecture,
     memory,
     timeouts,
     mainName,
     mainDelay,
     givenRoles: {
-      proxy: roleArnFlag('proxy-role', last(flags['proxy-role'])),
-      talker: roleArnFlag('talker-role', last(flags['talker-role'])),
-      main: mainName === undefined ? roleArnFlag('main-role', last(flags['main-role'])) : undefined,
+      proxy: roleArnFlag('proxy-role', flags['proxy-role']),
+      talker: roleArnFlag('talker-role', flags['talker-role']),
+      main: mainName === undefined ? roleArnFlag('main-role', flags['main-role']) : undefined,
     },
     env: {
       proxy: proxyEnv,
-      talker: parseEnvPairs('talker', all(flags['talker-env'])),
+      talker: parseEnvPairs('talker', flags['talker-env']),
       main: mainEnv,
     },
     directRoute,
@@ -377,28 +394,25 @@ export function parseDeployArgs(args, env = process.env, cwd = process.cwd()) {
 /**
  * Reads the destroy flags into options.
  *
- * @param {string[]} args raw arguments
- * @param {Record<string, string | undefined>} [env]
- * @param {string} [cwd]
- * @returns {import('./deploy-options.d.mts').DestroyOptions}
+ * @param args - raw arguments
  */
-export function parseDestroyArgs(args, env = process.env, cwd = process.cwd()) {
+export function parseDestroyArgs(args: string[], env: Record<string, string | undefined> = process.env, cwd: string = process.cwd()): DestroyOptions | HelpRequest {
   const flags = parseFlags(args, { string: STRING_FLAGS_COMMON, boolean: DESTROY_BOOLEAN_FLAGS, alias: { h: 'help' } });
-  if (flags.help) return /** @type {any} */ ({ help: true });
-  const namePrefix = prefixFlag(last(flags['name-prefix']));
-  const mainName = functionNameFlag(last(flags['main-name']));
+  if (flags['help']) return { help: true };
+  const namePrefix = prefixFlag(flags['name-prefix']);
+  const mainName = functionNameFlag(flags['main-name']);
   return {
     help: false,
     dryRun: Boolean(flags['dry-run']),
     ...targetOf(flags, env),
     namePrefix,
     names: resourceNames(namePrefix),
-    stateFile: path.resolve(cwd, last(flags['state-file']) ?? DEFAULTS.stateFile),
+    stateFile: path.resolve(cwd, flags['state-file'] ?? DEFAULTS.stateFile),
     mainName,
     givenRoles: {
-      proxy: roleArnFlag('proxy-role', last(flags['proxy-role'])),
-      talker: roleArnFlag('talker-role', last(flags['talker-role'])),
-      main: roleArnFlag('main-role', last(flags['main-role'])),
+      proxy: roleArnFlag('proxy-role', flags['proxy-role']),
+      talker: roleArnFlag('talker-role', flags['talker-role']),
+      main: roleArnFlag('main-role', flags['main-role']),
     },
     keepTable: Boolean(flags['keep-table']),
   };

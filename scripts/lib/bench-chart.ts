@@ -5,17 +5,16 @@
 const COLORS = { kit: '#1f77b4', orig: '#d62728', direct: '#7f7f7f' };
 const LABELS = { kit: 'kit (defaults)', orig: 'original settings (2 s polls, 22 s window)', direct: 'direct route (floor)' };
 
-/** @param {string} text */
-function esc(text) {
+function esc(text: string) {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /**
- * @param {Array<{ way: string, jobSeconds: number, concurrency: number, summary: { addedMs: { p50: number | null, p99: number | null }, failures: number } }>} cells
- * @param {{ title: string, subtitle?: string }} labels
- * @returns {string} an SVG document
+ * The bench's chart: added latency (p50 and p99) per way, job length and concurrency.
+ *
+ * @returns an SVG document
  */
-export function chartSvg(cells, labels) {
+export function chartSvg(cells: Array<{ way: string; jobSeconds: number; concurrency: number; summary: { addedMs: { p50: number | null; p99: number | null }; failures: number } }>, labels: { title: string; subtitle?: string }): string {
   const jobs = [...new Set(cells.map((c) => c.jobSeconds))].sort((a, b) => a - b);
   const concs = [...new Set(cells.map((c) => c.concurrency))].sort((a, b) => a - b);
   const ways = ['kit', 'orig', 'direct'].filter((w) => cells.some((c) => c.way === w));
@@ -28,7 +27,7 @@ export function chartSvg(cells, labels) {
   const height = top + panelH + 90;
   const minMs = 1;
   const maxMs = 20_000;
-  const y = (ms) => {
+  const y = (ms: number) => {
     const v = Math.min(maxMs, Math.max(minMs, ms));
     return top + panelH - ((Math.log10(v) - Math.log10(minMs)) / (Math.log10(maxMs) - Math.log10(minMs))) * panelH;
   };
@@ -57,7 +56,7 @@ export function chartSvg(cells, labels) {
         if (!cell || cell.summary.addedMs.p50 === null) return;
         const p50 = Math.max(minMs, cell.summary.addedMs.p50);
         const p99 = Math.max(minMs, cell.summary.addedMs.p99 ?? p50);
-        const color = COLORS[/** @type {'kit'} */ (way)] ?? '#000';
+        const color = COLORS[(way as 'kit')] ?? '#000';
         out.push(`<rect x="${bx + 1}" y="${y(p50)}" width="${barW - 2}" height="${top + panelH - y(p50)}" fill="${color}"><title>${esc(`${way} ${job} s × ${conc}: added p50 ${Math.round(cell.summary.addedMs.p50)} ms, p99 ${Math.round(cell.summary.addedMs.p99 ?? 0)} ms`)}</title></rect>`);
         out.push(`<line x1="${bx + barW / 2}" x2="${bx + barW / 2}" y1="${y(p50)}" y2="${y(p99)}" stroke="black"/>`);
         out.push(`<line x1="${bx + barW / 2 - 3}" x2="${bx + barW / 2 + 3}" y1="${y(p99)}" y2="${y(p99)}" stroke="black"/>`);
@@ -69,8 +68,8 @@ export function chartSvg(cells, labels) {
   let lx = left;
   const ly = top + panelH + 44;
   for (const way of ways) {
-    out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[/** @type {'kit'} */ (way)]}"/>`);
-    const label = LABELS[/** @type {'kit'} */ (way)] ?? way;
+    out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[(way as 'kit')]}"/>`);
+    const label = LABELS[(way as 'kit')] ?? way;
     out.push(`<text x="${lx + 18}" y="${ly}">${esc(label)}</text>`);
     lx += 40 + label.length * 6.5;
   }

@@ -1,8 +1,8 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm run destroy: removes what deploy created, and only that. See --help.
-import { runMain, scriptArgs } from './lib/cli.mjs';
-import { DESTROY_USAGE, parseDestroyArgs } from './lib/deploy-options.mjs';
-import { destroyCommands } from './lib/dry-run.mjs';
+import { runMain, scriptArgs } from './lib/cli';
+import { DESTROY_USAGE, parseDestroyArgs } from './lib/deploy-options';
+import { destroyCommands } from './lib/dry-run';
 
 await runMain('destroy', async () => {
   const options = parseDestroyArgs(scriptArgs(import.meta.url));
@@ -15,6 +15,6 @@ await runMain('destroy', async () => {
     return;
   }
   // the AWS SDK is loaded only for a real destroy
-  const { runDestroy } = await import('./lib/deploy-run.mjs');
+  const { runDestroy } = await import('./lib/deploy-run');
   await runDestroy(options);
 });

@@ -1,4 +1,4 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm run e2e:localstack: the browser suite against LocalStack instead of the kit's own local
 // stack. Brings up docker-compose.yml (LocalStack 4.14.0: Lambda, DynamoDB, API Gateway, IAM,
 // STS), deploys the kit with the deploy script, warms the functions, runs `playwright test` with
@@ -14,11 +14,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { e2eDeployments, suiteEnvironment } from '../e2e/deployments.mjs';
-import { ExpectedError, parseFlags, runMain, scriptArgs } from './lib/cli.mjs';
+import { e2eDeployments, suiteEnvironment, type Role } from '../e2e/deployments';
+import { ExpectedError, parseFlags, runMain, scriptArgs } from './lib/cli';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const zxCli = path.join(root, 'node_modules', 'zx', 'build', 'cli.js');
+const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const COMPOSE_FILE = path.join(root, 'docker-compose.yml');
 const CONTAINER = 'long-request-kit-localstack';
 
@@ -34,17 +34,32 @@ API Gateway's 29 s integration timeout.
   --endpoint URL    LocalStack's endpoint (default http://localhost:4566, as docker-compose.yml maps it)
   --help            this text`;
 
+/** How {@link run} runs a command. */
+interface RunOptions {
+  /** pass the output through instead of collecting it */
+  inherit?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** stop the command (SIGTERM) after this long */
+  timeoutMs?: number;
+}
+
+/** What {@link run} gives back: the exit code (-1 when it did not start) and the collected output. */
+interface RunResult {
+  code: number;
+  out: string;
+}
+
 /** Runs a command; resolves with its exit code and output (inherited when `inherit`). */
-function run(command, args, { inherit = false, env = process.env, timeoutMs } = {}) {
+function run(command: string, args: string[], { inherit = false, env = process.env, timeoutMs }: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, env, stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
     let out = '';
     if (!inherit) {
-      child.stdout.on('data', (c) => (out += c));
-      child.stderr.on('data', (c) => (out += c));
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
     }
     const timer = timeoutMs ? setTimeout(() => child.kill('SIGTERM'), timeoutMs) : undefined;
-    child.on('error', (error) => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       resolve({ code: -1, out: error.code === 'ENOENT' ? `${command}: command not found` : String(error) });
     });
@@ -55,12 +70,12 @@ function run(command, args, { inherit = false, env = process.env, timeoutMs } = 
   });
 }
 
-function lastLine(text) {
+function lastLine(text: string): string {
   return text.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
 }
 
 /** Docker and its compose plugin must be there and answering; one clear line otherwise. */
-async function checkDocker() {
+async function checkDocker(): Promise<void> {
   const info = await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 30_000 });
   if (info.code !== 0) {
     throw new ExpectedError(
@@ -75,31 +90,43 @@ async function checkDocker() {
   console.log(`Docker ${info.out}, compose ${compose.out}`);
 }
 
-async function healthOf(endpoint) {
+/** What LocalStack's health endpoint tells about itself (the fields read here). */
+interface Health {
+  version?: string;
+  edition?: string;
+}
+
+async function healthOf(endpoint: string): Promise<Health | undefined> {
   try {
     const res = await fetch(`${endpoint}/_localstack/health`, { signal: AbortSignal.timeout(3000) });
-    return await res.json();
+    return (await res.json()) as Health;
   } catch {
     return undefined;
   }
 }
 
-const localEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', FORCE_COLOR: '0' };
+const localEnv: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', FORCE_COLOR: '0' };
 delete localEnv.AWS_SESSION_TOKEN;
 delete localEnv.AWS_PROFILE;
 
-async function deploy(endpoint, role, flags, stateDir) {
+/** The fields of a deploy state file the suite needs. */
+interface DeployedUrls {
+  invokeUrl: string;
+  directUrl: string | null;
+}
+
+async function deploy(endpoint: string, role: Role, flags: string[], stateDir: string): Promise<DeployedUrls> {
   const stateFile = path.join(stateDir, `deploy-${role}.json`);
-  const result = await run(process.execPath, [zxCli, path.join(root, 'scripts', 'deploy.mjs'), '--endpoint', endpoint, '--state-file', stateFile, ...flags], { env: localEnv, timeoutMs: 600_000 });
+  const result = await run(process.execPath, [tsxCli, path.join(root, 'scripts', 'deploy.ts'), '--endpoint', endpoint, '--state-file', stateFile, ...flags], { env: localEnv, timeoutMs: 600_000 });
   if (result.code !== 0) throw new ExpectedError(`deploy of ${role} failed: ${lastLine(result.out)} (flags: ${flags.join(' ')})\n${result.out}`);
-  return JSON.parse(readFileSync(stateFile, 'utf8'));
+  return JSON.parse(readFileSync(stateFile, 'utf8')) as DeployedUrls;
 }
 
 /**
  * One short request through each deployment, so that LocalStack pulls the Lambda runtime image
  * and starts the containers before the timed tests. Follows the 303s as fetch does.
  */
-async function warm(role, invokeUrl) {
+async function warm(role: Role, invokeUrl: string): Promise<void> {
   const started = Date.now();
   try {
     const res = await fetch(new URL('warm-up?seconds=0', invokeUrl), { signal: AbortSignal.timeout(300_000) });
@@ -107,7 +134,7 @@ async function warm(role, invokeUrl) {
     if (res.status !== 200) throw new ExpectedError(`warming ${role} answered ${res.status}`);
   } catch (error) {
     if (error instanceof ExpectedError) throw error;
-    throw new ExpectedError(`warming ${role} failed: ${error.message}`);
+    throw new ExpectedError(`warming ${role} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   console.log(`  ${role} warm in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -122,7 +149,7 @@ await runMain('e2e:localstack', async () => {
     console.log(USAGE);
     return;
   }
-  const endpoint = String(flags.endpoint ?? 'http://localhost:4566').replace(/\/+$/, '');
+  const endpoint = (flags.endpoint ?? 'http://localhost:4566').replace(/\/+$/, '');
 
   await checkDocker();
 
@@ -155,30 +182,32 @@ await runMain('e2e:localstack', async () => {
     console.log(`LocalStack ${health.version ?? ''} (${health.edition ?? 'community'}) at ${endpoint}`);
 
     console.log('--- build');
-    const build = await run(process.execPath, [zxCli, path.join(root, 'scripts', 'build.mjs')], { inherit: true, timeoutMs: 600_000 });
+    const build = await run(process.execPath, [tsxCli, path.join(root, 'scripts', 'build.ts')], { inherit: true, timeoutMs: 600_000 });
     if (build.code !== 0) throw new ExpectedError(`the build failed (exit code ${build.code})`);
 
     console.log('--- deploy');
     const stateDir = mkdtempSync(path.join(tmpdir(), 'kit-e2e-localstack-'));
-    const roles = Object.entries(e2eDeployments(randomBytes(24).toString('hex')));
-    const states = {};
+    const roles = Object.entries(e2eDeployments(randomBytes(24).toString('hex'))) as Array<[Role, string[]]>;
+    const states: Partial<Record<Role, DeployedUrls>> = {};
     try {
       for (const [role, roleFlags] of roles) {
-        states[role] = await deploy(endpoint, role, roleFlags, stateDir);
-        console.log(`  ${role}: ${states[role].invokeUrl}`);
+        const state = await deploy(endpoint, role, roleFlags, stateDir);
+        states[role] = state;
+        console.log(`  ${role}: ${state.invokeUrl}`);
       }
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
 
     console.log('--- warm-up (the first invocations pull the Lambda runtime image)');
-    await Promise.all(Object.entries(states).map(([role, state]) => warm(role, state.invokeUrl)));
+    const deployed = states as Record<Role, DeployedUrls>;
+    await Promise.all(roles.map(([role]) => warm(role, deployed[role].invokeUrl)));
 
     console.log('--- playwright test');
     mkdirSync(path.join(root, 'test-results'), { recursive: true });
     const env = {
       ...process.env,
-      ...suiteEnvironment(states),
+      ...suiteEnvironment(deployed),
       E2E_SKIP_GATEWAY_TIMEOUT: '1',
       // LocalStack's hops are slower than the local stack's: a longer Main keeps the chain over 20.
       E2E_LONG_CHAIN_SECONDS: process.env.E2E_LONG_CHAIN_SECONDS ?? '45',

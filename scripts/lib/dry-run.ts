@@ -1,17 +1,15 @@
 // --dry-run: the aws CLI commands equivalent to a deploy or a destroy, as a bash script.
 // Values only known at run time (account, API and resource ids) are shell variables.
-import { apiSourceArn, integrationUri, invokeUrl, permissionStatementId, planDeploy } from './deploy-plan.mjs';
+import type { DeployOptions, DestroyOptions } from './deploy-options';
+import { apiSourceArn, integrationUri, invokeUrl, permissionStatementId, planDeploy } from './deploy-plan';
 
 /** Settings whose values a dry run never prints. */
 export const SECRET_ENV = /^(API_KEY|SIGNING_SECRET)$|SECRET|PASSWORD|TOKEN/;
 
 /**
  * A placeholder for a shell variable inside a value; {@link shellArg} turns it into `${NAME}`.
- *
- * @param {string} name
- * @returns {string}
  */
-export function shellVar(name) {
+export function shellVar(name: string): string {
   return `@@${name}@@`;
 }
 
@@ -20,11 +18,8 @@ const VAR = /@@([A-Z_]+)@@/g;
 /**
  * Quotes one argument for bash: bare when safe, single quotes when literal, double quotes (with
  * escapes) when it holds {@link shellVar} placeholders.
- *
- * @param {string | number} value
- * @returns {string}
  */
-export function shellArg(value) {
+export function shellArg(value: string | number): string {
   const s = String(value);
   if (VAR.test(s)) {
     VAR.lastIndex = 0;
@@ -37,39 +32,28 @@ export function shellArg(value) {
 
 /**
  * One command line from its words.
- *
- * @param {Array<string | number>} words
- * @returns {string}
  */
-function cmd(...words) {
+function cmd(...words: Array<string | number>): string {
   return words.map(shellArg).join(' ');
 }
 
 /**
  * A command whose output (`--query ... --output text`) is kept in a shell variable.
- *
- * @param {string} name
- * @param {Array<string | number>} words
- * @returns {string}
  */
-function capture(name, ...words) {
+function capture(name: string, ...words: Array<string | number>): string {
   return `${name}=$(${cmd(...words)})`;
 }
 
-/**
- * @param {Record<string, string>} vars
- * @returns {Record<string, string>}
- */
-function masked(vars) {
+function masked(vars: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, SECRET_ENV.test(k) ? '***' : v]));
 }
 
 /**
- * @param {{ endpoint?: string, region?: string }} target
- * @param {string} what "deploy" or "destroy"
- * @returns {string[]}
+ * The script's first lines: what it is and where it points.
+ *
+ * @param what - "deploy" or "destroy"
  */
-function header(target, what) {
+function header(target: { endpoint?: string | undefined; region?: string | undefined }, what: string): string[] {
   const lines = [
     `# Dry run: the aws CLI commands equivalent to this ${what}. Nothing was called.`,
     `# Target: ${target.endpoint ? `endpoint ${target.endpoint}` : 'AWS (usual credential chain)'}, region ${target.region ?? '(from your profile)'}`,
@@ -83,10 +67,9 @@ function header(target, what) {
 /**
  * The aws CLI commands equivalent to a deploy with these options.
  *
- * @param {import('./deploy-options.d.mts').DeployOptions} options
- * @returns {string[]} lines of a bash script
+ * @returns lines of a bash script
  */
-export function deployCommands(options) {
+export function deployCommands(options: DeployOptions): string[] {
   const region = options.region ?? shellVar('REGION');
   const plan = planDeploy({ ...options, region }, { account: shellVar('ACCOUNT_ID') });
   const where = { partition: plan.partition, region: plan.region, account: plan.account };
@@ -141,10 +124,10 @@ export function deployCommands(options) {
   lines.push(capture('ROOT_ID', 'aws', 'apigateway', 'get-resources', '--rest-api-id', api, '--query', 'items[?path==`/`].id', '--output', 'text'));
   lines.push(capture('PROXY_RESOURCE_ID', 'aws', 'apigateway', 'create-resource', '--rest-api-id', api,
     '--parent-id', shellVar('ROOT_ID'), '--path-part', '{proxy+}', '--query', 'id', '--output', 'text'));
-  /** @type {Array<[string, string]>} resource variable, function ARN */
   const proxy = plan.functions[0];
   if (!proxy) throw new Error('the plan has no Proxy');
-  const routes = [[shellVar('ROOT_ID'), proxy.arn], [shellVar('PROXY_RESOURCE_ID'), proxy.arn]];
+  // resource variable, function ARN
+  const routes: Array<[string, string]> = [[shellVar('ROOT_ID'), proxy.arn], [shellVar('PROXY_RESOURCE_ID'), proxy.arn]];
   if (plan.api.directRoute) {
     lines.push('# --direct-route: /direct and /direct/{proxy+} ANY -> Main itself, without the kit');
     lines.push(capture('DIRECT_ID', 'aws', 'apigateway', 'create-resource', '--rest-api-id', api,
@@ -192,10 +175,9 @@ export function deployCommands(options) {
  * The aws CLI commands equivalent to a destroy with these options (by name: the API id is looked
  * up by the API's name).
  *
- * @param {import('./deploy-options.d.mts').DestroyOptions} options
- * @returns {string[]} lines of a bash script
+ * @returns lines of a bash script
  */
-export function destroyCommands(options) {
+export function destroyCommands(options: DestroyOptions): string[] {
   const { names } = options;
   const lines = header(options, 'destroy');
   lines.push('', '# 1. The REST API');
@@ -207,12 +189,12 @@ export function destroyCommands(options) {
     lines.push(`${cmd('aws', 'lambda', 'remove-permission', '--function-name', options.mainName, '--statement-id', permissionStatementId(shellVar('API_ID')))} || true`);
   }
   lines.push(cmd('aws', 'lambda', 'delete-function-event-invoke-config', '--function-name', names.functions.talker));
-  for (const key of /** @type {const} */ (['proxy', 'talker', 'main'])) {
+  for (const key of (['proxy', 'talker', 'main'] as const)) {
     if (key === 'main' && options.mainName) continue;
     lines.push(cmd('aws', 'lambda', 'delete-function', '--function-name', names.functions[key]));
   }
   lines.push('', '# 3. The execution roles');
-  for (const key of /** @type {const} */ (['proxy', 'talker', 'main'])) {
+  for (const key of (['proxy', 'talker', 'main'] as const)) {
     if (key === 'main' && options.mainName) continue;
     if (options.givenRoles[key]) {
       lines.push(`# ${key}: the given role ${options.givenRoles[key]} is kept`);

@@ -1,16 +1,16 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm start: the whole kit on this machine, with Node alone (no Docker, no AWS account):
 // builds the functions if needed, starts the local AWS stack, deploys the kit with the 60 s
 // main-example and the direct route, prints the URLs, then streams the functions' logs until Ctrl-C.
 //
 //   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--data-dir DIR] [--state-file PATH]
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { zipsAreStale } from './lib/build-lib.mjs';
-import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli.mjs';
+import { zipsAreStale } from './lib/build-lib';
+import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,11 +28,12 @@ loopback port, with Proxy, Talker and a main-example that takes 60 s deployed be
 
 
 // The local stack takes any credentials; never send real ones to it.
-const localEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' };
+const localEnv: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' };
 delete localEnv.AWS_SESSION_TOKEN;
 delete localEnv.AWS_PROFILE;
 
-function run(args, label) {
+/** Runs a Node script with the local credentials; rejects when it exits with an error. */
+function run(args: string[], label: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: localEnv });
     child.on('error', reject);
@@ -40,7 +41,8 @@ function run(args, label) {
   });
 }
 
-async function portAnswers(port) {
+/** Whether something already answers on the port (a stack started earlier, or LocalStack). */
+async function portAnswers(port: number): Promise<boolean> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/_localstack/health`, { signal: AbortSignal.timeout(1000) });
     return res.status > 0;
@@ -50,16 +52,16 @@ async function portAnswers(port) {
 }
 
 /** Starts the stack as a child process; resolves with its URL once it says it is ready. */
-function startStack(port, dataDir) {
+function startStack(port: number, dataDir: string | undefined): { child: ChildProcess; ready: Promise<string> } {
   const args = ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', String(port)];
   if (dataDir) args.push('--data-dir', dataDir);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-  const ready = new Promise((resolve, reject) => {
+  const ready = new Promise<string>((resolve, reject) => {
     child.on('exit', (code) => reject(new ExpectedError(`the local stack stopped (exit code ${code})`)));
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const match = /ready at (http:\/\/\S+)/.exec(line);
-      if (match) resolve(match[1]);
+      if (match?.[1]) resolve(match[1]);
       else console.log(line);
     });
   });
@@ -87,7 +89,7 @@ await runMain('start', async () => {
   }
   if (zipsAreStale(root)) {
     console.log('Building the functions...');
-    await run([path.join(root, 'node_modules', 'zx', 'build', 'cli.js'), path.join(root, 'scripts', 'build.mjs')], 'build');
+    await run([path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(root, 'scripts', 'build.ts')], 'build');
   }
 
   const { child, ready } = startStack(port, flags['data-dir']);
@@ -104,8 +106,8 @@ await runMain('start', async () => {
 
   const url = await ready;
   const deploy = [
-    path.join(root, 'node_modules', 'zx', 'build', 'cli.js'),
-    path.join(root, 'scripts', 'deploy.mjs'),
+    path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+    path.join(root, 'scripts', 'deploy.ts'),
     '--endpoint', url,
     '--direct-route',
     '--main-delay', String(mainDelay),

@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
-import { ExpectedError } from './cli.mjs';
-import { deterministicZip, sha256Base64, sha256Hex } from './zip.mjs';
+import { ExpectedError } from './cli';
+import { deterministicZip, sha256Base64, sha256Hex } from './zip';
 
 /** The functions of the kit, each a folder with an `index.ts` that exports `handler`. */
 export const FUNCTIONS = Object.freeze(['proxy', 'talker', 'main-example']);
@@ -17,8 +17,7 @@ export const LICENSES_FILE = 'THIRD-PARTY-LICENSES.txt';
 
 /** An error the build expects (missing entry, zip too large): printed as one line, no stack. */
 export class BuildError extends ExpectedError {
-  /** @param {string} message */
-  constructor(message) {
+  constructor(message: string) {
     super(message);
     this.name = 'BuildError';
   }
@@ -27,11 +26,10 @@ export class BuildError extends ExpectedError {
 /**
  * Where a function's entry and zip live.
  *
- * @param {string} root repository root
- * @param {string} name function folder name
- * @returns {{ entry: string, zipPath: string }}
+ * @param root - repository root
+ * @param name - function folder name
  */
-export function functionPaths(root, name) {
+export function functionPaths(root: string, name: string): { entry: string; zipPath: string } {
   return {
     entry: path.join(root, name, 'index.ts'),
     zipPath: path.join(root, name, 'dist', 'deploy.zip'),
@@ -42,10 +40,9 @@ export function functionPaths(root, name) {
  * The package directory (relative path ending in the package name) of a bundled input path, or null
  * for the project's own files.
  *
- * @param {string} input an input path as esbuild's metafile names it
- * @returns {string | null}
+ * @param input - an input path as esbuild's metafile names it
  */
-export function packageDirOf(input) {
+export function packageDirOf(input: string): string | null {
   const norm = input.split(path.sep).join('/');
   const at = norm.lastIndexOf('node_modules/');
   if (at < 0) return null;
@@ -59,15 +56,14 @@ export function packageDirOf(input) {
  * Third-party notices for the packages in a bundle: packages grouped by identical license text,
  * each text written once. Returns null when no third-party package was bundled.
  *
- * @param {string} root directory the metafile paths are relative to
- * @param {string[]} inputs input paths from esbuild's metafile
- * @returns {string | null}
+ * @param root - directory the metafile paths are relative to
+ * @param inputs - input paths from esbuild's metafile
  */
-export function collectLicenses(root, inputs) {
+export function collectLicenses(root: string, inputs: string[]): string | null {
   const dirs = [...new Set(inputs.map(packageDirOf).filter((d) => d !== null))].sort();
   if (dirs.length === 0) return null;
   /** @type {Map<string, string[]>} license text -> package labels */
-  const byText = new Map();
+  const byText: Map<string, string[]> = new Map();
   for (const dir of dirs) {
     const abs = path.resolve(root, dir);
     let label = dir.slice(dir.lastIndexOf('node_modules/') + 'node_modules/'.length);
@@ -88,7 +84,7 @@ export function collectLicenses(root, inputs) {
   }
   const sections = [...byText.entries()]
     .map(([text, labels]) => ({ text, labels: [...new Set(labels)].sort() }))
-    .sort((a, b) => (a.labels[0] < b.labels[0] ? -1 : 1))
+    .sort((a, b) => ((a.labels[0] ?? '') < (b.labels[0] ?? '') ? -1 : 1))
     .map(({ text, labels }) => `${labels.join('\n')}\n\n${text}\n`);
   return `This bundle contains code from the following packages.\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`;
 }
@@ -96,11 +92,8 @@ export function collectLicenses(root, inputs) {
 /**
  * Bundles one function with esbuild: CommonJS for Node 20+ (Lambda nodejs22.x and local Node 20),
  * minified, every dependency (AWS SDK v3 included) inside, `exports.handler` at `index.handler`.
- *
- * @param {{ root: string, name: string, sourcemap?: boolean }} options
- * @returns {Promise<{ code: Uint8Array, licenses: string | null, warnings: string[] }>}
  */
-export async function bundleFunction({ root, name, sourcemap = false }) {
+export async function bundleFunction({ root, name, sourcemap = false }: { root: string; name: string; sourcemap?: boolean }): Promise<{ code: Uint8Array; licenses: string | null; warnings: string[] }> {
   const { entry } = functionPaths(root, name);
   if (!existsSync(entry)) throw new BuildError(`${path.relative(root, entry)} not found`);
   let result;
@@ -123,7 +116,7 @@ export async function bundleFunction({ root, name, sourcemap = false }) {
       logLevel: 'silent',
     });
   } catch (err) {
-    const errors = /** @type {{ errors?: Array<{ text: string, location?: { file: string, line: number } | null }> }} */ (err).errors;
+    const errors = (err as { errors?: Array<{ text: string, location?: { file: string, line: number } | null }> }).errors;
     if (errors?.length) {
       const first = errors[0];
       const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
@@ -140,14 +133,10 @@ export async function bundleFunction({ root, name, sourcemap = false }) {
 
 /**
  * Builds one function into `<name>/dist/deploy.zip` and describes the zip.
- *
- * @param {{ root: string, name: string, sourcemap?: boolean, maxBytes?: number }} options
- * @returns {Promise<{ name: string, zipPath: string, bytes: number, sha256: string, codeSha256: string, warnings: string[] }>}
  */
-export async function buildFunction({ root, name, sourcemap = false, maxBytes = MAX_ZIP_BYTES }) {
+export async function buildFunction({ root, name, sourcemap = false, maxBytes = MAX_ZIP_BYTES }: { root: string; name: string; sourcemap?: boolean; maxBytes?: number }): Promise<{ name: string; zipPath: string; bytes: number; sha256: string; codeSha256: string; warnings: string[] }> {
   const { code, licenses, warnings } = await bundleFunction({ root, name, sourcemap });
-  /** @type {Record<string, Uint8Array | string>} */
-  const files = { 'index.js': code };
+  const files: Record<string, Uint8Array | string> = { 'index.js': code };
   if (licenses) files[LICENSES_FILE] = licenses;
   const zip = deterministicZip(files);
   if (zip.length > maxBytes) {
@@ -165,12 +154,8 @@ export async function buildFunction({ root, name, sourcemap = false, maxBytes = 
 /**
  * Which functions to build: `only` when given (each must exist), otherwise every function whose
  * entry exists; the others are reported as skipped.
- *
- * @param {string} root
- * @param {string[]} [only]
- * @returns {{ build: string[], skipped: string[] }}
  */
-export function selectFunctions(root, only) {
+export function selectFunctions(root: string, only: string[]): { build: string[]; skipped: string[] } {
   if (only && only.length > 0) {
     for (const name of only) {
       if (!FUNCTIONS.includes(name)) throw new BuildError(`unknown function "${name}" (expected one of ${FUNCTIONS.join(', ')})`);
@@ -186,21 +171,15 @@ export function selectFunctions(root, only) {
 
 /**
  * A byte count in KB with one decimal, e.g. "12.3 KB".
- *
- * @param {number} bytes
- * @returns {string}
  */
-export function formatKB(bytes) {
+export function formatKB(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
 /**
  * Newest modification time of the files under a folder, ignoring dist and node_modules.
- *
- * @param {string} dir
- * @returns {number}
  */
-function newestUnder(dir) {
+function newestUnder(dir: string): number {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'dist' || entry.name === 'node_modules') continue;
@@ -214,10 +193,9 @@ function newestUnder(dir) {
  * Whether a function's zip is missing or older than its sources (its own folder or core/),
  * so that `npm start` and the browser suite build only when needed.
  *
- * @param {string} root the repository root
- * @returns {boolean}
+ * @param root - the repository root
  */
-export function zipsAreStale(root) {
+export function zipsAreStale(root: string): boolean {
   const sources = Math.max(newestUnder(path.join(root, 'core')), ...FUNCTIONS.map((fn) => newestUnder(path.join(root, fn))));
   return FUNCTIONS.some((fn) => {
     const zip = path.join(root, fn, 'dist', 'deploy.zip');

@@ -1,11 +1,11 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm run deploy: the tasks table, the roles, Proxy, Talker and Main, and a REST API in front,
 // on AWS or on LocalStack / the local stack (--endpoint). See --help.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runMain, scriptArgs } from './lib/cli.mjs';
-import { DEPLOY_USAGE, parseDeployArgs } from './lib/deploy-options.mjs';
-import { deployCommands } from './lib/dry-run.mjs';
+import { runMain, scriptArgs } from './lib/cli';
+import { DEPLOY_USAGE, parseDeployArgs } from './lib/deploy-options';
+import { deployCommands } from './lib/dry-run';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,6 +20,6 @@ await runMain('deploy', async () => {
     return;
   }
   // the AWS SDK is loaded only for a real deploy
-  const { runDeploy } = await import('./lib/deploy-run.mjs');
+  const { runDeploy } = await import('./lib/deploy-run');
   await runDeploy(options, { root });
 });

@@ -1,57 +1,97 @@
-// The deploy and destroy flows, step by step, on top of the small AWS functions of deploy-lib.
+// The deploy and destroy flows, step by step, on top of the small AWS functions of aws/ (one
+// module per resource: clients, table, roles, functions, API).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildFunction } from './build-lib.mjs';
-import { ExpectedError } from './cli.mjs';
-import {
-  deleteFunction, deleteRestApi, deleteRole, deleteTable, ensureApi, ensureFunction, ensureRole, ensureTable,
-  existingFunctionArn, findRestApis, makeClients, putEventInvokeConfig, removePermission, resolveIdentity, resolveRegion,
-} from './deploy-lib.mjs';
-import { SOURCE_FOLDER } from './deploy-options.mjs';
-import { invokeUrl, permissionStatementId, planDeploy } from './deploy-plan.mjs';
-import { deployCommands, destroyCommands } from './dry-run.mjs';
-import { sha256Base64 } from './zip.mjs';
+import { buildFunction } from './build-lib';
+import { ExpectedError } from './cli';
+import { deleteRestApi, ensureApi, findRestApis, removePermission } from './aws/api';
+import { makeClients, resolveIdentity, resolveRegion, type Clients, type Log } from './aws/clients';
+import { deleteFunction, ensureFunction, existingFunctionArn, putEventInvokeConfig } from './aws/functions';
+import { deleteRole, ensureRole } from './aws/roles';
+import { deleteTable, ensureTable } from './aws/table';
+import { SOURCE_FOLDER, type DeployOptions, type DestroyOptions, type FunctionKey } from './deploy-options';
+import { invokeUrl, permissionStatementId, planDeploy } from './deploy-plan';
+import { deployCommands, destroyCommands } from './dry-run';
+import { sha256Base64 } from './zip';
 
 /** Version of the state file's layout. */
 export const STATE_VERSION = 1;
 
+/** What deploy writes to the state file, and destroy, the tests and `npm run demo` read. */
+export interface DeployState {
+  /** {@link STATE_VERSION}. */
+  version: number;
+  /** When it was written (ISO 8601). */
+  updatedAt: string;
+  /** `--name-prefix`. */
+  namePrefix: string;
+  /** `--endpoint`, or null for AWS. */
+  endpoint: string | null;
+  /** The region. */
+  region: string;
+  /** The account. */
+  account: string;
+  /** The REST API's id. */
+  apiId: string;
+  /** The REST API's name. */
+  apiName: string;
+  /** The stage. */
+  stage: string;
+  /** The URL clients call. */
+  invokeUrl: string;
+  /** Main behind API Gateway alone, with `--direct-route`. */
+  directUrl: string | null;
+  /** `--results-path` of this deploy: continuations go to GET `<invokeUrl><path without its slash>/{id}`. */
+  resultsPath?: string | null;
+  /** The tasks table. */
+  table: string;
+  /** Its ARN. */
+  tableArn: string;
+  /** The functions by key. */
+  functions: Partial<Record<FunctionKey, { name: string; arn: string }>>;
+  /** The roles' names by key. */
+  roles: Partial<Record<FunctionKey, string>>;
+  /** What deploy created, and destroy may delete. */
+  managed: { functions: FunctionKey[]; roles: FunctionKey[] };
+  /** The permissions that let the API invoke functions. */
+  permissions: Array<{ functionName: string; statementId: string }>;
+}
+
+/** A function's zip, read for deploy. */
+export interface LoadedZip {
+  /** Its bytes. */
+  bytes: Uint8Array;
+  /** Its SHA-256, base64 (Lambda's CodeSha256). */
+  codeSha256: string;
+  /** Its path, relative to the repository. */
+  path: string;
+}
+
 /**
  * Reads the state file a previous deploy wrote; null when there is none or it cannot be read.
- *
- * @param {string} file
- * @param {(line: string) => void} [warn]
- * @returns {Record<string, any> | null}
  */
-export function readState(file, warn = () => {}) {
+export function readState(file: string, warn: Log = () => {}): DeployState | null {
   if (!existsSync(file)) return null;
   try {
-    const state = JSON.parse(readFileSync(file, 'utf8'));
-    return state && typeof state === 'object' ? state : null;
+    const state = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return state && typeof state === 'object' ? (state as DeployState) : null;
   } catch (err) {
-    warn(`warning: ignoring unreadable state file ${file} (${/** @type {Error} */ (err).message})`);
+    warn(`warning: ignoring unreadable state file ${file} (${(err as Error).message})`);
     return null;
   }
 }
 
 /**
  * Whether a state file describes the same deployment target (name prefix and endpoint).
- *
- * @param {Record<string, any> | null} state
- * @param {{ namePrefix: string, endpoint?: string }} options
- * @returns {boolean}
  */
-export function stateMatches(state, options) {
+export function stateMatches(state: Pick<DeployState, 'namePrefix' | 'endpoint'> | null, options: { namePrefix: string; endpoint?: string | undefined }): boolean {
   return Boolean(state) && state?.namePrefix === options.namePrefix && (state?.endpoint ?? null) === (options.endpoint ?? null);
 }
 
 /**
  * Writes a JSON file atomically, creating its folder.
- *
- * @param {string} file
- * @param {unknown} value
- * @returns {void}
  */
-export function writeJson(file, value) {
+export function writeJson(file: string, value: unknown): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
@@ -61,14 +101,10 @@ export function writeJson(file, value) {
 /**
  * Reads each function's zip, building the ones that are missing.
  *
- * @param {string} root repository root
- * @param {Array<'proxy' | 'talker' | 'main'>} keys
- * @param {(line: string) => void} log
- * @returns {Promise<Record<string, { bytes: Uint8Array, codeSha256: string, path: string }>>}
+ * @param root - repository root
  */
-export async function loadZips(root, keys, log) {
-  /** @type {Record<string, { bytes: Uint8Array, codeSha256: string, path: string }>} */
-  const zips = {};
+export async function loadZips(root: string, keys: readonly FunctionKey[], log: Log): Promise<Partial<Record<FunctionKey, LoadedZip>>> {
+  const zips: Partial<Record<FunctionKey, LoadedZip>> = {};
   for (const key of keys) {
     const folder = SOURCE_FOLDER[key];
     const rel = `${folder}/dist/deploy.zip`;
@@ -78,7 +114,7 @@ export async function loadZips(root, keys, log) {
       try {
         await buildFunction({ root, name: folder });
       } catch (err) {
-        throw new ExpectedError(`${rel} is missing and could not be built: ${/** @type {Error} */ (err).message}`);
+        throw new ExpectedError(`${rel} is missing and could not be built: ${(err as Error).message}`);
       }
     }
     const bytes = readFileSync(file);
@@ -90,11 +126,9 @@ export async function loadZips(root, keys, log) {
 /**
  * The whole deploy. With `dryRun`, prints the aws CLI commands and calls nothing.
  *
- * @param {import('./deploy-options.d.mts').DeployOptions} options
- * @param {{ root: string, log?: (line: string) => void, clients?: ReturnType<typeof makeClients> }} context
- * @returns {Promise<Record<string, any> | null>} the state written, or null for a dry run
+ * @returns the state written, or null for a dry run
  */
-export async function runDeploy(options, { root, log = console.log, clients }) {
+export async function runDeploy(options: DeployOptions, { root, log = console.log, clients }: { root: string; log?: Log; clients?: Clients }): Promise<DeployState | null> {
   if (options.dryRun) {
     for (const line of deployCommands(options)) log(line);
     return null;
@@ -103,7 +137,7 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
   const region = options.region ?? (await resolveRegion(c.sts));
   // checks the credentials before anything else
   const identity = await resolveIdentity(c.sts, { local: options.local, region });
-  const keys = /** @type {Array<'proxy' | 'talker' | 'main'>} */ (options.mainName ? ['proxy', 'talker'] : ['proxy', 'talker', 'main']);
+  const keys: FunctionKey[] = options.mainName ? ['proxy', 'talker'] : ['proxy', 'talker', 'main'];
   const zips = await loadZips(root, keys, log);
   const where = { ...identity, region };
   log(`deploying ${options.namePrefix} to ${options.endpoint ?? 'AWS'} (region ${region}, account ${identity.account})`);
@@ -115,8 +149,7 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
 
   const table = await ensureTable(c.ddb, plan.table, log);
 
-  /** @type {Record<string, string>} */
-  const roleArns = {};
+  const roleArns: Partial<Record<FunctionKey, string>> = {};
   for (const role of plan.roles) {
     if (role.managed) roleArns[role.key] = (await ensureRole(c.iam, role, log)).arn;
     else {
@@ -125,8 +158,7 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
     }
   }
 
-  /** @type {Record<string, { name: string, arn: string }>} */
-  const functions = {};
+  const functions: Partial<Record<FunctionKey, { name: string; arn: string }>> = {};
   // Main first and Proxy last: each function exists before the one that invokes it
   for (const fn of [...plan.functions].reverse()) {
     const zip = zips[fn.key];
@@ -151,7 +183,7 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
   const url = invokeUrl({ endpoint: options.endpoint, region, apiId: api.apiId, stage: plan.api.stage });
   const directUrl = plan.api.directRoute ? `${url}direct` : null;
 
-  const state = {
+  const state: DeployState = {
     version: STATE_VERSION,
     updatedAt: new Date().toISOString(),
     namePrefix: options.namePrefix,
@@ -188,12 +220,8 @@ export async function runDeploy(options, { root, log = console.log, clients }) {
 /**
  * The whole destroy: removes what deploy created (found through the state file, or by name),
  * skipping what is already gone. With `dryRun`, prints the aws CLI commands and calls nothing.
- *
- * @param {import('./deploy-options.d.mts').DestroyOptions} options
- * @param {{ log?: (line: string) => void, clients?: ReturnType<typeof makeClients> }} [context]
- * @returns {Promise<void>}
  */
-export async function runDestroy(options, { log = console.log, clients } = {}) {
+export async function runDestroy(options: DestroyOptions, { log = console.log, clients }: { log?: Log; clients?: Clients } = {}): Promise<void> {
   if (options.dryRun) {
     for (const line of destroyCommands(options)) log(line);
     return;
@@ -207,15 +235,14 @@ export async function runDestroy(options, { log = console.log, clients } = {}) {
   // checks the credentials before anything is deleted
   await resolveIdentity(c.sts, { local: options.local, region });
   const { names } = options;
-  const gone = (/** @type {boolean} */ deleted) => (deleted ? 'deleted' : 'already gone');
+  const gone = (deleted: boolean) => (deleted ? 'deleted' : 'already gone');
 
   // which parts deploy created: the state file knows; otherwise every name not given by flag
   const mainGiven = options.mainName !== undefined || (state !== null && !state.managed?.functions?.includes('main'));
-  /** @type {string[]} */
-  const managedFunctions = state?.managed?.functions ?? ['proxy', 'talker', ...(mainGiven ? [] : ['main'])];
-  /** @type {string[]} */
-  const managedRoles = state?.managed?.roles ??
-    ['proxy', 'talker', 'main'].filter((k) => !options.givenRoles[/** @type {'proxy'} */ (k)] && (k !== 'main' || !mainGiven));
+  const allKeys: FunctionKey[] = ['proxy', 'talker', 'main'];
+  const managedFunctions: FunctionKey[] = state?.managed?.functions ?? allKeys.filter((k) => k !== 'main' || !mainGiven);
+  const managedRoles: FunctionKey[] = state?.managed?.roles ??
+    allKeys.filter((k) => !options.givenRoles[k] && (k !== 'main' || !mainGiven));
 
   const apiIds = new Set((await findRestApis(c.apigw, names.api)).map((a) => a.id));
   if (state?.apiId) apiIds.add(state.apiId);
@@ -232,11 +259,11 @@ export async function runDestroy(options, { log = console.log, clients } = {}) {
   for (const apiId of apiIds) log(`API ${names.api} (${apiId}): ${gone(await deleteRestApi(c.apigw, apiId))}`);
 
   for (const key of managedFunctions) {
-    const name = state?.functions?.[key]?.name ?? names.functions[/** @type {'proxy'} */ (key)];
+    const name = state?.functions?.[key]?.name ?? names.functions[key];
     log(`function ${name}: ${gone(await deleteFunction(c.lambda, name))}`);
   }
   for (const key of managedRoles) {
-    const name = state?.roles?.[key] ?? names.roles[/** @type {'proxy'} */ (key)];
+    const name = state?.roles?.[key] ?? names.roles[key];
     log(`role ${name}: ${gone(await deleteRole(c.iam, name))}`);
   }
   if (options.keepTable) log(`table ${names.table}: kept (--keep-table)`);

@@ -1,12 +1,12 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm run build: bundles proxy, talker and main-example with esbuild and writes one deterministic
 // <fn>/dist/deploy.zip each (handler index.handler).
 //
-//   zx scripts/build.mjs [--only name]... [--sourcemap]
+//   zx scripts/build.ts [--only name]... [--sourcemap]
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildFunction, formatKB, FUNCTIONS, MAX_ZIP_BYTES, selectFunctions } from './lib/build-lib.mjs';
-import { parseFlags, runMain, scriptArgs } from './lib/cli.mjs';
+import { buildFunction, formatKB, FUNCTIONS, MAX_ZIP_BYTES, selectFunctions } from './lib/build-lib';
+import { parseFlags, runMain, scriptArgs } from './lib/cli';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

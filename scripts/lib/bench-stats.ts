@@ -4,44 +4,59 @@
 /**
  * The p-th percentile (nearest rank) of numbers.
  *
- * @param {number[]} values
- * @param {number} p 0..100
- * @returns {number | null}
+ * @param p - 0..100
  */
-export function percentile(values, p) {
+export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[Math.min(sorted.length, rank) - 1] ?? null;
 }
 
-/**
- * @param {number[]} values
- * @returns {number | null}
- */
-export function mean(values) {
+/** The mean of numbers, or null for none. */
+export function mean(values: number[]): number | null {
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-/**
- * @param {number[]} values
- * @returns {{ p50: number | null, p95: number | null, p99: number | null, max: number | null }}
- */
-export function spread(values) {
+/** The p50, p95, p99 and maximum of numbers. */
+export function spread(values: number[]): { p50: number | null; p95: number | null; p99: number | null; max: number | null } {
   return { p50: percentile(values, 50), p95: percentile(values, 95), p99: percentile(values, 99), max: percentile(values, 100) };
 }
 
-/**
- * @typedef {{ ok: boolean, status: number, totalMs: number, ranMs: number | null, addedMs: number | null, hops: number, error?: string }} Sample
- * @typedef {{ requestId: string, statusReads: number, elapsedMs: number | null, hops: number }} ProxyTrace
- */
+/** One request of the benchmark, as the load generator saw it. */
+export interface Sample {
+  /** Whether it got Main's answer. */
+  ok: boolean;
+  /** The final HTTP status (0 when there was none). */
+  status: number;
+  /** From the first byte sent to the last byte of the answer. */
+  totalMs: number;
+  /** How long Main says it ran, when it says. */
+  ranMs: number | null;
+  /** `totalMs - ranMs`: what the kit (or the gateway) added. */
+  addedMs: number | null;
+  /** 303s followed. */
+  hops: number;
+  /** What went wrong, when not ok. */
+  error?: string;
+}
+
+/** One request as the Proxy's log lines tell it. */
+export interface ProxyTrace {
+  /** Its RequestID. */
+  requestId: string;
+  /** Status reads over all hops. */
+  statusReads: number;
+  /** The task's age when the result was delivered. */
+  elapsedMs: number | null;
+  /** 303s the Proxy answered. */
+  hops: number;
+}
 
 /**
  * Summarises one cell (one way, one job length, one concurrency).
- *
- * @param {{ samples: Sample[], traces: ProxyTrace[], getItems: number | null, wallMs: number, cpuMs?: number | null, cpuWallMs?: number, cpus?: number, loopBusy?: number | null }} cell
  */
-export function summarise(cell) {
+export function summarise(cell: { samples: Sample[]; traces: ProxyTrace[]; getItems: number | null; wallMs: number; cpuMs?: number | null; cpuWallMs?: number; cpus?: number; loopBusy?: number | null }) {
   const ok = cell.samples.filter((s) => s.ok);
   const total = ok.map((s) => s.totalMs);
   const added = ok.map((s) => s.addedMs ?? 0);
@@ -49,7 +64,7 @@ export function summarise(cell) {
   // Per request: status polls (the Proxy's log lines) plus the one result read, over the time the task lived.
   const perRequestRate = cell.traces
     .filter((t) => t.elapsedMs !== null && t.elapsedMs > 0)
-    .map((t) => (t.statusReads + 1) / (/** @type {number} */ (t.elapsedMs) / 1000));
+    .map((t) => (t.statusReads + 1) / ((t.elapsedMs as number) / 1000));
   return {
     requests: cell.samples.length,
     failures: cell.samples.length - ok.length,
@@ -79,13 +94,9 @@ export const WINDOW_SECONDS = 25;
 
 /**
  * The targets of issue 5, judged on the kit-with-defaults cells that were measured.
- *
- * @param {Array<{ way: string, jobSeconds: number, concurrency: number, summary: ReturnType<typeof summarise> }>} cells
- * @returns {Array<{ target: string, cell: string, value: string, verdict: 'PASS' | 'MISS' | 'n/a' }>}
  */
-export function judgeTargets(cells) {
-  /** @type {Array<{ target: string, cell: string, value: string, verdict: 'PASS' | 'MISS' | 'n/a' }>} */
-  const verdicts = [];
+export function judgeTargets(cells: Array<{ way: string; jobSeconds: number; concurrency: number; summary: ReturnType<typeof summarise> }>): Array<{ target: string; cell: string; value: string; verdict: 'PASS'|'MISS'|'n/a' }> {
+  const verdicts: Array<{ target: string; cell: string; value: string; verdict: 'PASS'|'MISS'|'n/a' }> = [];
   const kit = cells.filter((c) => c.way === 'kit');
   const short = kit.filter((c) => c.jobSeconds < WINDOW_SECONDS && c.concurrency === 50);
   if (short.length === 0) {
@@ -123,16 +134,11 @@ export function judgeTargets(cells) {
   return verdicts;
 }
 
-/**
- * @param {number | null | undefined} value
- * @param {number} [digits]
- */
-export function fmt(value, digits = 1) {
+export function fmt(value: number | null | undefined, digits: number = 1) {
   return value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
 }
 
-/** @param {number | null | undefined} ms */
-export function fmtMs(ms) {
+export function fmtMs(ms: number | null | undefined) {
   if (ms === null || ms === undefined) return '—';
   if (Math.abs(ms) >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.round(ms)} ms`;
@@ -141,10 +147,9 @@ export function fmtMs(ms) {
 /**
  * The table printed at the end (and written as table.md), one line per cell.
  *
- * @param {Array<{ way: string, jobSeconds: number, concurrency: number, summary: ReturnType<typeof summarise>, ratios: { floor: number | null, orig: number | null }, coldStartsDuring: number, peakRssBytes: number | null }>} cells
- * @returns {string} a Markdown table
+ * @returns a Markdown table
  */
-export function table(cells) {
+export function table(cells: Array<{ way: string; jobSeconds: number; concurrency: number; summary: ReturnType<typeof summarise>; ratios: { floor: number | null; orig: number | null }; coldStartsDuring: number; peakRssBytes: number | null }>): string {
   const head = ['job', 'conc', 'way', 'n', 'fail', 'total p50', 'p95', 'p99', 'added p50', 'p95', 'p99', 'hops', 'GetItem/req', 'reads/s/req p50·max', '×floor', '×orig', 'CPU/req', 'CPU use', 'main thread', 'cold', 'RSS peak'];
   const rows = cells.map((c) => {
     const s = c.summary;
@@ -162,6 +167,6 @@ export function table(cells) {
       c.peakRssBytes === null ? '—' : `${(c.peakRssBytes / 2 ** 30).toFixed(1)} GiB`,
     ];
   });
-  const line = (cols) => `| ${cols.join(' | ')} |`;
+  const line = (cols: string[]) => `| ${cols.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }

@@ -1,6 +1,6 @@
 // Deterministic zip archives: the same files always give the same bytes.
 import { createHash } from 'node:crypto';
-import { zipSync } from 'fflate';
+import { zipSync, type ZipOptions } from 'fflate';
 
 /**
  * The modification time written for every entry: 1980-01-01 00:00:00, the
@@ -21,15 +21,14 @@ const OS_UNIX = 3;
  * entries sorted by name, a fixed timestamp, fixed attributes, fixed
  * compression level.
  *
- * @param {Record<string, string | Uint8Array> | Array<{ name: string, data: string | Uint8Array }>} files
- *   file name (forward slashes, no leading slash) to content; strings are written as UTF-8
- * @returns {Uint8Array} the archive
+ * @param files - file name (forward slashes, no leading slash) to content; strings are written as UTF-8
+ * @returns the archive
  */
-export function deterministicZip(files) {
-  const list = Array.isArray(files)
+export function deterministicZip(files: Record<string, string | Uint8Array> | Array<{ name: string; data: string | Uint8Array }>): Uint8Array {
+  const list: Array<[string, string | Uint8Array]> = Array.isArray(files)
     ? files.map((f) => [f.name, f.data])
     : Object.entries(files);
-  const seen = new Set();
+  const seen = new Set<string>();
   for (const [name] of list) {
     if (typeof name !== 'string' || name === '' || name.startsWith('/') || name.includes('\\') || name.split('/').includes('..')) {
       throw new Error(`invalid zip entry name: ${JSON.stringify(name)}`);
@@ -38,8 +37,7 @@ export function deterministicZip(files) {
     seen.add(name);
   }
   list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  /** @type {Record<string, [Uint8Array, import('fflate').ZipOptions]>} */
-  const input = {};
+  const input: Record<string, [Uint8Array, ZipOptions]> = {};
   for (const [name, data] of list) {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     input[name] = [bytes, { level: 9, mtime: FIXED_MTIME, os: OS_UNIX, attrs: FILE_ATTRIBUTES }];
@@ -49,20 +47,14 @@ export function deterministicZip(files) {
 
 /**
  * SHA-256 of some bytes, as lower-case hex (what `sha256sum` prints).
- *
- * @param {Uint8Array} bytes
- * @returns {string}
  */
-export function sha256Hex(bytes) {
+export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
  * SHA-256 of some bytes, base64-encoded: the form of Lambda's `CodeSha256`.
- *
- * @param {Uint8Array} bytes
- * @returns {string}
  */
-export function sha256Base64(bytes) {
+export function sha256Base64(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
 }

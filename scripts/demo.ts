@@ -1,4 +1,4 @@
-#!/usr/bin/env zx
+#!/usr/bin/env -S npx tsx
 // npm run demo: calls the kit that `npm start` runs, through the client in client/, with a Main
 // that takes --seconds, and shows the hops live until Main's answer arrives.
 //
@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli.mjs';
+import { callLongRequest, LongRequestError, type LongRequestProgress } from '../client/index';
+import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,35 +26,27 @@ as they happen. Start the kit first, in another terminal: npm start
 
 const BODY_LIMIT = 2000;
 
-/**
- * @param {string | undefined} raw
- * @param {string} flag
- * @returns {number | undefined}
- */
-function seconds(raw, flag) {
+function seconds(raw: string | undefined, flag: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`--${flag} must be a number of seconds, got ${raw}`);
   return value;
 }
 
-/**
- * @param {Record<string, unknown>} flags
- * @returns {string} the URL to call
- */
-function target(flags) {
-  const given = seconds(/** @type {string | undefined} */ (flags.seconds), 'seconds');
+/** The URL to call: --url, or the invoke URL npm start wrote, with ?seconds= when asked. */
+function target(flags: { seconds?: string; url?: string; 'state-file'?: string }): string {
+  const given = seconds(flags.seconds, 'seconds');
   if (flags.url !== undefined) {
     let url;
     try {
-      url = new URL(String(flags.url));
+      url = new URL(flags.url);
     } catch {
       throw new UsageError(`--url must be an absolute URL, got ${flags.url}`);
     }
     if (given !== undefined) url.searchParams.set('seconds', String(given));
     return url.toString();
   }
-  const stateFile = path.resolve(root, String(flags['state-file'] ?? '.local/deploy-state.json'));
+  const stateFile = path.resolve(root, flags['state-file'] ?? '.local/deploy-state.json');
   let state;
   try {
     state = JSON.parse(readFileSync(stateFile, 'utf8'));
@@ -66,25 +59,14 @@ function target(flags) {
   return url.toString();
 }
 
-/**
- * @param {number} ms
- * @returns {string}
- */
-const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/**
- * @param {number} n
- * @returns {string}
- */
-const hopCount = (n) => `${n} hop${n === 1 ? '' : 's'}`;
+const hopCount = (n: number): string => `${n} hop${n === 1 ? '' : 's'}`;
 
 /**
  * What a progress report says, in words.
- *
- * @param {import('../client/index.ts').LongRequestProgress} p
- * @returns {string}
  */
-function describe(p) {
+function describe(p: LongRequestProgress): string {
   const status = p.status ? String(p.status) : 'no answer';
   if (p.next === 'redirect') return `${status}: Main still running, following (hop ${p.hops + 1})`;
   if (p.next === 'poll') return `${status}: Main still running, polling again in ${secs(p.waitMs ?? 0)} (poll ${p.hops + 1})`;
@@ -103,16 +85,11 @@ await runMain('demo', async () => {
     return;
   }
   const url = target(flags);
-  const timeout = seconds(/** @type {string | undefined} */ (flags.timeout), 'timeout');
-  // The client is TypeScript: tsx loads it, so that the demo runs from the sources as they are.
-  const { tsImport } = await import('tsx/esm/api');
-  /** @type {typeof import('../client/index.ts')} */
-  const { callLongRequest, LongRequestError } = await tsImport('../client/index.ts', import.meta.url);
+  const timeout = seconds(flags.timeout, 'timeout');
 
   const tty = Boolean(process.stdout.isTTY);
   const started = Date.now();
-  /** @type {import('../client/index.ts').LongRequestProgress | undefined} */
-  let last;
+  let last: LongRequestProgress | undefined;
   const line = () => {
     const what = last ? `${describe(last)}${last.requestId ? ` · RequestID ${last.requestId}` : ''}` : 'sent, waiting for the first answer';
     return `${secs(Date.now() - started)} · ${what}`;
@@ -127,8 +104,7 @@ await runMain('demo', async () => {
   const ticker = tty ? setInterval(draw, 200) : undefined;
   if (tty) draw();
 
-  /** @type {Response} */
-  let response;
+  let response: Response;
   try {
     response = await callLongRequest(url, { signal: controller.signal }, {
       respondAsync: Boolean(flags.async),
