@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { readBody, send } from './http';
+import { AnswersInFlight, readBody, send } from './http';
 import { BodyTooLargeError } from './errors';
 import { DynamoDbFaults, HeldRequests, loseAnswer, type DynamoDbDropFault, type FaultEvent, type PendingDynamoDbFault } from './faults';
 
@@ -81,7 +81,7 @@ export interface DynamoDbService {
   clearFaults(): void;
   /** Test/ops hook: request counts, the outage in force and the pending faults. */
   stats(): DynamoDbStats;
-  /** Closes the store. */
+  /** Closes the store, once the requests dynalite is working on are answered. */
   close(): Promise<void>;
 }
 
@@ -121,6 +121,8 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
   });
   const internalUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const listener = server.listeners('request')[0] as RequestListener;
+  // what dynalite has been handed and not answered: close() waits for it
+  const inFlight = new AnswersInFlight();
 
   const ttlFile = options.dataDir ? join(options.dataDir, 'dynamodb-ttl.json') : undefined;
   const ttl = new Map<string, TtlRecord>(
@@ -286,11 +288,13 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       // stream could emit 'error', which dynalite rethrows.
       const fake = Readable.from(body.length ? [body] : []) as unknown as IncomingMessage;
       Object.assign(fake, { headers: req.headers, method: req.method, url: req.url });
+      inFlight.track(res);
       listener(fake, res);
     },
-    close() {
+    async close() {
       held.release();
-      return new Promise((resolve) => server.close(() => resolve()));
+      await inFlight.idle();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

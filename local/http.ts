@@ -1,6 +1,7 @@
 /**
  * Small HTTP helpers for the local stack: reading bodies with a limit,
- * answering JSON, and reading the SigV4 credential scope.
+ * answering JSON, counting answers still due, and reading the SigV4
+ * credential scope.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -72,6 +73,46 @@ export function send(
  */
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value));
+}
+
+/**
+ * Requests handed on to a handler and not yet answered. A server whose handler holds state it
+ * closes (dynalite's database) waits for these first: a request still being worked on, say from
+ * a caller that gave up, would otherwise run against the closed state and throw.
+ */
+export class AnswersInFlight {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+
+  /** How many answers are still due. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Counts `res` until its `end()` is called, which the handler does even when the client has
+   * gone away (its 'finish' event would then never come).
+   * @param res the response the handler will end
+   */
+  track(res: ServerResponse): void {
+    this.count += 1;
+    let open = true;
+    const end = res.end.bind(res);
+    res.end = ((...args: Parameters<ServerResponse['end']>) => {
+      if (open) {
+        open = false;
+        this.count -= 1;
+        if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+      }
+      return end(...args);
+    }) as ServerResponse['end'];
+  }
+
+  /** Resolves once every tracked answer has been ended. */
+  idle(): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
 }
 
 /** The parts of a SigV4 credential scope. */

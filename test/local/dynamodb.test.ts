@@ -3,9 +3,13 @@ import {
   CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand, PutItemCommand,
   UpdateTimeToLiveCommand, DeleteTableCommand,
 } from '@aws-sdk/client-dynamodb';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDynamoDb } from '../../local/dynamodb';
 import type { LocalStack } from '../../local/server';
 import { clientConfig, startQuietStack } from './helpers';
 
@@ -79,6 +83,37 @@ describe('DynamoDB', () => {
       await second.stack.stop();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DynamoDB closing', () => {
+  it('closes the store only after the requests handed to dynalite are answered', async () => {
+    const dynamodb = await startDynamoDb();
+    const server = createServer((req, res) => void dynamodb.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1,
+    });
+    const crashed = new Promise<string>((resolve) => process.once('uncaughtException', (error) => resolve(`crashed: ${error.message}`)));
+    try {
+      await client.send(new CreateTableCommand({
+        TableName: 'tasks', BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'RequestID', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'RequestID', KeyType: 'HASH' }],
+      }));
+      const arrived = once(server, 'request');
+      const put = client.send(new PutItemCommand({ TableName: 'tasks', Item: { RequestID: { S: 'late' } } }));
+      const [req] = (await arrived) as [IncomingMessage];
+      // The whole body is in: the request goes to dynalite on the next turn, while the store closes.
+      await once(req, 'end');
+      await dynamodb.close();
+      expect(await Promise.race([put.then(() => 'answered', (error: Error) => `refused: ${error.name}`), crashed])).toBe('answered');
+    } finally {
+      client.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

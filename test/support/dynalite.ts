@@ -3,13 +3,16 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import dynalite from 'dynalite';
+import { AnswersInFlight } from '../../local/http';
 
 export interface TestDynamo {
   endpoint: string;
   port: number;
   client: DynamoDBClient;
+  /** dynalite's own HTTP server, behind the relay. */
+  backend: Server;
   createTable(name: string): Promise<void>;
   /** Stops the server (the data is lost). */
   stop(): Promise<void>;
@@ -37,6 +40,10 @@ export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 export async function startDynamo(): Promise<TestDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Closing dynalite closes its database: a request still being processed (say, from a caller
+  // that gave up) would then throw "Database is closed", an uncaught error of whichever test runs.
+  const inFlight = new AnswersInFlight();
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => inFlight.track(res));
   const backendPort = (server.address() as AddressInfo).port;
   const sockets = new Set<Socket>();
   let stalled = false;
@@ -80,6 +87,7 @@ export async function startDynamo(): Promise<TestDynamo> {
     endpoint,
     port,
     client,
+    backend: server,
     async createTable(name) {
       await client.send(
         new CreateTableCommand({
@@ -93,6 +101,7 @@ export async function startDynamo(): Promise<TestDynamo> {
     async stop() {
       client.destroy();
       if (relay.listening) await closeRelay();
+      await inFlight.idle();
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
