@@ -1,7 +1,7 @@
 /**
- * Small HTTP helpers for the local stack: reading bodies with a limit,
- * answering JSON, counting answers still due, and reading the SigV4
- * credential scope.
+ * Small HTTP helpers for the local stack: reading bodies with a limit (the
+ * one JSON-body reader), answering JSON, counting answers still due, and
+ * reading the SigV4 credential scope.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +40,40 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('error', reject);
   });
+}
+
+/** How a service words the two refusals of a JSON body. */
+export interface JsonBodyErrors {
+  /** The body is larger than the operation accepts. */
+  tooLarge: (limit: number) => Error;
+  /** The body is not a JSON object. */
+  notAnObject: () => Error;
+}
+
+/**
+ * Reads a request body that must be a JSON object (an empty body is `{}`), throwing the service's
+ * own errors otherwise.
+ * @param req the request
+ * @param limit largest accepted body in bytes
+ * @param errors the service's errors
+ */
+export async function readJsonObject(req: IncomingMessage, limit: number, errors: JsonBodyErrors): Promise<Record<string, unknown>> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw errors.tooLarge(limit);
+    throw err;
+  }
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw errors.notAnObject();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.notAnObject();
+  return value as Record<string, unknown>;
 }
 
 /**

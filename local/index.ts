@@ -6,11 +6,11 @@
  */
 export { startLocalStack } from './server';
 export type { LocalStack, LocalStackOptions } from './server';
-export type { EnvironmentCounts } from './lambda/runtime';
+export type { EnvironmentCounts } from './lambda/types';
 export type { InvocationEvent } from './lambda/invoke';
 export type { AsyncAttemptEvent, AsyncDiscardedEvent } from './lambda/async-queue';
 export type { StackOps, StackStats } from './ops';
-export type { DynamoDbOutage, DynamoDbOutageMode, DynamoDbStats } from './dynamodb';
-export type { FunctionCounters, KillWhich, PrewarmResult } from './lambda/runtime';
+export type { DynamoDbOutage, DynamoDbOutageMode, DynamoDbStats } from './dynamodb/service';
+export type { FunctionCounters, KillWhich, PrewarmResult } from './lambda/types';
 export { UnknownFunctionError } from './ops';
 export type { DynamoDbDropFault, FaultEvent, LambdaDropFault, LambdaHangFault, LambdaFaultSpec, PendingDynamoDbFault, PendingLambdaFault } from './faults';

@@ -18,9 +18,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { readBody, sendJson } from './http';
-import type { DynamoDbOutage, DynamoDbService, DynamoDbStats } from './dynamodb';
-import type { EnvironmentCounts, FunctionCounters, FunctionSpec, KillWhich, LambdaRuntime, PrewarmResult } from './lambda/runtime';
+import { readJsonObject, sendJson, type JsonBodyErrors } from './http';
+import { Router, type Route } from './routes';
+import type { DynamoDbOutage, DynamoDbService, DynamoDbStats } from './dynamodb/service';
+import type { LambdaRuntime } from './lambda/runtime';
+import type { EnvironmentCounts, FunctionCounters, FunctionSpec, KillWhich, PrewarmResult } from './lambda/types';
 import { FaultSpecError, parseDynamoDbFault, parseLambdaFault, type DynamoDbDropFault, type LambdaFaults, type LambdaFaultSpec, type PendingLambdaFault } from './faults';
 
 /** What `GET /_local/ops/stats` answers. */
@@ -150,15 +152,118 @@ export function createOps(
   };
 }
 
-/** Reads a small JSON body; answers 400 itself and returns undefined when it is not JSON. */
-async function jsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ value: unknown } | undefined> {
-  const text = (await readBody(req, 64 * 1024)).toString('utf8');
-  try {
-    return { value: text ? (JSON.parse(text) as unknown) : {} };
-  } catch {
-    sendJson(res, 400, { message: 'the body must be JSON' });
-    return undefined;
+/** A hook's refusal of a request: its status and message. */
+class OpsRequestError extends Error {
+  /**
+   * @param status HTTP status
+   * @param message what is wrong
+   */
+  constructor(readonly status: number, message: string) {
+    super(message);
   }
+}
+
+const BODY_ERRORS: JsonBodyErrors = {
+  tooLarge: (limit) => new OpsRequestError(413, `the body must be at most ${limit} bytes`),
+  notAnObject: () => new OpsRequestError(400, 'the body must be a JSON object'),
+};
+
+/** Reads a hook's small JSON body (an empty one is `{}`). */
+function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return readJsonObject(req, 64 * 1024, BODY_ERRORS);
+}
+
+const FUNCTION = '/_local/ops/lambda/{FunctionName}';
+
+/** The hooks' routes, by the names of the hooks. */
+const OPS_ROUTES = [
+  { method: 'GET', path: '/_local/ops/stats', operation: 'Stats' },
+  { method: 'POST', path: `${FUNCTION}/kill`, operation: 'KillEnvironments' },
+  { method: 'POST', path: `${FUNCTION}/warm`, operation: 'Prewarm' },
+  { method: 'POST', path: `${FUNCTION}/faults`, operation: 'LambdaFaults' },
+  { method: 'POST', path: '/_local/ops/dynamodb/faults', operation: 'DynamoDbFaults' },
+  { method: 'POST', path: '/_local/ops/dynamodb/stop', operation: 'StopDynamoDb' },
+  { method: 'POST', path: '/_local/ops/dynamodb/start', operation: 'StartDynamoDb' },
+  { method: 'POST', path: '/_local/ops/mark', operation: 'Mark' },
+] as const satisfies ReadonlyArray<Route<string>>;
+
+type OpsOperation = (typeof OPS_ROUTES)[number]['operation'];
+
+const router = new Router<OpsOperation>(OPS_ROUTES);
+
+/** What one hook answers: status and JSON body. */
+interface OpsAnswer {
+  status: number;
+  body: unknown;
+}
+
+type OpsHandler = (ops: StackOps, log: (line: string) => void, req: IncomingMessage, url: URL, params: Record<string, string>) => Promise<OpsAnswer> | OpsAnswer;
+
+function functionName(params: Record<string, string>): string {
+  const name = params['FunctionName'] ?? '';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new OpsRequestError(400, `not a function name: ${name}`);
+  return name;
+}
+
+const HOOKS: Record<OpsOperation, OpsHandler> = {
+  Stats: (ops) => ({ status: 200, body: ops.stats() }),
+  KillEnvironments: (ops, _log, _req, url, params) => {
+    const which = url.searchParams.get('which') ?? 'busy';
+    if (which !== 'busy' && which !== 'idle' && which !== 'all') throw new OpsRequestError(400, 'which must be busy, idle or all');
+    return { status: 200, body: { killed: ops.killEnvironments(functionName(params), which) } };
+  },
+  Prewarm: async (ops, log, _req, url, params) => {
+    const name = functionName(params);
+    const result = await ops.prewarm(name, Number(url.searchParams.get('count') ?? ''));
+    log(`[ops] ${name}: ${result.started} environments started ahead of traffic${result.failed ? `, ${result.failed} failed (${result.firstError ?? ''})` : ''}`);
+    return { status: result.failed ? 500 : 200, body: result };
+  },
+  LambdaFaults: async (ops, log, req, _url, params) => {
+    const name = functionName(params);
+    const spec = parseLambdaFault(await jsonBody(req));
+    ops.lambdaFault(name, spec);
+    log(`[ops] ${name}: Invoke faults ${spec === 'clear' ? 'cleared' : JSON.stringify(spec)}`);
+    return { status: 200, body: { faults: ops.stats().lambda.faults[name] ?? { hang: false, dropAfterAccept: 0, held: 0 } } };
+  },
+  DynamoDbFaults: async (ops, log, req) => {
+    const fault = parseDynamoDbFault(await jsonBody(req));
+    ops.dynamoDbFault(fault);
+    log(`[ops] DynamoDB faults ${fault === 'clear' ? 'cleared' : JSON.stringify(fault)}`);
+    return { status: 200, body: ops.stats().dynamodb };
+  },
+  StopDynamoDb: async (ops, log, req) => {
+    const body = await jsonBody(req);
+    const mode = body['mode'] ?? 'reset';
+    const tables = body['tables'] ?? [];
+    if ((mode !== 'reset' && mode !== 'unavailable' && mode !== 'hang') || !Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
+      throw new OpsRequestError(400, 'expected {"mode": "reset"|"unavailable"|"hang", "tables": ["name", ...]}');
+    }
+    ops.stopDynamoDb({ mode, tables: tables as string[] });
+    log(`[ops] DynamoDB stopped (${mode}${tables.length ? `, tables ${tables.join(', ')}` : ''})`);
+    return { status: 200, body: ops.stats().dynamodb };
+  },
+  StartDynamoDb: async (ops, log, req) => {
+    const tables = (await jsonBody(req))['tables'];
+    if (tables !== undefined && (!Array.isArray(tables) || !tables.every((t) => typeof t === 'string'))) {
+      throw new OpsRequestError(400, 'expected {"tables": ["name", ...]}');
+    }
+    ops.startDynamoDb(tables as string[] | undefined);
+    log(`[ops] DynamoDB started${Array.isArray(tables) && tables.length ? ` (tables ${tables.join(', ')})` : ''}`);
+    return { status: 200, body: ops.stats().dynamodb };
+  },
+  Mark: (_ops, log, _req, url) => {
+    const text = url.searchParams.get('text') ?? '';
+    log(`[ops] mark ${text}`);
+    return { status: 200, body: { marked: text } };
+  },
+};
+
+/** The status of a hook's refusal, or undefined for an error of the stack itself. */
+function refusalStatus(error: unknown): number | undefined {
+  if (error instanceof OpsRequestError) return error.status;
+  if (error instanceof UnknownFunctionError) return 404;
+  if (error instanceof FaultSpecError || error instanceof RangeError) return 400;
+  return undefined;
 }
 
 /**
@@ -170,101 +275,18 @@ async function jsonBody(req: IncomingMessage, res: ServerResponse): Promise<{ va
  */
 export async function handleOps(ops: StackOps, log: (line: string) => void, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const route = url.pathname.slice(OPS_PREFIX.length);
   const method = req.method ?? 'GET';
-  if (method === 'GET' && route === 'stats') {
-    sendJson(res, 200, ops.stats());
+  const route = router.match(method, url.pathname);
+  if (!route) {
+    sendJson(res, 404, { message: `No ops hook at ${method} ${url.pathname}` });
     return;
   }
-  const kill = /^lambda\/([A-Za-z0-9_-]{1,64})\/kill$/.exec(route);
-  if (method === 'POST' && kill) {
-    const which = url.searchParams.get('which') ?? 'busy';
-    if (which !== 'busy' && which !== 'idle' && which !== 'all') {
-      sendJson(res, 400, { message: 'which must be busy, idle or all' });
-      return;
-    }
-    sendJson(res, 200, { killed: ops.killEnvironments(kill[1] ?? '', which) });
-    return;
+  try {
+    const answer = await HOOKS[route.operation](ops, log, req, url, route.params);
+    sendJson(res, answer.status, answer.body);
+  } catch (error) {
+    const status = refusalStatus(error);
+    if (status === undefined) throw error;
+    sendJson(res, status, { message: (error as Error).message });
   }
-  const warm = /^lambda\/([A-Za-z0-9_-]{1,64})\/warm$/.exec(route);
-  if (method === 'POST' && warm) {
-    const name = warm[1] ?? '';
-    const count = Number(url.searchParams.get('count') ?? '');
-    try {
-      const result = await ops.prewarm(name, count);
-      log(`[ops] ${name}: ${result.started} environments started ahead of traffic${result.failed ? `, ${result.failed} failed (${result.firstError ?? ''})` : ''}`);
-      sendJson(res, result.failed ? 500 : 200, result);
-    } catch (error) {
-      if (error instanceof UnknownFunctionError) sendJson(res, 404, { message: error.message });
-      else if (error instanceof RangeError) sendJson(res, 400, { message: error.message });
-      else throw error;
-    }
-    return;
-  }
-  const faults = /^lambda\/([A-Za-z0-9_-]{1,64})\/faults$/.exec(route);
-  if (method === 'POST' && faults) {
-    const name = faults[1] ?? '';
-    const body = await jsonBody(req, res);
-    if (!body) return;
-    try {
-      const spec = parseLambdaFault(body.value);
-      ops.lambdaFault(name, spec);
-      log(`[ops] ${name}: Invoke faults ${spec === 'clear' ? 'cleared' : JSON.stringify(spec)}`);
-      sendJson(res, 200, { faults: ops.stats().lambda.faults[name] ?? { hang: false, dropAfterAccept: 0, held: 0 } });
-    } catch (error) {
-      if (error instanceof UnknownFunctionError) sendJson(res, 404, { message: error.message });
-      else if (error instanceof FaultSpecError) sendJson(res, 400, { message: error.message });
-      else throw error;
-    }
-    return;
-  }
-  if (method === 'POST' && route === 'dynamodb/faults') {
-    const body = await jsonBody(req, res);
-    if (!body) return;
-    try {
-      const fault = parseDynamoDbFault(body.value);
-      ops.dynamoDbFault(fault);
-      log(`[ops] DynamoDB faults ${fault === 'clear' ? 'cleared' : JSON.stringify(fault)}`);
-      sendJson(res, 200, ops.stats().dynamodb);
-    } catch (error) {
-      if (error instanceof FaultSpecError) sendJson(res, 400, { message: error.message });
-      else throw error;
-    }
-    return;
-  }
-  if (method === 'POST' && route === 'dynamodb/stop') {
-    const parsed = await jsonBody(req, res);
-    if (!parsed) return;
-    const body = (typeof parsed.value === 'object' && parsed.value !== null ? parsed.value : {}) as { mode?: unknown; tables?: unknown };
-    const mode = body.mode ?? 'reset';
-    const tables = body.tables ?? [];
-    if ((mode !== 'reset' && mode !== 'unavailable' && mode !== 'hang') || !Array.isArray(tables) || !tables.every((t) => typeof t === 'string')) {
-      sendJson(res, 400, { message: 'expected {"mode": "reset"|"unavailable"|"hang", "tables": ["name", ...]}' });
-      return;
-    }
-    ops.stopDynamoDb({ mode, tables: tables as string[] });
-    log(`[ops] DynamoDB stopped (${mode}${tables.length ? `, tables ${tables.join(', ')}` : ''})`);
-    sendJson(res, 200, ops.stats().dynamodb);
-    return;
-  }
-  if (method === 'POST' && route === 'dynamodb/start') {
-    const parsed = await jsonBody(req, res);
-    if (!parsed) return;
-    const tables = (parsed.value as { tables?: unknown } | null)?.tables;
-    if (tables !== undefined && (!Array.isArray(tables) || !tables.every((t) => typeof t === 'string'))) {
-      sendJson(res, 400, { message: 'expected {"tables": ["name", ...]}' });
-      return;
-    }
-    ops.startDynamoDb(tables as string[] | undefined);
-    log(`[ops] DynamoDB started${Array.isArray(tables) && tables.length ? ` (tables ${tables.join(', ')})` : ''}`);
-    sendJson(res, 200, ops.stats().dynamodb);
-    return;
-  }
-  if (method === 'POST' && route === 'mark') {
-    const text = url.searchParams.get('text') ?? '';
-    log(`[ops] mark ${text}`);
-    sendJson(res, 200, { marked: text });
-    return;
-  }
-  sendJson(res, 404, { message: `No ops hook at ${method} ${url.pathname}` });
 }

@@ -10,15 +10,14 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentialScope, decodePart, regionOf, sendJson } from './http';
-import { startDynamoDb } from './dynamodb';
+import { credentialScope, decodePart, sendJson } from './http';
+import { startDynamoDb } from './dynamodb/service';
 import { LambdaService, LAMBDA_VERSIONS } from './lambda/service';
 import { workerScriptPath } from './lambda/worker-script';
-import type { EnvironmentCounts } from './lambda/runtime';
-import { ApiGatewayStore } from './apigateway/model';
-import { ApiGatewayControlPlane } from './apigateway/control-plane';
-import { DEFAULT_INTEGRATION_TIMEOUT_MS, executeTarget, handleExecute } from './apigateway/invoke';
-import { IamService } from './iam';
+import type { EnvironmentCounts } from './lambda/types';
+import { DEFAULT_INTEGRATION_TIMEOUT_MS, executeTarget } from './apigateway/invoke';
+import { API_GATEWAY_PREFIXES, ApiGatewayService } from './apigateway/service';
+import { IamService } from './iam/service';
 import { createOps, handleOps, OPS_PREFIX, type StackOps } from './ops';
 
 /** Options of {@link startLocalStack}. */
@@ -104,14 +103,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log,
     events,
   });
-  const apiStore = new ApiGatewayStore();
-  const apiControl = new ApiGatewayControlPlane(apiStore);
+  const apigateway = new ApiGatewayService({
+    defaultRegion: region,
+    integrationTimeoutMs: options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS,
+    invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
+    log,
+  });
   const iam = new IamService();
-  const integrationTimeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
-  const ops = createOps(dynamodb, lambda.runtime, (name) => {
-    const fn = lambda.controlPlane.functions.get(name);
-    return fn ? lambda.controlPlane.spec(fn) : undefined;
-  }, lambda.faults);
+  const ops = createOps(dynamodb, lambda.runtime, (name) => lambda.functions.specOf(name), lambda.faults);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';
@@ -122,12 +121,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const target = executeTarget(rawUrl, req.headers.host);
     if (target) {
-      await handleExecute({
-        store: apiStore,
-        invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
-        integrationTimeoutMs,
-        log,
-      }, req, res, target);
+      await apigateway.execute(req, res, target);
       return;
     }
     if (path.startsWith(OPS_PREFIX)) {
@@ -150,8 +144,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await lambda.handle(req, res);
       return;
     }
-    if (service === 'apigateway' || ['restapis', 'apikeys', 'usageplans', 'tags'].includes(first)) {
-      await apiControl.handle(req, res, regionOf(req, region));
+    if (service === 'apigateway' || API_GATEWAY_PREFIXES.has(first)) {
+      await apigateway.handle(req, res);
       return;
     }
     const contentType = String(req.headers['content-type'] ?? '');

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli';
 import { chartSvg } from './lib/bench-chart';
 import type { StackStats } from '../local/ops';
-import type { PrewarmResult } from '../local/lambda/runtime';
+import type { PrewarmResult } from '../local/lambda/types';
 import { fmtMs, judgeTargets, summarise, table, type ProxyTrace, type Sample } from './lib/bench-stats';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -10,7 +10,8 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AwsError, BodyTooLargeError } from '../errors';
 import { ACCOUNT_ID, decodePart, readBody, send } from '../http';
-import type { InvocationResult } from '../lambda/runtime';
+import { sendGatewayResponse } from './errors';
+import type { InvocationResult } from '../lambda/types';
 import { matchRoute } from './model';
 import type { ApiGatewayStore, RestApi } from './model';
 
@@ -66,11 +67,6 @@ export function executeTarget(rawUrl: string, host: string | undefined): Execute
     if (p) return { apiId: h[1] ?? '', stage: p[1] ?? '', path: p[2] ?? '/', query };
   }
   return undefined;
-}
-
-function sendMessage(res: ServerResponse, status: number, message: string, headers: Record<string, string>, errorType?: string): void {
-  send(res, status, { 'Content-Type': 'application/json', ...headers, ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}) },
-    JSON.stringify({ message }));
 }
 
 /** True when a content type matches one of the API's binary media types (with `*` wildcards). */
@@ -250,8 +246,7 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
     body = await readBody(req, MAX_API_PAYLOAD);
   } catch (err) {
     if (err instanceof BodyTooLargeError) {
-      sendMessage(res, 413, 'Request Too Long', base, 'RequestEntityTooLargeException');
-      done(413);
+      done(sendGatewayResponse(res, 'REQUEST_TOO_LARGE', base));
       return;
     }
     throw err;
@@ -260,21 +255,18 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   const stage = api?.stages.get(target.stage);
   const deployment = stage ? api?.deployments.get(stage.deploymentId) : undefined;
   if (!api || !stage || !deployment) {
-    sendMessage(res, 403, 'Forbidden', base, 'ForbiddenException');
-    done(403, '(no such API or stage)');
+    done(sendGatewayResponse(res, 'DEFAULT_4XX', base), '(no such API or stage)');
     return;
   }
   const route = matchRoute(deployment.snapshot, target.path, String(req.method));
   if (!route) {
-    sendMessage(res, 403, 'Missing Authentication Token', base, 'MissingAuthenticationTokenException');
-    done(403, '(no route)');
+    done(sendGatewayResponse(res, 'MISSING_AUTHENTICATION_TOKEN', base), '(no route)');
     return;
   }
   if (route.method.apiKeyRequired && api.apiKeySource === 'HEADER') {
     const key = req.headers['x-api-key'];
     if (!apiKeyAllowed(deps.store, api.id, stage.stageName, typeof key === 'string' ? key : undefined)) {
-      sendMessage(res, 403, 'Forbidden', base, 'ForbiddenException');
-      done(403, '(API key)');
+      done(sendGatewayResponse(res, 'INVALID_API_KEY', base), '(API key)');
       return;
     }
   }
@@ -286,8 +278,7 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   }
   const lambdaRef = integration?.type === 'AWS_PROXY' ? LAMBDA_URI.exec(String(integration.uri ?? ''))?.[1] : undefined;
   if (!lambdaRef) {
-    sendMessage(res, 500, 'Internal server error', base, 'InternalServerErrorException');
-    done(500, `(unsupported integration ${integration?.type ?? 'none'})`);
+    done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(unsupported integration ${integration?.type ?? 'none'})`);
     return;
   }
   const event = buildEvent(req, target, api, body, {
@@ -307,27 +298,23 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   } catch (err) {
     // The function is missing, throttled or the call was refused: a configuration error on AWS.
     clearTimeout(timer);
-    sendMessage(res, 500, 'Internal server error', base, 'InternalServerErrorException');
-    done(500, `(${err instanceof AwsError ? `${err.code}: ${err.message}` : String(err)})`);
+    done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(${err instanceof AwsError ? `${err.code}: ${err.message}` : String(err)})`);
     return;
   }
   clearTimeout(timer);
   if (outcome === 'timeout') {
     // The function keeps running, as on AWS.
     invocation.catch(() => undefined);
-    sendMessage(res, 504, 'Endpoint request timed out', base);
-    done(504, `(integration timeout ${timeoutMs} ms)`);
+    done(sendGatewayResponse(res, 'INTEGRATION_TIMEOUT', base), `(integration timeout ${timeoutMs} ms)`);
     return;
   }
   if (!outcome.ok) {
-    sendMessage(res, 502, 'Internal server error', base, 'InternalServerErrorException');
-    done(502, `(function error ${outcome.errorType ?? ''})`);
+    done(sendGatewayResponse(res, 'DEFAULT_5XX', base), `(function error ${outcome.errorType ?? ''})`);
     return;
   }
   const parsed = parseProxyResponse(outcome.payload);
   if ('malformed' in parsed) {
-    sendMessage(res, 502, 'Internal server error', base, 'InternalServerErrorException');
-    done(502, `(malformed Lambda proxy response: ${parsed.malformed})`);
+    done(sendGatewayResponse(res, 'DEFAULT_5XX', base), `(malformed Lambda proxy response: ${parsed.malformed})`);
     return;
   }
   if (res.headersSent || res.destroyed) return;

@@ -3,7 +3,7 @@
  * route matching of invoke URLs against a deployment's resources.
  */
 import { randomInt } from 'node:crypto';
-import { AwsError } from '../errors';
+import { notFound } from './errors';
 
 /** An integration of a method. */
 export interface Integration {
@@ -165,21 +165,6 @@ export class ApiGatewayStore {
     if (!api) throw notFound(`Invalid API identifier specified 000000000000:${id}`);
     return api;
   }
-}
-
-/** API Gateway's NotFoundException. */
-export function notFound(message: string): AwsError {
-  return new AwsError(404, 'NotFoundException', message);
-}
-
-/** API Gateway's BadRequestException. */
-export function badRequest(message: string): AwsError {
-  return new AwsError(400, 'BadRequestException', message);
-}
-
-/** API Gateway's ConflictException. */
-export function conflict(message: string): AwsError {
-  return new AwsError(409, 'ConflictException', message);
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -7,8 +7,9 @@
  */
 import type { EventEmitter } from 'node:events';
 import { AwsError } from '../errors';
-import type { FunctionSpec, InvocationResult, LambdaRuntime } from './runtime';
-import type { EventInvokeConfig } from './functions';
+import type { LambdaRuntime } from './runtime';
+import type { FunctionSpec, InvocationResult } from './types';
+import type { EventInvokeConfig } from './store';
 
 /** The outcome of one async attempt, emitted as `async-attempt`. */
 export interface AsyncAttemptEvent {

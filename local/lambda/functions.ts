@@ -1,12 +1,13 @@
 /**
- * The Lambda function registry: configurations, code (unpacked to a
- * directory under the OS temp dir), permissions and event invoke configs.
+ * What Lambda's operations share about functions: names and ARNs, the
+ * reserved environment variables, timestamps, code hashes, and unpacking a
+ * zip to a directory under the OS temp dir.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, isAbsolute } from 'node:path';
 import { unzipSync } from 'fflate';
-import { AwsError } from '../errors';
+import { invalidParameter, validationError } from './errors';
 import { ACCOUNT_ID } from '../http';
 
 /** Largest zip accepted by CreateFunction / UpdateFunctionCode (direct upload). */
@@ -22,65 +23,6 @@ export const RESERVED_ENV_KEYS = new Set([
   'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
   'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
 ]);
-
-/** Event invoke configuration (async retries and event age). */
-export interface EventInvokeConfig {
-  /** 0..2 */
-  MaximumRetryAttempts?: number;
-  /** 60..21600 */
-  MaximumEventAgeInSeconds?: number;
-  /** Recorded only. */
-  DestinationConfig?: unknown;
-  /** Epoch seconds. */
-  LastModified: number;
-}
-
-/** One function as the control plane keeps it. */
-export interface FunctionRecord {
-  /** The configuration as GetFunctionConfiguration answers it. */
-  config: Record<string, unknown> & {
-    FunctionName: string;
-    FunctionArn: string;
-    Handler: string;
-    Timeout: number;
-    MemorySize: number;
-    Runtime: string;
-    Environment?: { Variables?: Record<string, string> };
-    RevisionId: string;
-  };
-  /** Region of the function's ARN. */
-  region: string;
-  /** The zip as uploaded. */
-  zip: Uint8Array;
-  /** Directory holding the unpacked code. */
-  codeDir: string;
-  /** Changes whenever code or configuration changes: environments of an older revision are not reused. */
-  revision: number;
-  /** Resource policy statements. */
-  policy: Record<string, unknown>[];
-  /** Event invoke config, if any was put. */
-  eventInvokeConfig?: EventInvokeConfig;
-  /** Reserved concurrency, if set. */
-  reservedConcurrency?: number;
-  /** Tags. */
-  tags: Record<string, string>;
-}
-
-/** Lambda's ResourceNotFoundException for a function. */
-export function functionNotFound(arn: string): AwsError {
-  return new AwsError(404, 'ResourceNotFoundException', `Function not found: ${arn}`, { Type: 'User' });
-}
-
-/** Lambda's InvalidParameterValueException. */
-export function invalidParameter(message: string): AwsError {
-  return new AwsError(400, 'InvalidParameterValueException', message, { Type: 'User' });
-}
-
-/** A validation error in Lambda's wording. */
-export function validationError(value: unknown, field: string, constraint: string): AwsError {
-  return new AwsError(400, 'ValidationException',
-    `1 validation error detected: Value '${String(value)}' at '${field}' failed to satisfy constraint: ${constraint}`);
-}
 
 /**
  * Splits a function name, full ARN or partial ARN into name and qualifier.

@@ -8,8 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { AwsError, BodyTooLargeError } from '../errors';
 import { newRequestId, readBody, send } from '../http';
-import type { InvocationResult, LambdaRuntime } from './runtime';
-import type { LambdaControlPlane } from './control-plane';
+import { invalidRequestContent, requestTooLarge } from './errors';
+import type { LambdaRuntime } from './runtime';
+import type { InvocationResult } from './types';
+import type { FunctionStore } from './store';
+import { functionSpec } from './store';
 import type { AsyncQueue } from './async-queue';
 import { loseAnswer, type FaultEvent, type LambdaFaults } from '../faults';
 
@@ -42,8 +45,8 @@ export interface InvocationEvent {
 
 /** What Invoke needs. */
 export interface InvokeDeps {
-  /** The registry. */
-  controlPlane: LambdaControlPlane;
+  /** The functions. */
+  functions: FunctionStore;
   /** The environments. */
   runtime: LambdaRuntime;
   /** The async queue. */
@@ -62,8 +65,7 @@ export function checkJsonPayload(text: string): void {
   try {
     JSON.parse(text);
   } catch (err) {
-    throw new AwsError(400, 'InvalidRequestContentException',
-      `Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`, { Type: 'User' });
+    throw invalidRequestContent(`Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`);
   }
 }
 
@@ -80,9 +82,9 @@ export function checkJsonPayload(text: string): void {
 export async function invokeSync(
   deps: InvokeDeps, name: string, qualifier: string | undefined, region: string, payload: string, clientContext?: unknown,
 ): Promise<InvocationResult> {
-  const fn = deps.controlPlane.find(name, qualifier, region);
+  const fn = deps.functions.find(name, qualifier, region);
   const requestId = newRequestId();
-  const spec = deps.controlPlane.spec(fn);
+  const spec = functionSpec(fn);
   deps.runtime.checkCapacity(spec);
   const running = deps.runtime.invoke(spec, { requestId, payload, clientContext });
   // The environment is taken (or the call throttled) synchronously above.
@@ -132,13 +134,10 @@ export async function handleInvoke(
   try {
     body = await readBody(req, limit);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) {
-      throw new AwsError(413, 'RequestEntityTooLargeException',
-        `Request must be smaller than ${limit} bytes for the InvokeFunction operation`, { Type: 'User' });
-    }
+    if (err instanceof BodyTooLargeError) throw requestTooLarge(limit, 'InvokeFunction');
     throw err;
   }
-  const fn = deps.controlPlane.find(name, qualifier, region);
+  const fn = deps.functions.find(name, qualifier, region);
   const payload = body.length ? body.toString('utf8') : '{}';
   checkJsonPayload(payload);
 
@@ -170,7 +169,7 @@ export async function handleInvoke(
     try {
       clientContext = JSON.parse(Buffer.from(rawContext, 'base64').toString('utf8'));
     } catch {
-      throw new AwsError(400, 'InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.', { Type: 'User' });
+      throw invalidRequestContent('Client context must be a valid Base64-encoded JSON object.');
     }
   }
   const result = await invokeSync(deps, name, qualifier, region, payload, clientContext);

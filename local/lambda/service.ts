@@ -1,14 +1,19 @@
 /**
- * The Lambda service of the local stack: routes Lambda API requests to the
- * control plane or to Invoke, and owns the runtime and the async queue.
+ * The Lambda service of the local stack: finds the operation a request
+ * names (its route), dispatches it to the provider or to Invoke, renders
+ * every error in Lambda's shape, and owns the function store, the runtime
+ * and the async queue.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { AwsError } from '../errors';
-import { decodePart, regionOf, send } from '../http';
-import { LambdaControlPlane, sendLambdaError } from './control-plane';
+import { newRequestId, regionOf, send, sendJson } from '../http';
+import { Router } from '../routes';
+import { internalError, sendLambdaError, unknownOperation } from './errors';
+import { LAMBDA_ROUTES, LambdaProvider, type LambdaOperation } from './provider';
 import { LambdaRuntime } from './runtime';
-import type { InvocationResult } from './runtime';
+import { FunctionStore } from './store';
+import type { InvocationResult } from './types';
 import { AsyncQueue } from './async-queue';
 import { handleInvoke, invokeSync } from './invoke';
 import type { InvokeDeps } from './invoke';
@@ -38,12 +43,16 @@ export interface LambdaServiceOptions {
 }
 
 /** Path prefixes (first segment) that belong to Lambda. */
-export const LAMBDA_VERSIONS = new Set(['2015-03-31', '2016-08-19', '2017-03-31', '2017-10-31', '2019-09-25', '2019-09-30']);
+export const LAMBDA_VERSIONS: ReadonlySet<string> = new Set(LAMBDA_ROUTES.map((route) => route.path.split('/')[1] ?? ''));
+
+const router = new Router<LambdaOperation>(LAMBDA_ROUTES);
 
 /** The Lambda service. */
 export class LambdaService {
-  /** Function registry and control plane. */
-  readonly controlPlane: LambdaControlPlane;
+  /** The functions. */
+  readonly functions = new FunctionStore();
+  /** The control-plane operations. */
+  readonly provider: LambdaProvider;
   /** Execution environments. */
   readonly runtime: LambdaRuntime;
   /** Async invocations. */
@@ -61,9 +70,8 @@ export class LambdaService {
       endpointUrl: options.baseUrl,
       log: options.log,
     });
-    this.controlPlane = new LambdaControlPlane({
+    this.provider = new LambdaProvider(this.functions, {
       codeRoot: options.codeRoot,
-      defaultRegion: options.defaultRegion,
       baseUrl: options.baseUrl,
       maxConcurrency: options.maxConcurrency,
       onChange: (name) => this.runtime.discard(name),
@@ -74,12 +82,13 @@ export class LambdaService {
       log: options.log,
       retryScale: options.retryScale,
       lookup: (name) => {
-        const fn = this.controlPlane.functions.get(name);
-        if (!fn) return undefined;
-        return { spec: this.controlPlane.spec(fn), ...(fn.eventInvokeConfig ? { eventInvokeConfig: fn.eventInvokeConfig } : {}) };
+        const spec = this.functions.specOf(name);
+        const config = this.functions.get(name)?.eventInvokeConfig;
+        if (!spec) return undefined;
+        return { spec, ...(config ? { eventInvokeConfig: config } : {}) };
       },
     });
-    this.deps = { controlPlane: this.controlPlane, runtime: this.runtime, queue: this.queue, events: options.events, faults: this.faults };
+    this.deps = { functions: this.functions, runtime: this.runtime, queue: this.queue, events: options.events, faults: this.faults };
   }
 
   /**
@@ -90,20 +99,23 @@ export class LambdaService {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const segments = url.pathname.split('/').filter(Boolean);
-      const [version, ...rest] = segments;
+      const method = req.method ?? 'GET';
+      const route = router.match(method, url.pathname);
+      if (!route) throw unknownOperation(method, url.pathname);
       const region = regionOf(req, this.options.defaultRegion);
-      if (version === '2015-03-31' && rest[0] === 'functions' && rest[2] === 'invocations' && req.method === 'POST') {
-        await handleInvoke(this.deps, req, res, decodePart(rest[1] ?? ''), url.searchParams.get('Qualifier') ?? undefined, region);
+      const qualifier = url.searchParams.get('Qualifier') ?? undefined;
+      if (route.operation === 'Invoke') {
+        await handleInvoke(this.deps, req, res, route.params['FunctionName'] ?? '', qualifier, region);
         return;
       }
-      if (version && LAMBDA_VERSIONS.has(version) && (await this.controlPlane.handle(req, res, version, rest))) return;
-      throw new AwsError(404, 'UnknownOperationException', `Unknown operation ${req.method} ${url.pathname}`);
+      const answer = await this.provider.dispatch(route.operation, { req, params: route.params, query: url.searchParams, region });
+      if (answer.body === undefined) send(res, answer.status, { 'x-amzn-RequestId': newRequestId() });
+      else sendJson(res, answer.status, answer.body, { 'x-amzn-RequestId': newRequestId() });
     } catch (err) {
       if (err instanceof AwsError) sendLambdaError(res, err);
       else {
         this.options.log(`[lambda] internal error: ${err instanceof Error ? err.stack : String(err)}`);
-        sendLambdaError(res, new AwsError(500, 'ServiceException', 'An internal error occurred in the local stack.'));
+        sendLambdaError(res, internalError());
       }
     }
   }
@@ -114,7 +126,7 @@ export class LambdaService {
    * @param res the response
    */
   serveCode(name: string, res: ServerResponse): void {
-    const fn = this.controlPlane.functions.get(name);
+    const fn = this.functions.get(name);
     if (!fn) send(res, 404, { 'Content-Type': 'text/plain' }, 'Not Found');
     else send(res, 200, { 'Content-Type': 'application/zip' }, Buffer.from(fn.zip));
   }

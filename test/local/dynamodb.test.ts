@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDynamoDb } from '../../local/dynamodb';
+import { startDynamoDb } from '../../local/dynamodb/service';
 import type { LocalStack } from '../../local/server';
 import { clientConfig, startQuietStack } from './helpers';
 

@@ -9,9 +9,10 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { AnswersInFlight, readBody, send } from './http';
-import { BodyTooLargeError } from './errors';
-import { DynamoDbFaults, HeldRequests, loseAnswer, type DynamoDbDropFault, type FaultEvent, type PendingDynamoDbFault } from './faults';
+import { AnswersInFlight, readBody, send } from '../http';
+import { BodyTooLargeError } from '../errors';
+import { DynamoDbFaults, HeldRequests, loseAnswer, type DynamoDbDropFault, type FaultEvent, type PendingDynamoDbFault } from '../faults';
+import { DYNAMODB_CONTENT_TYPE, sendDynamoDbError, sendDynamoDbJson } from './errors';
 
 const require = createRequire(import.meta.url);
 
@@ -92,14 +93,6 @@ interface TtlRecord {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
-function sendAmzJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, { 'Content-Type': 'application/x-amz-json-1.0' }, JSON.stringify(value));
-}
-
-function validation(res: ServerResponse, message: string): void {
-  sendAmzJson(res, 400, { __type: 'com.amazon.coral.validate#ValidationException', message });
-}
-
 /**
  * Starts dynalite (tables are ACTIVE at once) and returns the service.
  * @param options where to keep the data
@@ -145,7 +138,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       body: JSON.stringify({ TableName: name }),
     });
     if (answer.ok) return true;
-    send(res, answer.status, { 'Content-Type': 'application/x-amz-json-1.0' }, Buffer.from(await answer.arrayBuffer()));
+    send(res, answer.status, { 'Content-Type': DYNAMODB_CONTENT_TYPE }, Buffer.from(await answer.arrayBuffer()));
     return false;
   }
 
@@ -154,38 +147,38 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
     try {
       data = JSON.parse(body.toString('utf8')) as typeof data;
     } catch {
-      sendAmzJson(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
+      sendDynamoDbError(res, 'SERIALIZATION');
       return;
     }
     const table = data?.TableName;
     if (typeof table !== 'string' || table.length < 3) {
-      validation(res, "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null");
+      sendDynamoDbError(res, 'VALIDATION', "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null");
       return;
     }
     if (op === 'UpdateTimeToLive') {
       const spec = data.TimeToLiveSpecification;
       if (!spec || typeof spec.Enabled !== 'boolean' || typeof spec.AttributeName !== 'string' || !spec.AttributeName) {
-        validation(res, "1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null");
+        sendDynamoDbError(res, 'VALIDATION', "1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null");
         return;
       }
       if (!(await tableExists(table, req, res))) return;
       const current = ttl.get(table);
       if (spec.Enabled && current?.enabled) {
-        validation(res, 'TimeToLive is already enabled');
+        sendDynamoDbError(res, 'VALIDATION', 'TimeToLive is already enabled');
         return;
       }
       if (!spec.Enabled && !current?.enabled) {
-        validation(res, 'TimeToLive is already disabled');
+        sendDynamoDbError(res, 'VALIDATION', 'TimeToLive is already disabled');
         return;
       }
       ttl.set(table, { enabled: spec.Enabled, attributeName: spec.AttributeName });
       saveTtl();
-      sendAmzJson(res, 200, { TimeToLiveSpecification: { Enabled: spec.Enabled, AttributeName: spec.AttributeName } });
+      sendDynamoDbJson(res, 200, { TimeToLiveSpecification: { Enabled: spec.Enabled, AttributeName: spec.AttributeName } });
       return;
     }
     if (!(await tableExists(table, req, res))) return;
     const record = ttl.get(table);
-    sendAmzJson(res, 200, {
+    sendDynamoDbJson(res, 200, {
       TimeToLiveDescription: record?.enabled
         ? { TimeToLiveStatus: 'ENABLED', AttributeName: record.attributeName }
         : { TimeToLiveStatus: 'DISABLED' },
@@ -240,7 +233,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
         body = await readBody(req, MAX_BODY);
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
-          send(res, 413, {});
+          sendDynamoDbError(res, 'REQUEST_TOO_LARGE');
           return;
         }
         throw err;
@@ -256,7 +249,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
           options.events?.emit('fault', event);
         }
         else if (refusal === 'reset') req.socket.destroy();
-        else sendAmzJson(res, 503, { __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', message: 'The local DynamoDB endpoint is stopped (test hook).' });
+        else sendDynamoDbError(res, 'SERVICE_UNAVAILABLE', 'The local DynamoDB endpoint is stopped (test hook).');
         return;
       }
       const byOp = operations.get(table) ?? new Map<string, number>();

@@ -5,8 +5,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { AwsError, BodyTooLargeError } from './errors';
-import { ACCOUNT_ID, newRequestId, readBody, send } from './http';
+import { AwsError, BodyTooLargeError } from '../errors';
+import { ACCOUNT_ID, newRequestId, readBody, send } from '../http';
+import {
+  deleteConflict, entityAlreadyExists, escapeXml, invalidAction, invalidInput, invalidValue, malformedPolicy, missingAction,
+  missingParameter, noSuchEntity, requestTooLarge, sendQueryError, serviceFailure,
+} from './errors';
 
 const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -41,11 +45,6 @@ interface ManagedPolicy {
   Description?: string;
 }
 
-/** XML text escaping. */
-function esc(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
 type XmlValue = string | number | boolean | undefined | XmlValue[] | { [key: string]: XmlValue };
 
 /** Serializes a value: objects become elements, arrays become `<member>` lists. */
@@ -55,7 +54,7 @@ function xml(value: XmlValue): string {
   if (typeof value === 'object') {
     return Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `<${k}>${xml(v)}</${k}>`).join('');
   }
-  return esc(String(value));
+  return escapeXml(String(value));
 }
 
 function idOf(prefix: string): string {
@@ -66,16 +65,12 @@ function idOf(prefix: string): string {
   return s;
 }
 
-function validation(field: string): AwsError {
-  return new AwsError(400, 'ValidationError', `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`);
-}
-
 function checkPolicy(doc: string): void {
   try {
     const v = JSON.parse(doc) as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
   } catch {
-    throw new AwsError(400, 'MalformedPolicyDocument', 'This policy contains invalid Json');
+    throw malformedPolicy();
   }
 }
 
@@ -97,25 +92,21 @@ export class IamService {
       try {
         body = await readBody(req, 1024 * 1024);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new AwsError(413, 'RequestEntityTooLarge', 'Request too large');
+        if (err instanceof BodyTooLargeError) throw requestTooLarge();
         throw err;
       }
       const params = new URLSearchParams(new URL(req.url ?? '/', 'http://localhost').search);
       for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
       const action = params.get('Action') ?? '';
       if (service === undefined) isSts = STS_ACTIONS.has(action);
-      if (!action) throw new AwsError(400, 'MissingAction', 'Missing Action');
+      if (!action) throw missingAction();
       const result = isSts ? this.sts(action, params) : this.iam(action, params);
       const ns = isSts ? STS_NS : IAM_NS;
       const inner = result === undefined ? '' : `<${action}Result>${xml(result)}</${action}Result>`;
       send(res, 200, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': newRequestId() },
         `<${action}Response xmlns="${ns}">${inner}<ResponseMetadata><RequestId>${newRequestId()}</RequestId></ResponseMetadata></${action}Response>`);
     } catch (err) {
-      const e = err instanceof AwsError ? err : new AwsError(500, 'ServiceFailure', 'An internal error occurred in the local stack.');
-      const ns = isSts ? STS_NS : IAM_NS;
-      const requestId = newRequestId();
-      send(res, e.status, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId },
-        `<ErrorResponse xmlns="${ns}"><Error><Type>${e.status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${esc(e.code)}</Code><Message>${esc(e.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+      sendQueryError(res, err instanceof AwsError ? err : serviceFailure(), isSts ? STS_NS : IAM_NS);
     }
   }
 
@@ -126,21 +117,21 @@ export class IamService {
     if (action === 'AssumeRole') {
       const arn = params.get('RoleArn');
       const session = params.get('RoleSessionName');
-      if (!arn) throw validation('roleArn');
-      if (!session) throw validation('roleSessionName');
+      if (!arn) throw missingParameter('roleArn');
+      if (!session) throw missingParameter('roleSessionName');
       const expiration = new Date(Date.now() + Number(params.get('DurationSeconds') ?? 3600) * 1000).toISOString();
       return {
         Credentials: { AccessKeyId: idOf('ASIA').slice(0, 20), SecretAccessKey: randomBytes(30).toString('base64'), SessionToken: randomBytes(60).toString('base64'), Expiration: expiration },
         AssumedRoleUser: { AssumedRoleId: `${idOf('AROA').slice(0, 21)}:${session}`, Arn: arn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + `/${session}` },
       };
     }
-    throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2011-06-15`);
+    throw invalidAction(action, '2011-06-15');
   }
 
   private role(name: string | null): Role {
-    if (!name) throw validation('roleName');
+    if (!name) throw missingParameter('roleName');
     const role = this.roles.get(name);
-    if (!role) throw new AwsError(404, 'NoSuchEntity', `The role with name ${name} cannot be found.`);
+    if (!role) throw noSuchEntity(`The role with name ${name} cannot be found.`);
     return role;
   }
 
@@ -172,13 +163,13 @@ export class IamService {
       case 'CreateRole': {
         const name = p.get('RoleName');
         const doc = p.get('AssumeRolePolicyDocument');
-        if (!name) throw validation('roleName');
-        if (!doc) throw validation('assumeRolePolicyDocument');
+        if (!name) throw missingParameter('roleName');
+        if (!doc) throw missingParameter('assumeRolePolicyDocument');
         if (!/^[\w+=,.@-]{1,64}$/.test(name)) {
-          throw new AwsError(400, 'ValidationError', `1 validation error detected: Value '${name}' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`);
+          throw invalidValue(name, 'roleName', '[\\w+=,.@-]+');
         }
         checkPolicy(doc);
-        if (this.roles.has(name)) throw new AwsError(409, 'EntityAlreadyExists', `Role with name ${name} already exists.`);
+        if (this.roles.has(name)) throw entityAlreadyExists(`Role with name ${name} already exists.`);
         const path = p.get('Path') ?? '/';
         const role: Role = {
           RoleName: name, RoleId: idOf('AROA'), Arn: `arn:aws:iam::${ACCOUNT_ID}:role${path}${name}`, Path: path,
@@ -197,8 +188,8 @@ export class IamService {
         return { IsTruncated: false, Roles: [...this.roles.values()].map((r) => this.renderRole(r)) };
       case 'DeleteRole': {
         const role = this.role(p.get('RoleName'));
-        if (role.inline.size) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must delete policies first.');
-        if (role.attached.size) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must detach all policies first.');
+        if (role.inline.size) throw deleteConflict('Cannot delete entity, must delete policies first.');
+        if (role.attached.size) throw deleteConflict('Cannot delete entity, must detach all policies first.');
         this.roles.delete(role.RoleName);
         return undefined;
       }
@@ -211,7 +202,7 @@ export class IamService {
       case 'UpdateAssumeRolePolicy': {
         const role = this.role(p.get('RoleName'));
         const doc = p.get('PolicyDocument');
-        if (!doc) throw validation('policyDocument');
+        if (!doc) throw missingParameter('policyDocument');
         checkPolicy(doc);
         role.AssumeRolePolicyDocument = doc;
         return undefined;
@@ -230,8 +221,8 @@ export class IamService {
         const role = this.role(p.get('RoleName'));
         const name = p.get('PolicyName');
         const doc = p.get('PolicyDocument');
-        if (!name) throw validation('policyName');
-        if (!doc) throw validation('policyDocument');
+        if (!name) throw missingParameter('policyName');
+        if (!doc) throw missingParameter('policyDocument');
         checkPolicy(doc);
         role.inline.set(name, doc);
         return undefined;
@@ -240,13 +231,13 @@ export class IamService {
         const role = this.role(p.get('RoleName'));
         const name = p.get('PolicyName') ?? '';
         const doc = role.inline.get(name);
-        if (doc === undefined) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
+        if (doc === undefined) throw noSuchEntity(`The role policy with name ${name} cannot be found.`);
         return { RoleName: role.RoleName, PolicyName: name, PolicyDocument: encodeURIComponent(doc) };
       }
       case 'DeleteRolePolicy': {
         const role = this.role(p.get('RoleName'));
         const name = p.get('PolicyName') ?? '';
-        if (!role.inline.delete(name)) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
+        if (!role.inline.delete(name)) throw noSuchEntity(`The role policy with name ${name} cannot be found.`);
         return undefined;
       }
       case 'ListRolePolicies':
@@ -254,12 +245,12 @@ export class IamService {
       case 'AttachRolePolicy': {
         const role = this.role(p.get('RoleName'));
         const arn = p.get('PolicyArn');
-        if (!arn) throw validation('policyArn');
+        if (!arn) throw missingParameter('policyArn');
         const m = /^arn:aws[a-zA-Z-]*:iam::(aws|\d{12}):policy\/(.*\/)?([\w+=,.@-]+)$/.exec(arn);
-        if (!m) throw new AwsError(400, 'InvalidInput', `ARN ${arn} is not valid.`);
+        if (!m) throw invalidInput(`ARN ${arn} is not valid.`);
         if (m[1] === ACCOUNT_ID) {
           const policy = this.policies.get(arn);
-          if (!policy) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
+          if (!policy) throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
           if (!role.attached.has(arn)) policy.AttachmentCount++;
         }
         role.attached.set(arn, m[3] ?? arn);
@@ -268,7 +259,7 @@ export class IamService {
       case 'DetachRolePolicy': {
         const role = this.role(p.get('RoleName'));
         const arn = p.get('PolicyArn') ?? '';
-        if (!role.attached.delete(arn)) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        if (!role.attached.delete(arn)) throw noSuchEntity(`Policy ${arn} was not found.`);
         const policy = this.policies.get(arn);
         if (policy) policy.AttachmentCount = Math.max(0, policy.AttachmentCount - 1);
         return undefined;
@@ -280,12 +271,12 @@ export class IamService {
       case 'CreatePolicy': {
         const name = p.get('PolicyName');
         const doc = p.get('PolicyDocument');
-        if (!name) throw validation('policyName');
-        if (!doc) throw validation('policyDocument');
+        if (!name) throw missingParameter('policyName');
+        if (!doc) throw missingParameter('policyDocument');
         checkPolicy(doc);
         const path = p.get('Path') ?? '/';
         const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${path}${name}`;
-        if (this.policies.has(arn)) throw new AwsError(409, 'EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`);
+        if (this.policies.has(arn)) throw entityAlreadyExists(`A policy called ${name} already exists. Duplicate names are not allowed.`);
         const policy: ManagedPolicy = {
           PolicyName: name, PolicyId: idOf('ANPA'), Arn: arn, Path: path, DefaultVersionId: 'v1', AttachmentCount: 0,
           CreateDate: now, UpdateDate: now, Document: doc,
@@ -297,19 +288,19 @@ export class IamService {
       case 'GetPolicy': {
         const arn = p.get('PolicyArn') ?? '';
         const policy = this.policies.get(arn);
-        if (!policy) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        if (!policy) throw noSuchEntity(`Policy ${arn} was not found.`);
         return { Policy: this.renderPolicy(policy) };
       }
       case 'DeletePolicy': {
         const arn = p.get('PolicyArn') ?? '';
         const policy = this.policies.get(arn);
-        if (!policy) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
-        if (policy.AttachmentCount > 0) throw new AwsError(409, 'DeleteConflict', 'Cannot delete a policy attached to entities.');
+        if (!policy) throw noSuchEntity(`Policy ${arn} was not found.`);
+        if (policy.AttachmentCount > 0) throw deleteConflict('Cannot delete a policy attached to entities.');
         this.policies.delete(arn);
         return undefined;
       }
       default:
-        throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2010-05-08`);
+        throw invalidAction(action, '2010-05-08');
     }
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * The API Gateway service of the local stack: its control plane (finds the
+ * operation a request names and dispatches it to the provider, errors in
+ * API Gateway's shape) and its invoke URLs (`invoke.ts`), over one store.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AwsError } from '../errors';
+import { newRequestId, regionOf, send, sendJson } from '../http';
+import { Router } from '../routes';
+import type { InvocationResult } from '../lambda/types';
+import { sendApiGatewayError, unknownOperation } from './errors';
+import { handleExecute, type ExecuteTarget } from './invoke';
+import { ApiGatewayStore } from './model';
+import { API_GATEWAY_ROUTES, ApiGatewayProvider, type ApiGatewayOperation } from './provider';
+
+/** Path prefixes (first segment) of API Gateway's control plane. */
+export const API_GATEWAY_PREFIXES: ReadonlySet<string> = new Set(API_GATEWAY_ROUTES.map((route) => route.path.split('/')[1] ?? ''));
+
+const router = new Router<ApiGatewayOperation>(API_GATEWAY_ROUTES);
+
+/** Options of the API Gateway service. */
+export interface ApiGatewayServiceOptions {
+  /** Region when a request names none. */
+  defaultRegion: string;
+  /** Integration timeout (ms) unless an integration sets a lower one. */
+  integrationTimeoutMs: number;
+  /** Invokes a Lambda function synchronously by name or ARN (the AWS_PROXY integration). */
+  invokeLambda: (ref: string, payload: string) => Promise<InvocationResult>;
+  /** Console line writer (the access log of invoke URLs). */
+  log: (line: string) => void;
+}
+
+/** The API Gateway service. */
+export class ApiGatewayService {
+  /** APIs, keys and usage plans. */
+  readonly store = new ApiGatewayStore();
+  /** The control-plane operations. */
+  readonly provider = new ApiGatewayProvider(this.store);
+
+  /** @param options region, integration timeout, the Lambda invoke and the log */
+  constructor(private readonly options: ApiGatewayServiceOptions) {}
+
+  /**
+   * Answers one control-plane request; every error becomes API Gateway's shape.
+   * @param req the request
+   * @param res the response
+   */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const method = req.method ?? 'GET';
+      const route = router.match(method, url.pathname);
+      if (!route) throw unknownOperation(method, url.pathname);
+      const region = regionOf(req, this.options.defaultRegion);
+      const answer = await this.provider.dispatch(route.operation, { req, params: route.params, query: url.searchParams, region });
+      if (answer.body === undefined) send(res, answer.status, { 'x-amzn-RequestId': newRequestId() });
+      else sendJson(res, answer.status, answer.body, { 'x-amzn-RequestId': newRequestId() });
+    } catch (err) {
+      if (err instanceof AwsError) sendApiGatewayError(res, err);
+      else throw err;
+    }
+  }
+
+  /**
+   * Answers a request to an invoke URL.
+   * @param req the request
+   * @param res the response
+   * @param target the API, stage and path it names
+   */
+  execute(req: IncomingMessage, res: ServerResponse, target: ExecuteTarget): Promise<void> {
+    return handleExecute({
+      store: this.store,
+      invokeLambda: this.options.invokeLambda,
+      integrationTimeoutMs: this.options.integrationTimeoutMs,
+      log: this.options.log,
+    }, req, res, target);
+  }
+}
