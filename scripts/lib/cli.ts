@@ -1,4 +1,4 @@
-// Small helpers shared by the zx scripts: raw arguments, flag parsing, one-line errors.
+// Small helpers shared by the scripts: raw arguments, flag parsing, one-line errors.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { minimist } from 'zx';
