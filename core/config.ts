@@ -42,6 +42,10 @@ export const PROXY_ENV = {
   safetyMarginMs: 'SAFETY_MARGIN_MS',
   /** `GATEWAY_TIMEOUT_MS`: API Gateway's cut-off. */
   gatewayTimeoutMs: 'GATEWAY_TIMEOUT_MS',
+  /** `ENDPOINT_TYPE`: the REST API's endpoint type (the default stream idle timeout follows it). */
+  endpointType: 'ENDPOINT_TYPE',
+  /** `STREAM_IDLE_TIMEOUT_MS`: how long a streamed answer may stay silent (stream mode only). */
+  streamIdleTimeoutMs: 'STREAM_IDLE_TIMEOUT_MS',
   /** `POLL_INITIAL_MS`: the first delay between status reads. */
   pollInitialMs: 'POLL_INITIAL_MS',
   /** `POLL_MAX_MS`: the longest delay between status reads. */
@@ -89,6 +93,76 @@ export const TALKER_ENV = {
 /** The environment to read: `process.env` in a function, a plain object in tests. */
 export type Environment = Record<string, string | undefined>;
 
+/**
+ * How API Gateway passes the Proxy's answer on: `buffered` (the whole response at once, the
+ * classic proxy integration, up to `GATEWAY_TIMEOUT_MS`) or `stream` (REST APIs with
+ * `responseTransferMode: STREAM`: the Proxy runs as a response-streaming handler and may take up
+ * to the integration timeout, bounded by the stream's idle timeout).
+ */
+export type TransferMode = 'buffered' | 'stream';
+
+/** The transfer modes, as `--transfer-mode` spells them. */
+export const TRANSFER_MODES = ['buffered', 'stream'] as const satisfies readonly TransferMode[];
+
+/** A REST API's endpoint type. */
+export type EndpointType = 'REGIONAL' | 'EDGE' | 'PRIVATE';
+
+/** The endpoint types, as API Gateway spells them. */
+export const ENDPOINT_TYPES = ['REGIONAL', 'EDGE', 'PRIVATE'] as const satisfies readonly EndpointType[];
+
+/**
+ * API Gateway's limits that bound a hop, in milliseconds.
+ *
+ * - `bufferedTimeout`: the default integration timeout of REST and HTTP APIs (29 s; HTTP APIs
+ *   cut at 30 s and cannot be raised; Regional and private REST APIs can be raised by a quota
+ *   increase).
+ * - `bufferedTimeoutMax`: the most the kit accepts for a raised buffered timeout (300 s is the
+ *   highest reported).
+ * - `streamTimeoutMax`: the most a streaming integration may be given (15 minutes).
+ * - `streamIdle`: the idle timeout of a response stream by endpoint type (5 minutes on Regional
+ *   and private endpoints, 30 s on edge-optimized ones).
+ */
+export const GATEWAY_LIMITS_MS = {
+  bufferedTimeout: 29_000,
+  bufferedTimeoutMax: 300_000,
+  streamTimeoutMax: 900_000,
+  streamIdle: { REGIONAL: 300_000, PRIVATE: 300_000, EDGE: 30_000 },
+} as const;
+
+/** Time kept back between the longest window and the cut-off's margin by default: 25 s of 29 s. */
+const DEFAULT_WINDOW_HEADROOM_MS = 2000;
+
+/**
+ * How long the Proxy may take to start its answer: the integration timeout, and in stream
+ * mode also the stream's idle timeout, which the kit assumes runs before the first byte too
+ * (AWS does not say that it does not).
+ *
+ * @param config - the transfer mode and the two timeouts
+ */
+export function answerLimitMs(config: Pick<ProxyConfig, 'transferMode' | 'gatewayTimeoutMs' | 'streamIdleTimeoutMs'>): number {
+  return config.transferMode === 'stream' ? Math.min(config.gatewayTimeoutMs, config.streamIdleTimeoutMs) : config.gatewayTimeoutMs;
+}
+
+/**
+ * The longest and the default wait window for a limit: the window ends `SAFETY_MARGIN_MS` before
+ * the cut-off at most, and by default 2 s earlier still (25 s of API Gateway's default 29 s).
+ *
+ * @param limitMs - how long the Proxy may take to answer ({@link answerLimitMs})
+ * @param safetyMarginMs - the margin kept back from the cut-off
+ * @returns seconds: the longest (fractional when the limit is), and the default (whole)
+ */
+export function waitSecondsBounds(limitMs: number, safetyMarginMs: number): { max: number; fallback: number } {
+  const max = Math.max(0, (limitMs - safetyMarginMs) / 1000);
+  const fallback = Math.max(0, Math.min(max, Math.floor((limitMs - safetyMarginMs - DEFAULT_WINDOW_HEADROOM_MS) / 1000)));
+  return { max, fallback };
+}
+
+/** Options of {@link loadProxyConfig} that come from the handler, not the environment. */
+export interface ProxyConfigOptions {
+  /** The mode of the handler that reads the configuration (default `buffered`). */
+  transferMode?: TransferMode;
+}
+
 /** Everything the Proxy needs, read from its environment by {@link loadProxyConfig}. */
 export interface ProxyConfig {
   /** `DYNAMODB_TABLE_NAME`: the tasks table. Required. */
@@ -114,16 +188,33 @@ export interface ProxyConfig {
    * for `Idempotency-Key` scoping, beside the credentials the kit knows (see `core/caller.ts`).
    */
   idempotencyCallerHeaders: string[];
-  /** `WAIT_SECONDS` (default 25): how long one request waits before answering 303. */
+  /**
+   * `WAIT_SECONDS`: how long one request waits before answering 303. At most the answer limit
+   * ({@link answerLimitMs}) less `SAFETY_MARGIN_MS`; by default 2 s less than that (25 s with
+   * API Gateway's default 29 s, 296 s when streaming on a Regional endpoint with a 900 s
+   * integration timeout).
+   */
   waitMs: number;
   /** `SAFETY_MARGIN_MS` (default 2000): time kept back from the function's remaining time and from API Gateway's cut-off. */
   safetyMarginMs: number;
   /**
-   * `GATEWAY_TIMEOUT_MS` (default 29000): API Gateway's integration timeout, counted from the
-   * request's arrival (`requestTimeEpoch`), which a slow cold start eats into. Raise it only if
-   * your REST API's timeout was raised.
+   * `GATEWAY_TIMEOUT_MS` (default 29000): API Gateway's integration timeout (`timeoutInMillis`),
+   * counted from the request's arrival (`requestTimeEpoch`), which a slow cold start eats into.
+   * Set it to the integration's own value: up to 300000 in buffered mode (only if your REST
+   * API's timeout was raised), up to 900000 in stream mode. The default is the smallest, since a
+   * Proxy that waits past the real cut-off loses its continuation to API Gateway's 504.
    */
   gatewayTimeoutMs: number;
+  /** The mode of the handler: decides whether the stream's idle timeout bounds the answer. */
+  transferMode: TransferMode;
+  /** `ENDPOINT_TYPE` (default `REGIONAL`): the REST API's endpoint type. */
+  endpointType: EndpointType;
+  /**
+   * `STREAM_IDLE_TIMEOUT_MS` (default 300000 on Regional and private endpoints, 30000 on
+   * edge-optimized ones): how long a response stream may stay silent. Bounds the window in
+   * stream mode only.
+   */
+  streamIdleTimeoutMs: number;
   /** `POLL_INITIAL_MS` (25), `POLL_MAX_MS` (220), `POLL_FACTOR` (1.5). */
   poll: PollPolicy;
   /** `TASK_TTL_SECONDS` (default 3600): lifetime of a task row; also the validity of signed links. */
@@ -185,13 +276,21 @@ function integer(env: Environment, name: string, fallback: number, min: number, 
   return value;
 }
 
-function decimal(env: Environment, name: string, fallback: number, min: number, max: number): number {
+function decimal(env: Environment, name: string, fallback: number, min: number, max: number, maxReason?: string): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw) || value < min || value > max) {
-    throw new ConfigError(name, `must be a number from ${min} to ${max}, got "${raw}"`);
+    throw new ConfigError(name, `must be a number from ${min} to ${max}${maxReason ? ` ${maxReason}` : ''}, got "${raw}"`);
   }
+  return value;
+}
+
+function choice<T extends string>(env: Environment, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = allowed.find((option) => option === raw.toUpperCase() || option === raw.toLowerCase());
+  if (value === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   return value;
 }
 
@@ -231,6 +330,7 @@ export function describeLinkProtection(config: Pick<ProxyConfig, 'apiKey' | 'sig
  * Reads and validates the Proxy's configuration.
  *
  * @param env - the environment, `process.env` by default
+ * @param options - what the handler itself says (its transfer mode)
  * @throws {@link ConfigError} naming the variable when a value is missing or invalid
  * @example
  * ```ts
@@ -238,7 +338,8 @@ export function describeLinkProtection(config: Pick<ProxyConfig, 'apiKey' | 'sig
  * config.waitMs; // 25000
  * ```
  */
-export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
+export function loadProxyConfig(env: Environment = process.env, options: ProxyConfigOptions = {}): ProxyConfig {
+  const transferMode = options.transferMode ?? 'buffered';
   const apiKey = optional(env, PROXY_ENV.apiKey);
   const signingSecret = optional(env, PROXY_ENV.signingSecret);
   if (signingSecret !== undefined && signingSecret.length < 32) {
@@ -261,6 +362,16 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
     throw new ConfigError(PROXY_ENV.pollMaxMs, `must not be below POLL_INITIAL_MS (${poll.initialDelayMs})`);
   }
   const stageName = optional(env, PROXY_ENV.stageName);
+  const endpointType = choice(env, PROXY_ENV.endpointType, ENDPOINT_TYPES, 'REGIONAL');
+  const gatewayTimeoutMs = integer(env, PROXY_ENV.gatewayTimeoutMs, GATEWAY_LIMITS_MS.bufferedTimeout, 1000,
+    transferMode === 'stream' ? GATEWAY_LIMITS_MS.streamTimeoutMax : GATEWAY_LIMITS_MS.bufferedTimeoutMax);
+  const streamIdleTimeoutMs = integer(env, PROXY_ENV.streamIdleTimeoutMs, GATEWAY_LIMITS_MS.streamIdle[endpointType], 1000, GATEWAY_LIMITS_MS.streamTimeoutMax);
+  const safetyMarginMs = integer(env, PROXY_ENV.safetyMarginMs, 2000, 0, 60_000);
+  const limitMs = answerLimitMs({ transferMode, gatewayTimeoutMs, streamIdleTimeoutMs });
+  if (safetyMarginMs >= limitMs) {
+    throw new ConfigError(PROXY_ENV.safetyMarginMs, `must be below the time the Proxy may take to answer (${limitMs} ms), got ${safetyMarginMs}`);
+  }
+  const wait = waitSecondsBounds(limitMs, safetyMarginMs);
   return {
     tableName: required(env, PROXY_ENV.tableName),
     talkerFunctionName: required(env, PROXY_ENV.talkerName),
@@ -268,9 +379,13 @@ export function loadProxyConfig(env: Environment = process.env): ProxyConfig {
     ...(apiKey !== undefined && { apiKey }),
     ...(signingSecret !== undefined && { signingKey: Buffer.from(signingSecret, 'utf8') }),
     idempotencyCallerHeaders: headerList(env, PROXY_ENV.idempotencyCallerHeaders),
-    waitMs: decimal(env, PROXY_ENV.waitSeconds, 25, 0, 28) * 1000,
-    safetyMarginMs: integer(env, PROXY_ENV.safetyMarginMs, 2000, 0, 60_000),
-    gatewayTimeoutMs: integer(env, PROXY_ENV.gatewayTimeoutMs, 29_000, 1000, 300_000),
+    waitMs: decimal(env, PROXY_ENV.waitSeconds, wait.fallback, 0, wait.max,
+      transferMode === 'stream' ? `(the answer limit ${limitMs} ms less SAFETY_MARGIN_MS)` : '(GATEWAY_TIMEOUT_MS less SAFETY_MARGIN_MS)') * 1000,
+    safetyMarginMs,
+    gatewayTimeoutMs,
+    transferMode,
+    endpointType,
+    streamIdleTimeoutMs,
     poll,
     taskTtlSeconds: integer(env, PROXY_ENV.taskTtlSeconds, 3600, 60, 7 * 24 * 3600),
     pendingTimeoutMs: integer(env, PROXY_ENV.pendingTimeoutSeconds, 300, 1, 6 * 3600) * 1000,

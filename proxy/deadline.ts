@@ -1,7 +1,8 @@
 /**
  * When an answer is due. API Gateway cuts the request off `GATEWAY_TIMEOUT_MS` after it arrived
- * (`requestTimeEpoch`), and Lambda stops the function when its time runs out: the earlier of the
- * two is the cut-off. Every call the Proxy makes is bounded by it, so that the client always
+ * (`requestTimeEpoch`; in stream mode also when the stream stayed silent for
+ * `STREAM_IDLE_TIMEOUT_MS`, see `answerLimitMs`), and Lambda stops the function when its time
+ * runs out: the earlier of the two is the cut-off. Every call the Proxy makes is bounded by it, so that the client always
  * gets an answer of the kit's (a result, a continuation, a 503 with `Retry-After`), never
  * API Gateway's bare 504 that would lose the continuation.
  *
@@ -13,7 +14,7 @@
  * @module
  */
 import type { Clock } from '../core/clock';
-import type { ProxyConfig } from '../core/config';
+import { answerLimitMs, type ProxyConfig } from '../core/config';
 import type { IncomingRequest } from '../core/events';
 import type { Preferences } from '../core/prefer';
 
@@ -69,18 +70,22 @@ export interface Deadline {
  *
  * @param request - the request (its arrival time)
  * @param context - the Lambda context (its remaining time)
- * @param config - the gateway timeout and the safety margin
+ * @param config - the transfer mode, the gateway's timeouts and the safety margin
  * @param clock - now
  */
-export function deadlineOf(request: IncomingRequest, context: InvocationContext, config: Pick<ProxyConfig, 'gatewayTimeoutMs' | 'safetyMarginMs'>, clock: Clock): Deadline {
+export function deadlineOf(
+  request: IncomingRequest, context: InvocationContext,
+  config: Pick<ProxyConfig, 'transferMode' | 'gatewayTimeoutMs' | 'streamIdleTimeoutMs' | 'safetyMarginMs'>, clock: Clock,
+): Deadline {
   const now = clock.now();
+  const limitMs = answerLimitMs(config);
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Infinity;
   // API Gateway's clock started when the request arrived, not when this function did: a slow
   // cold start must not push the answer past the gateway's cut-off. A time stamp far from now
   // (clock skew, bad data), or none, counts as now.
   const received = request.receivedAt;
-  const arrived = received !== undefined && received <= now + 5000 && received >= now - config.gatewayTimeoutMs ? received : now;
-  const cutoff = Math.min(now + remaining, arrived + config.gatewayTimeoutMs);
+  const arrived = received !== undefined && received <= now + 5000 && received >= now - limitMs ? received : now;
+  const cutoff = Math.min(now + remaining, arrived + limitMs);
   const margin = config.safetyMarginMs;
   const answerBy = cutoff - margin / 2;
   const signals = new Map<number, AbortSignal>();

@@ -28,7 +28,11 @@ describe('loadProxyConfig', () => {
   it.each([
     [{ LAMBDA_TALKER_NAME: 't' }, 'DYNAMODB_TABLE_NAME is required but not set'],
     [{ DYNAMODB_TABLE_NAME: 't' }, 'LAMBDA_TALKER_NAME is required but not set'],
-    [{ ...base, WAIT_SECONDS: '29' }, 'WAIT_SECONDS must be a number from 0 to 28, got "29"'],
+    [{ ...base, WAIT_SECONDS: '28' }, 'WAIT_SECONDS must be a number from 0 to 27 (GATEWAY_TIMEOUT_MS less SAFETY_MARGIN_MS), got "28"'],
+    [{ ...base, GATEWAY_TIMEOUT_MS: '60000', WAIT_SECONDS: '59' }, 'WAIT_SECONDS must be a number from 0 to 58 (GATEWAY_TIMEOUT_MS less SAFETY_MARGIN_MS), got "59"'],
+    [{ ...base, GATEWAY_TIMEOUT_MS: '900000' }, 'GATEWAY_TIMEOUT_MS must be a whole number from 1000 to 300000, got 900000'],
+    [{ ...base, GATEWAY_TIMEOUT_MS: '5000', SAFETY_MARGIN_MS: '5000' }, 'SAFETY_MARGIN_MS must be below the time the Proxy may take to answer (5000 ms), got 5000'],
+    [{ ...base, ENDPOINT_TYPE: 'global' }, 'ENDPOINT_TYPE must be one of REGIONAL, EDGE, PRIVATE, got "global"'],
     [{ ...base, WAIT_SECONDS: 'soon' }, 'WAIT_SECONDS must be a number'],
     [{ ...base, POLL_MAX_MS: '10', POLL_INITIAL_MS: '50' }, 'POLL_MAX_MS must not be below POLL_INITIAL_MS'],
     [{ ...base, SIGNING_SECRET: 'short' }, 'SIGNING_SECRET must be at least 32 characters long'],
@@ -39,6 +43,25 @@ describe('loadProxyConfig', () => {
   ])('fails at cold start with a message naming the variable (%j)', (env, message) => {
     expect(() => loadProxyConfig(env)).toThrow(ConfigError);
     expect(() => loadProxyConfig(env)).toThrow(message);
+  });
+
+  it('lets the window follow a raised buffered integration timeout: at most the timeout less the margin, by default 2 s less', () => {
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '300000' })).toMatchObject({ gatewayTimeoutMs: 300_000, waitMs: 296_000, transferMode: 'buffered' });
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '300000', WAIT_SECONDS: '298' }).waitMs).toBe(298_000);
+    // The stream's idle timeout does not bound a buffered answer.
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '60000', STREAM_IDLE_TIMEOUT_MS: '10000' }).waitMs).toBe(56_000);
+  });
+
+  it('in stream mode, bounds the window by the integration timeout and by the idle timeout of the endpoint type', () => {
+    const stream = { transferMode: 'stream' } as const;
+    expect(loadProxyConfig(base, stream)).toMatchObject({ gatewayTimeoutMs: 29_000, streamIdleTimeoutMs: 300_000, endpointType: 'REGIONAL', waitMs: 25_000 });
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000' }, stream)).toMatchObject({ waitMs: 296_000, streamIdleTimeoutMs: 300_000 });
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', ENDPOINT_TYPE: 'edge' }, stream)).toMatchObject({ endpointType: 'EDGE', streamIdleTimeoutMs: 30_000, waitMs: 26_000 });
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', ENDPOINT_TYPE: 'PRIVATE' }, stream).streamIdleTimeoutMs).toBe(300_000);
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', STREAM_IDLE_TIMEOUT_MS: '6000', SAFETY_MARGIN_MS: '1000' }, stream)).toMatchObject({ waitMs: 3000 });
+    expect(() => loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', WAIT_SECONDS: '299' }, stream))
+      .toThrow('WAIT_SECONDS must be a number from 0 to 298 (the answer limit 300000 ms less SAFETY_MARGIN_MS), got "299"');
+    expect(() => loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900001' }, stream)).toThrow('GATEWAY_TIMEOUT_MS must be a whole number from 1000 to 900000');
   });
 
   it('derives nothing from API_KEY: links are signed only with SIGNING_SECRET', () => {

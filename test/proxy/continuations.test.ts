@@ -165,15 +165,16 @@ describe('the Location', () => {
 
 describe('API Gateway\'s own clock', () => {
   it('ends the window before the gateway\'s cut-off counted from the request\'s arrival, not from the Proxy\'s start', async () => {
-    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '25', GATEWAY_TIMEOUT_MS: '3000', SAFETY_MARGIN_MS: '500' } })).main(async () => {
-      await sleep(5000);
+    // The longest window the cut-off allows: 6 s less the 0.5 s margin.
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5.5', GATEWAY_TIMEOUT_MS: '6000', SAFETY_MARGIN_MS: '500' } })).main(async () => {
+      await sleep(3000);
       return { statusCode: 200, body: '' };
     });
-    // The request reached API Gateway 1.5 s ago (a slow cold start): 1 s is left before 2.5 s.
+    // The request reached API Gateway 4.5 s ago (a slow cold start): 1 s is left before 5.5 s.
     const event = restEvent({ url: `${BASE}/dev/late`, prefix: '/dev' });
-    event.requestContext.requestTimeEpoch = Date.now() - 1500;
+    event.requestContext.requestTimeEpoch = Date.now() - 4500;
     const answer = await kit.call(event);
-    // With its own 25 s window the Proxy would have answered 200 after Main's 5 s.
+    // With its own 5.5 s window the Proxy would have answered 200 after Main's 3 s.
     expect(answer.statusCode).toBe(303);
   });
 });
