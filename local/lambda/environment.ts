@@ -39,6 +39,10 @@ interface Invocation {
   started: number;
   log: string;
   timer?: NodeJS.Timeout;
+  /** Where a streaming handler's response goes; without one it is kept in `chunks`. */
+  sink?: InvocationRequest['sink'];
+  chunks: Buffer[];
+  contentType?: string;
   finish: (ok: boolean, payload: string, errorType?: string, timedOut?: boolean) => void;
 }
 
@@ -55,6 +59,8 @@ export class ExecutionEnvironment {
   lastUsed = Date.now();
   /** Resolves when the handler has loaded: with the init error when it did not. */
   readonly ready: Promise<FunctionErrorPayload | undefined>;
+  /** Whether the loaded handler streams its response (known once `ready` resolved). */
+  streaming = false;
   /** As AWS names it: `YYYY/MM/DD/[$LATEST]<id>`. */
   readonly logStreamName: string;
   private readonly worker: Worker;
@@ -148,6 +154,8 @@ export class ExecutionEnvironment {
         requestId: request.requestId,
         started: Date.now(),
         log: this.takePendingLog(),
+        ...(request.sink && { sink: request.sink }),
+        chunks: [],
         finish: (ok, payload, errorType, timedOut = false) => {
           if (this.current !== invocation) return;
           if (invocation.timer) clearTimeout(invocation.timer);
@@ -159,7 +167,14 @@ export class ExecutionEnvironment {
           this.lastUsed = Date.now();
           if (this.state === 'busy') this.state = 'idle';
           else this.stop();
-          resolve({ requestId: request.requestId, ok, payload, ...(errorType !== undefined && { errorType }), timedOut, log: invocation.log, durationMs, coldStart });
+          const streamed = this.streaming && ok;
+          resolve({
+            requestId: request.requestId, ok, payload: streamed ? '' : payload, ...(errorType !== undefined && { errorType }), timedOut,
+            log: invocation.log, durationMs, coldStart,
+            ...(this.streaming && { streamed: true }),
+            ...(invocation.contentType !== undefined && { contentType: invocation.contentType }),
+            ...(streamed && !invocation.sink && { body: Buffer.concat(invocation.chunks) }),
+          });
         },
       };
       this.current = invocation;
@@ -282,7 +297,21 @@ export class ExecutionEnvironment {
   private onMessage(msg: WorkerMessage): void {
     switch (msg.type) {
       case 'ready':
+        this.streaming = msg.streaming;
         this.resolveReady(undefined);
+        break;
+      case 'content-type':
+        if (this.current?.requestId === msg.requestId) {
+          this.current.contentType = msg.contentType;
+          this.current.sink?.contentType(msg.contentType);
+        }
+        break;
+      case 'chunk':
+        if (this.current?.requestId === msg.requestId) {
+          const data = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+          if (this.current.sink) this.current.sink.chunk(data);
+          else this.current.chunks.push(data);
+        }
         break;
       case 'init-error':
         this.resolveReady(msg.error);

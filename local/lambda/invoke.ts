@@ -2,7 +2,9 @@
  * Lambda's Invoke operation (`POST /2015-03-31/functions/{name}/invocations`)
  * with the wire format of AWS: invocation types RequestResponse (200),
  * Event (202) and DryRun (204), `X-Amz-Function-Error`, `X-Amz-Log-Result`,
- * `X-Amz-Executed-Version`, and the payload limits.
+ * `X-Amz-Executed-Version`, and the payload limits. And InvokeWithResponseStream
+ * (`POST /2021-11-15/functions/{name}/response-streaming-invocations`): the
+ * response as an event stream of `PayloadChunk` events and one `InvokeComplete`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
@@ -10,7 +12,8 @@ import { AwsError, BodyTooLargeError } from '../errors';
 import { newRequestId, readBody, send } from '../http';
 import { invalidRequestContent, requestTooLarge } from './errors';
 import type { LambdaRuntime } from './runtime';
-import type { InvocationResult } from './types';
+import type { InvocationResult, ResponseSink } from './types';
+import { EVENT_STREAM_CONTENT_TYPE, invokeComplete, payloadChunk, type InvokeComplete } from './event-stream';
 import type { FunctionStore } from './store';
 import { functionSpec } from './store';
 import type { AsyncQueue } from './async-queue';
@@ -22,6 +25,8 @@ export const MAX_SYNC_REQUEST = 6_291_456;
 export const MAX_ASYNC_REQUEST = 1_048_576;
 /** Largest synchronous response payload. */
 export const MAX_SYNC_RESPONSE = 6_291_556;
+/** Largest streamed response (200 MB). */
+export const MAX_STREAM_RESPONSE = 209_715_200;
 /** Log bytes returned with `X-Amz-Log-Type: Tail`. */
 const TAIL_BYTES = 4096;
 
@@ -77,24 +82,27 @@ export function checkJsonPayload(text: string): void {
  * @param qualifier optional qualifier
  * @param region region for error messages
  * @param payload event JSON text
- * @param clientContext decoded client context
+ * @param options the decoded client context; a sink for a streamed response (InvokeWithResponseStream)
  */
 export async function invokeSync(
-  deps: InvokeDeps, name: string, qualifier: string | undefined, region: string, payload: string, clientContext?: unknown,
+  deps: InvokeDeps, name: string, qualifier: string | undefined, region: string, payload: string,
+  options: { clientContext?: unknown; sink?: ResponseSink } = {},
 ): Promise<InvocationResult> {
   const fn = deps.functions.find(name, qualifier, region);
   const requestId = newRequestId();
   const spec = functionSpec(fn);
   deps.runtime.checkCapacity(spec);
-  const running = deps.runtime.invoke(spec, { requestId, payload, clientContext });
+  const running = deps.runtime.invoke(spec, { requestId, payload, ...options });
   // The environment is taken (or the call throttled) synchronously above.
   deps.events.emit('invocation-start', { functionName: fn.config.FunctionName, requestId });
   const result = await running;
-  if (result.ok && Buffer.byteLength(result.payload) > MAX_SYNC_RESPONSE) {
+  const size = result.body?.length ?? Buffer.byteLength(result.payload);
+  if (result.ok && !options.sink && size > MAX_SYNC_RESPONSE) {
     result.ok = false;
     result.errorType = 'Function.ResponseSizeTooLarge';
+    delete result.body;
     result.payload = JSON.stringify({
-      errorMessage: `Response payload size (${Buffer.byteLength(result.payload)} bytes) exceeded maximum allowed payload size (${MAX_SYNC_RESPONSE} bytes).`,
+      errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${MAX_SYNC_RESPONSE} bytes).`,
       errorType: 'Function.ResponseSizeTooLarge',
     });
   }
@@ -129,17 +137,8 @@ export async function handleInvoke(
     throw new AwsError(400, 'ValidationException',
       `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
   }
-  const limit = type === 'Event' ? MAX_ASYNC_REQUEST : MAX_SYNC_REQUEST;
-  let body: Buffer;
-  try {
-    body = await readBody(req, limit);
-  } catch (err) {
-    if (err instanceof BodyTooLargeError) throw requestTooLarge(limit, 'InvokeFunction');
-    throw err;
-  }
+  const payload = await readPayload(req, type === 'Event' ? MAX_ASYNC_REQUEST : MAX_SYNC_REQUEST, 'InvokeFunction');
   const fn = deps.functions.find(name, qualifier, region);
-  const payload = body.length ? body.toString('utf8') : '{}';
-  checkJsonPayload(payload);
 
   // Test/ops hook: a hung Lambda endpoint (nothing runs), or an answer lost after the invocation was accepted.
   const fault = deps.faults.take(fn.config.FunctionName);
@@ -163,23 +162,102 @@ export async function handleInvoke(
     send(res, 202, { 'x-amzn-RequestId': requestId, 'X-Amz-Executed-Version': '$LATEST' });
     return;
   }
-  let clientContext: unknown;
-  const rawContext = req.headers['x-amz-client-context'];
-  if (typeof rawContext === 'string' && rawContext) {
-    try {
-      clientContext = JSON.parse(Buffer.from(rawContext, 'base64').toString('utf8'));
-    } catch {
-      throw invalidRequestContent('Client context must be a valid Base64-encoded JSON object.');
-    }
-  }
-  const result = await invokeSync(deps, name, qualifier, region, payload, clientContext);
+  const clientContext = clientContextOf(req);
+  const result = await invokeSync(deps, name, qualifier, region, payload, { clientContext });
   const headers: Record<string, string> = {
-    'Content-Type': 'application/json',
+    // A streaming handler invoked without streaming: its bytes, buffered, as it wrote them.
+    'Content-Type': result.body ? (result.contentType ?? 'application/octet-stream') : 'application/json',
     'x-amzn-RequestId': result.requestId,
     'X-Amz-Executed-Version': '$LATEST',
   };
   if (!result.ok) headers['X-Amz-Function-Error'] = 'Unhandled';
   if (String(req.headers['x-amz-log-type'] ?? '') === 'Tail') headers['X-Amz-Log-Result'] = tail(result.log);
   // The client may have gone away meanwhile: the function ran to its end anyway.
-  send(res, 200, headers, result.payload);
+  send(res, 200, headers, result.body ?? result.payload);
+}
+
+/** Reads an invocation's request body within its limit, as JSON text. */
+async function readPayload(req: IncomingMessage, limit: number, operation: string): Promise<string> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw requestTooLarge(limit, operation);
+    throw err;
+  }
+  const payload = body.length ? body.toString('utf8') : '{}';
+  checkJsonPayload(payload);
+  return payload;
+}
+
+/** Decodes `X-Amz-Client-Context` (base64 JSON). */
+function clientContextOf(req: IncomingMessage): unknown {
+  const raw = req.headers['x-amz-client-context'];
+  if (typeof raw !== 'string' || !raw) return undefined;
+  try {
+    return JSON.parse(Buffer.from(raw, 'base64').toString('utf8'));
+  } catch {
+    throw invalidRequestContent('Client context must be a valid Base64-encoded JSON object.');
+  }
+}
+
+/**
+ * Answers one InvokeWithResponseStream request: 200 with an event stream that carries what the
+ * handler writes as it writes it (a buffered handler's JSON result arrives as one chunk), then
+ * `InvokeComplete` with the error, if any, and the log tail. Errors found before the function
+ * runs (unknown function, throttling, a bad payload) are ordinary Lambda errors.
+ * @param deps what Invoke needs
+ * @param req the request
+ * @param res the response
+ * @param name the FunctionName path parameter
+ * @param qualifier the Qualifier query parameter
+ * @param region the request's region
+ */
+export async function handleInvokeWithResponseStream(
+  deps: InvokeDeps, req: IncomingMessage, res: ServerResponse, name: string, qualifier: string | undefined, region: string,
+): Promise<void> {
+  const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+  if (!['RequestResponse', 'DryRun'].includes(type)) {
+    throw new AwsError(400, 'ValidationException',
+      `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]`);
+  }
+  const payload = await readPayload(req, MAX_SYNC_REQUEST, 'InvokeWithResponseStream');
+  deps.functions.find(name, qualifier, region);
+  if (type === 'DryRun') {
+    send(res, 204, { 'x-amzn-RequestId': newRequestId(), 'X-Amz-Executed-Version': '$LATEST' });
+    return;
+  }
+  const clientContext = clientContextOf(req);
+  let streamed = 0;
+  let tooLarge = false;
+  const open = (): void => {
+    if (res.headersSent) return;
+    res.writeHead(200, { 'Content-Type': EVENT_STREAM_CONTENT_TYPE, 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': newRequestId() });
+    res.flushHeaders();
+  };
+  const sink: ResponseSink = {
+    contentType: () => open(),
+    chunk: (data) => {
+      open();
+      streamed += data.length;
+      if (streamed > MAX_STREAM_RESPONSE) tooLarge = true;
+      if (!tooLarge && !res.destroyed) res.write(payloadChunk(data));
+    },
+  };
+  // Throws (unknown function, throttled) before anything was sent: an ordinary error answer.
+  const running = invokeSync(deps, name, qualifier, region, payload, { clientContext, sink });
+  const result = await running;
+  open();
+  // A buffered handler's result travels as one chunk.
+  if (result.ok && !result.streamed) sink.chunk(Buffer.from(result.payload, 'utf8'));
+  const complete: InvokeComplete = {};
+  if (tooLarge) {
+    complete.ErrorCode = 'Function.ResponseSizeTooLarge';
+    complete.ErrorDetails = `Response payload size exceeded maximum allowed payload size (${MAX_STREAM_RESPONSE} bytes).`;
+  } else if (!result.ok) {
+    complete.ErrorCode = 'Unhandled';
+    complete.ErrorDetails = result.payload;
+  }
+  if (String(req.headers['x-amz-log-type'] ?? '') === 'Tail') complete.LogResult = tail(result.log);
+  if (!res.destroyed) res.end(invokeComplete(complete));
 }

@@ -46,9 +46,11 @@ export interface InvokeMessage {
 
 /** Worker → stack messages. */
 export type WorkerMessage =
-  | { type: 'ready' }
+  | { type: 'ready'; streaming: boolean }
   | { type: 'init-error'; error: FunctionErrorPayload }
   | { type: 'log'; text: string }
+  | { type: 'content-type'; requestId: string; contentType: string }
+  | { type: 'chunk'; requestId: string; data: Uint8Array }
   | { type: 'done'; requestId: string; ok: true; payload: string; heapUsed: number }
   | { type: 'done'; requestId: string; ok: false; error: FunctionErrorPayload; heapUsed: number }
   | { type: 'fatal'; error: FunctionErrorPayload };

@@ -23,7 +23,7 @@ const SUPPORTED_RUNTIME = /^nodejs\d+\.x$/;
 
 type Json = Record<string, unknown>;
 
-/** Every Lambda operation the stack serves, Invoke included (it is served by `invoke.ts`). */
+/** Every Lambda operation the stack serves, the invocations included (they are served by `invoke.ts`). */
 export const LAMBDA_ROUTES = [
   { method: 'POST', path: '/2015-03-31/functions', operation: 'CreateFunction' },
   { method: 'GET', path: '/2015-03-31/functions', operation: 'ListFunctions' },
@@ -33,6 +33,7 @@ export const LAMBDA_ROUTES = [
   { method: 'PUT', path: '/2015-03-31/functions/{FunctionName}/configuration', operation: 'UpdateFunctionConfiguration' },
   { method: 'PUT', path: '/2015-03-31/functions/{FunctionName}/code', operation: 'UpdateFunctionCode' },
   { method: 'POST', path: '/2015-03-31/functions/{FunctionName}/invocations', operation: 'Invoke' },
+  { method: 'POST', path: '/2021-11-15/functions/{FunctionName}/response-streaming-invocations', operation: 'InvokeWithResponseStream' },
   { method: 'POST', path: '/2015-03-31/functions/{FunctionName}/policy', operation: 'AddPermission' },
   { method: 'GET', path: '/2015-03-31/functions/{FunctionName}/policy', operation: 'GetPolicy' },
   { method: 'DELETE', path: '/2015-03-31/functions/{FunctionName}/policy/{StatementId}', operation: 'RemovePermission' },
@@ -52,8 +53,8 @@ export const LAMBDA_ROUTES = [
 /** The name of a Lambda operation the stack serves. */
 export type LambdaOperation = (typeof LAMBDA_ROUTES)[number]['operation'];
 
-/** The operations {@link LambdaProvider} answers (all but Invoke). */
-export type ControlOperation = Exclude<LambdaOperation, 'Invoke'>;
+/** The operations {@link LambdaProvider} answers (all but the invocations). */
+export type ControlOperation = Exclude<LambdaOperation, 'Invoke' | 'InvokeWithResponseStream'>;
 
 /** One operation's request: the HTTP request (its body unread), path parameters, query and region. */
 export interface LambdaRequest {

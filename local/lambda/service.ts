@@ -13,9 +13,9 @@ import { internalError, sendLambdaError, unknownOperation } from './errors';
 import { LAMBDA_ROUTES, LambdaProvider, type LambdaOperation } from './provider';
 import { LambdaRuntime } from './runtime';
 import { FunctionStore } from './store';
-import type { InvocationResult } from './types';
+import type { InvocationResult, ResponseSink } from './types';
 import { AsyncQueue } from './async-queue';
-import { handleInvoke, invokeSync } from './invoke';
+import { handleInvoke, handleInvokeWithResponseStream, invokeSync } from './invoke';
 import type { InvokeDeps } from './invoke';
 import { parseFunctionRef } from './functions';
 import { LambdaFaults } from '../faults';
@@ -108,6 +108,10 @@ export class LambdaService {
         await handleInvoke(this.deps, req, res, route.params['FunctionName'] ?? '', qualifier, region);
         return;
       }
+      if (route.operation === 'InvokeWithResponseStream') {
+        await handleInvokeWithResponseStream(this.deps, req, res, route.params['FunctionName'] ?? '', qualifier, region);
+        return;
+      }
       const answer = await this.provider.dispatch(route.operation, { req, params: route.params, query: url.searchParams, region });
       if (answer.body === undefined) send(res, answer.status, { 'x-amzn-RequestId': newRequestId() });
       else sendJson(res, answer.status, answer.body, { 'x-amzn-RequestId': newRequestId() });
@@ -140,6 +144,19 @@ export class LambdaService {
   invoke(ref: string, payload: string): Promise<InvocationResult> {
     const parsed = parseFunctionRef(ref);
     return invokeSync(this.deps, parsed.name, parsed.qualifier, this.options.defaultRegion, payload);
+  }
+
+  /**
+   * Invokes a function with its response streamed to `sink` as it is written (API Gateway's
+   * streaming integration, InvokeWithResponseStream). Throws AwsError when the function does not
+   * exist or is throttled.
+   * @param ref name or ARN
+   * @param payload event JSON text
+   * @param sink receives the content type and each piece of the response
+   */
+  invokeStreaming(ref: string, payload: string, sink: ResponseSink): Promise<InvocationResult> {
+    const parsed = parseFunctionRef(ref);
+    return invokeSync(this.deps, parsed.name, parsed.qualifier, this.options.defaultRegion, payload, { sink });
   }
 
   /** Stops the queue and every environment. */

@@ -43,6 +43,14 @@ export interface FunctionCounters {
 /** Which environments `LambdaRuntime.killEnvironments()` stops. */
 export type KillWhich = 'busy' | 'idle' | 'all';
 
+/** Where a streaming handler's response goes as it is written (InvokeWithResponseStream). */
+export interface ResponseSink {
+  /** The content type the handler set (before its first write). */
+  contentType(type: string): void;
+  /** One piece of the response, as the handler wrote it. */
+  chunk(data: Buffer): void;
+}
+
 /** One invocation's request. */
 export interface InvocationRequest {
   /** The awsRequestId. */
@@ -51,6 +59,11 @@ export interface InvocationRequest {
   payload: string;
   /** Decoded X-Amz-Client-Context, if any. */
   clientContext?: unknown;
+  /**
+   * Receives a streaming handler's response as it is written. Without one (a plain Invoke), the
+   * response is buffered into {@link InvocationResult.body}.
+   */
+  sink?: ResponseSink;
 }
 
 /** What an invocation produced. */
@@ -71,6 +84,12 @@ export interface InvocationResult {
   durationMs: number;
   /** True when a new environment was started for it. */
   coldStart: boolean;
+  /** True when the handler is a streaming one (`awslambda.streamifyResponse`). */
+  streamed?: boolean;
+  /** The content type a streaming handler set. */
+  contentType?: string;
+  /** A streaming handler's response when there was no sink (a plain Invoke): the bytes it wrote. */
+  body?: Buffer;
 }
 
 /** Execution environments alive now. */

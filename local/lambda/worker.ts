@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format as formatLog } from 'node:util';
+import { Writable } from 'node:stream';
 import { getHeapStatistics } from 'node:v8';
 import type { FunctionErrorPayload, InvokeMessage, WorkerInit, WorkerMessage } from './protocol';
 
@@ -47,6 +48,7 @@ for (const [method, level] of Object.entries(levels)) {
 
 /** Turns anything thrown into Lambda's error payload. */
 function errorPayload(err: unknown): FunctionErrorPayload {
+  if (isRuntimeError(err)) return err;
   if (err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err)) {
     const e = err as { name?: unknown; message?: unknown; stack?: unknown };
     return {
@@ -64,9 +66,19 @@ function errorPayload(err: unknown): FunctionErrorPayload {
   return { errorType: typeof err, errorMessage: text, trace: [] };
 }
 
+/** A runtime error made by {@link runtimeError} (not something the handler threw). */
+const RUNTIME_ERROR = Symbol('runtime error');
+
+function isRuntimeError(err: unknown): err is FunctionErrorPayload {
+  return typeof err === 'object' && err !== null && RUNTIME_ERROR in err;
+}
+
 function runtimeError(errorType: string, errorMessage: string, cause?: unknown): FunctionErrorPayload {
   const trace = cause instanceof Error && cause.stack ? cause.stack.split('\n') : [];
-  return { errorType, errorMessage, trace };
+  const error = { errorType, errorMessage, trace };
+  // Not enumerable: postMessage and JSON leave it out.
+  Object.defineProperty(error, RUNTIME_ERROR, { value: true, enumerable: false });
+  return error;
 }
 
 process.on('unhandledRejection', (reason) => {
@@ -103,6 +115,79 @@ function isEsmPackage(file: string, root: string): boolean {
 }
 
 type Handler = (event: unknown, context: unknown, callback: (err?: unknown, result?: unknown) => void) => unknown;
+type StreamingHandler = (event: unknown, responseStream: ResponseStream, context: unknown) => unknown;
+
+// Response streaming as Node.js's Lambda runtime offers it: `awslambda.streamifyResponse` marks
+// the handler with this symbol, and the runtime then streams whichever API invoked it.
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION_RESPONSE = 'application/vnd.awslambda.http-integration-response';
+
+/** The stream a streaming handler writes its response to; each write is sent on as it happens. */
+class ResponseStream extends Writable {
+  /** Set by `HttpResponseStream.from`: writes the metadata just before the first write. */
+  _onBeforeFirstWrite: ((write: (chunk: Uint8Array | string) => void) => void) | undefined;
+  private written = false;
+
+  constructor(private readonly requestId: string) {
+    super();
+  }
+
+  /** Sets the response's content type; only before the first write, as the runtime allows. */
+  setContentType(contentType: string): void {
+    if (this.written) throw Object.assign(new Error('Cannot set content-type, too late.'), { name: 'Runtime.InvalidStreamingOperation' });
+    post({ type: 'content-type', requestId: this.requestId, contentType });
+  }
+
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (!this.written) {
+      this.written = true;
+      const before = this._onBeforeFirstWrite;
+      this._onBeforeFirstWrite = undefined;
+      before?.((part) => super.write(part));
+    }
+    // The runtime sends anything but text and bytes as JSON.
+    const data = typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
+    return super.write(data, encoding as BufferEncoding, callback as (error?: Error | null) => void);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.written = true;
+    const data = new Uint8Array(chunk.byteLength);
+    data.set(chunk);
+    port?.postMessage({ type: 'chunk', requestId: this.requestId, data } satisfies WorkerMessage, [data.buffer]);
+    callback();
+  }
+}
+
+const noGlobal = ['1', 'true'].includes(String(process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA ?? '').toLowerCase());
+if (!noGlobal) {
+  (globalThis as Record<string, unknown>).awslambda = {
+    streamifyResponse(handler: StreamingHandler): StreamingHandler {
+      (handler as unknown as Record<symbol, unknown>)[STREAMING] = 'response';
+      return handler;
+    },
+    HttpResponseStream: class HttpResponseStream {
+      /** Writes `prelude` as JSON and 8 NUL bytes before the body, as API Gateway's streaming integration reads it. */
+      static from(stream: ResponseStream, prelude: unknown): ResponseStream {
+        stream.setContentType(HTTP_INTEGRATION_RESPONSE);
+        stream._onBeforeFirstWrite = (write) => {
+          write(JSON.stringify(prelude));
+          write(new Uint8Array(8));
+        };
+        return stream;
+      }
+    },
+  };
+}
+
+/** True when the handler was wrapped by `awslambda.streamifyResponse`. */
+function isStreaming(handler: Handler): boolean {
+  const mark = (handler as unknown as Record<symbol, unknown>)[STREAMING];
+  if (mark !== undefined && mark !== 'response') {
+    throw runtimeError('Runtime.MalformedStreamingHandler', 'Only response streaming is supported.');
+  }
+  return mark === 'response';
+}
 
 async function loadHandler(): Promise<Handler> {
   const { taskRoot, handler } = init;
@@ -193,6 +278,10 @@ function run(handler: Handler, msg: InvokeMessage): void {
     fail: (err?: unknown) => finish(false, err ?? 'handled'),
     done: callback,
   };
+  if (streaming) {
+    runStreaming(handler as unknown as StreamingHandler, msg, context, finish);
+    return;
+  }
   try {
     const event = JSON.parse(msg.payload) as unknown;
     const returned = handler(event, context, callback);
@@ -210,12 +299,51 @@ function run(handler: Handler, msg: InvokeMessage): void {
   }
 }
 
+/**
+ * Runs a streaming handler: its response is what it writes, and it ends when its promise
+ * resolves with the stream ended (the runtime's rules: an async handler, a finished stream).
+ */
+function runStreaming(handler: StreamingHandler, msg: InvokeMessage, context: unknown, finish: (ok: boolean, value: unknown) => void): void {
+  const stream = new ResponseStream(msg.requestId);
+  let returned: unknown;
+  try {
+    returned = handler(JSON.parse(msg.payload) as unknown, stream, context);
+  } catch (err) {
+    finish(false, err);
+    return;
+  }
+  if (returned === null || typeof returned !== 'object' || typeof (returned as { then?: unknown }).then !== 'function') {
+    finish(false, runtimeError('Runtime.MalformedStreamingHandler', 'Streaming does not support non-async handlers.'));
+    return;
+  }
+  (returned as Promise<unknown>).then(
+    (value) => {
+      if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+      if (!stream.writableEnded) {
+        finish(false, runtimeError('Runtime.InvalidStreamingOperation', 'Response stream is not finished.'));
+        return;
+      }
+      if (stream.writableFinished) finish(true, null);
+      else stream.once('finish', () => finish(true, null));
+    },
+    (err: unknown) => finish(false, err ?? new Error('Promise rejected without a reason')),
+  );
+}
+
+let streaming = false;
+
 loadHandler().then(
   (handler) => {
+    try {
+      streaming = isStreaming(handler);
+    } catch (err) {
+      post({ type: 'init-error', error: err as FunctionErrorPayload });
+      return;
+    }
     port.on('message', (msg: InvokeMessage) => {
       if (msg?.type === 'invoke') run(handler, msg);
     });
-    post({ type: 'ready' });
+    post({ type: 'ready', streaming });
   },
   (err: unknown) => {
     const error = typeof err === 'object' && err !== null && 'errorType' in err ? (err as FunctionErrorPayload) : errorPayload(err);
