@@ -4,7 +4,7 @@
  * ```
  * npx tsx local/cli.ts [--port 4566] [--host 127.0.0.1] [--data-dir DIR] [--region us-east-1]
  *                      [--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000]
- *                      [--integration-timeout-ms 29000]
+ *                      [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000]
  * ```
  *
  * Prints `Local AWS stack ready at http://127.0.0.1:4566` when it serves,
@@ -32,13 +32,14 @@ export function parseCliOptions(argv: string[]): LocalStackOptions {
       'max-concurrency': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
       'integration-timeout-ms': { type: 'string' },
+      'stream-idle-timeout-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write('Usage: npx tsx local/cli.ts [--port 4566] [--host 127.0.0.1] [--data-dir DIR] [--region us-east-1] '
-      + '[--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000] [--integration-timeout-ms 29000]\n');
+      + '[--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000] [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000]\n');
     process.exit(0);
   }
   const num = (name: string, v: string | undefined, min: number): number | undefined => {
@@ -61,6 +62,8 @@ export function parseCliOptions(argv: string[]): LocalStackOptions {
   if (idle !== undefined) options.idleTimeoutMs = idle;
   const integration = num('integration-timeout-ms', values['integration-timeout-ms'], 50);
   if (integration !== undefined) options.integrationTimeoutMs = integration;
+  const streamIdle = num('stream-idle-timeout-ms', values['stream-idle-timeout-ms'], 1000);
+  if (streamIdle !== undefined) options.streamIdleTimeoutMs = streamIdle;
   return options;
 }
 

@@ -15,7 +15,7 @@ import { startDynamoDb } from './dynamodb/service';
 import { LambdaService, LAMBDA_VERSIONS } from './lambda/service';
 import { workerScriptPath } from './lambda/worker-script';
 import type { EnvironmentCounts } from './lambda/types';
-import { DEFAULT_INTEGRATION_TIMEOUT_MS, executeTarget } from './apigateway/invoke';
+import { DEFAULT_INTEGRATION_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, executeTarget } from './apigateway/invoke';
 import { API_GATEWAY_PREFIXES, ApiGatewayService } from './apigateway/service';
 import { IamService } from './iam/service';
 import { createOps, handleOps, OPS_PREFIX, type StackOps } from './ops';
@@ -36,8 +36,14 @@ export interface LocalStackOptions {
   maxConcurrency?: number;
   /** Idle execution environments are stopped after this many ms (default 600000). */
   idleTimeoutMs?: number;
-  /** API Gateway integration timeout in ms (default 29000, as AWS). */
+  /**
+   * API Gateway's integration-timeout quota for buffered integrations, in ms (default 29000, as
+   * AWS): no buffered integration waits longer. Raise it (up to 300000) as a quota increase would,
+   * so that integrations may ask for more; lower it to scale every buffered integration down.
+   */
   integrationTimeoutMs?: number;
+  /** How long a streamed API Gateway response may stay silent, in ms (default 300000: Regional and private endpoints). */
+  streamIdleTimeoutMs?: number;
   /** Receives each console line (function output, API Gateway access lines); default prints to stdout. */
   log?: (line: string) => void;
 }
@@ -106,7 +112,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const apigateway = new ApiGatewayService({
     defaultRegion: region,
     integrationTimeoutMs: options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS,
+    streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
+    invokeLambdaStreaming: (ref, payload, sink) => lambda.invokeStreaming(ref, payload, sink),
     log,
   });
   const iam = new IamService();

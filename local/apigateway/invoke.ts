@@ -3,7 +3,9 @@
  * proxy event for the AWS_PROXY Lambda integration, and the function's
  * answer becomes the HTTP response, with API Gateway's limits (29 s
  * integration timeout → 504, malformed answer or function error → 502,
- * 10 MB request → 413).
+ * 10 MB request → 413). A STREAM integration (`responseTransferMode`)
+ * forwards the function's metadata, then its body as it is written, within
+ * the integration timeout (up to 15 minutes) and the stream's idle timeout.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
@@ -11,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AwsError, BodyTooLargeError } from '../errors';
 import { ACCOUNT_ID, decodePart, readBody, send } from '../http';
 import { sendGatewayResponse } from './errors';
-import type { InvocationResult } from '../lambda/types';
+import type { InvocationResult, ResponseSink } from '../lambda/types';
 import { matchRoute } from './model';
 import type { ApiGatewayStore, RestApi } from './model';
 
@@ -20,7 +22,18 @@ export const MAX_API_PAYLOAD = 10 * 1024 * 1024;
 /** API Gateway's default integration timeout. */
 export const DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000;
 
+/** The stream's idle timeout on Regional and private endpoints (5 minutes). */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+/** A streamed response is sent at full speed up to this many bytes (10 MB)... */
+export const STREAM_UNTHROTTLED_BYTES = 10 * 1024 * 1024;
+/** ...and at this many bytes a second after that (2 MB/s). */
+export const STREAM_BYTES_PER_SECOND = 2 * 1024 * 1024;
+/** The metadata and its 8-NUL delimiter must come within the first 16 KB of a stream. */
+const MAX_METADATA_BYTES = 16 * 1024;
+const DELIMITER = Buffer.alloc(8);
+
 const LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/;
+const STREAMING_LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/2021-11-15\/functions\/(.+)\/response-streaming-invocations$/;
 
 /** What the invoke side needs. */
 export interface ApiInvokeDeps {
@@ -28,8 +41,12 @@ export interface ApiInvokeDeps {
   store: ApiGatewayStore;
   /** Invokes a Lambda function synchronously by name or ARN. */
   invokeLambda(ref: string, payload: string): Promise<InvocationResult>;
-  /** Integration timeout (ms) unless an integration sets a lower one. */
+  /** Invokes a Lambda function with its response streamed to `sink`. */
+  invokeLambdaStreaming(ref: string, payload: string, sink: ResponseSink): Promise<InvocationResult>;
+  /** The buffered-integration timeout quota (ms): a buffered integration waits at most this. */
   integrationTimeoutMs: number;
+  /** How long a streamed response may stay silent (ms), before its first byte too. */
+  streamIdleTimeoutMs: number;
   /** Console line writer. */
   log(line: string): void;
 }
@@ -276,7 +293,9 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
     done(200);
     return;
   }
-  const lambdaRef = integration?.type === 'AWS_PROXY' ? LAMBDA_URI.exec(String(integration.uri ?? ''))?.[1] : undefined;
+  const streaming = integration?.['responseTransferMode'] === 'STREAM';
+  const uriPattern = streaming ? STREAMING_LAMBDA_URI : LAMBDA_URI;
+  const lambdaRef = integration?.type === 'AWS_PROXY' ? uriPattern.exec(String(integration.uri ?? ''))?.[1] : undefined;
   if (!lambdaRef) {
     done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(unsupported integration ${integration?.type ?? 'none'})`);
     return;
@@ -284,7 +303,12 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   const event = buildEvent(req, target, api, body, {
     resourcePath: route.resource.path, resourceId: route.resource.id, pathParameters: route.pathParameters,
   }, { requestId, extendedRequestId, now }, stage.variables && Object.keys(stage.variables).length ? stage.variables : null);
-  const own = typeof integration?.timeoutInMillis === 'number' ? integration.timeoutInMillis : DEFAULT_INTEGRATION_TIMEOUT_MS;
+  const own = typeof integration?.['timeoutInMillis'] === 'number' ? integration['timeoutInMillis'] : DEFAULT_INTEGRATION_TIMEOUT_MS;
+  const traceId = String((event.headers as Record<string, string>)['X-Amzn-Trace-Id'] ?? '');
+  if (streaming) {
+    await forwardStream(deps, res, decodePart(lambdaRef), JSON.stringify(event), { ...base, 'X-Amzn-Trace-Id': traceId }, own, done);
+    return;
+  }
   const timeoutMs = Math.min(own, deps.integrationTimeoutMs);
 
   const invocation = deps.invokeLambda(decodePart(lambdaRef), JSON.stringify(event));
@@ -327,8 +351,153 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
     grouped.set(key, g);
   }
   if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
-  const headers: Record<string, string | string[]> = { ...base, 'X-Amzn-Trace-Id': String((event.headers as Record<string, string>)['X-Amzn-Trace-Id'] ?? '') };
+  const headers: Record<string, string | string[]> = { ...base, 'X-Amzn-Trace-Id': traceId };
   for (const { name, values } of grouped.values()) headers[name] = values.length === 1 ? (values[0] ?? '') : values;
   send(res, parsed.status, headers, parsed.body);
   done(parsed.status);
+}
+
+/** The status and headers a streamed response starts with, read from the function's metadata. */
+function streamHead(metadata: unknown): { status: number; headers: Record<string, string | string[]> } | { malformed: string } {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return { malformed: 'the metadata is not a JSON object' };
+  const m = metadata as Record<string, unknown>;
+  const status = m['statusCode'] ?? 200;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return { malformed: 'statusCode is not a valid HTTP status' };
+  const grouped = new Map<string, { name: string; values: string[] }>();
+  const put = (name: string, values: string[]): void => {
+    const key = name.toLowerCase();
+    if (key === 'content-length' || key === 'connection') return;
+    grouped.set(key, { name, values });
+  };
+  if (m['headers'] !== undefined) {
+    if (typeof m['headers'] !== 'object' || m['headers'] === null || Array.isArray(m['headers'])) return { malformed: 'headers is not an object' };
+    for (const [k, v] of Object.entries(m['headers'] as Record<string, unknown>)) if (v !== null && v !== undefined) put(k, [String(v)]);
+  }
+  if (m['multiValueHeaders'] !== undefined) {
+    if (typeof m['multiValueHeaders'] !== 'object' || m['multiValueHeaders'] === null || Array.isArray(m['multiValueHeaders'])) return { malformed: 'multiValueHeaders is not an object' };
+    // For a name in both, the multi-value headers win.
+    for (const [k, vs] of Object.entries(m['multiValueHeaders'] as Record<string, unknown>)) if (Array.isArray(vs)) put(k, vs.map(String));
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const { name, values } of grouped.values()) headers[name] = values.length === 1 ? (values[0] ?? '') : values;
+  if (m['cookies'] !== undefined) {
+    if (!Array.isArray(m['cookies'])) return { malformed: 'cookies is not a list' };
+    const cookies = (m['cookies'] as unknown[]).map(String);
+    if (cookies.length) headers['Set-Cookie'] = cookies;
+  }
+  return { status, headers };
+}
+
+/**
+ * Forwards a STREAM integration's answer: the function's metadata (up to 8 NUL bytes within the
+ * first 16 KB) becomes the status and headers, and the rest is sent as it arrives, at full speed
+ * for 10 MB and at 2 MB/s after that. Before the metadata, a timeout is API Gateway's 504 and an
+ * answer without metadata a 500; after it, a timeout or a function error cuts the connection
+ * (the client sees a transfer closed with data outstanding).
+ */
+async function forwardStream(
+  deps: ApiInvokeDeps, res: ServerResponse, ref: string, payload: string, base: Record<string, string>, timeoutMs: number,
+  done: (status: number, note?: string) => void,
+): Promise<void> {
+  let prelude: Buffer | undefined = Buffer.alloc(0);
+  let sent = 0;
+  let throttledFrom = 0;
+  let writing: Promise<void> = Promise.resolve();
+  let ended = false;
+  const endWith = (type: 'INTEGRATION_TIMEOUT' | 'DEFAULT_5XX' | 'API_CONFIGURATION_ERROR', note: string, status?: number): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(overall);
+    clearTimeout(idle);
+    if (!res.headersSent) {
+      if (status === 500) {
+        send(res, 500, { 'Content-Type': 'application/json', ...base, 'x-amzn-ErrorType': 'InternalServerErrorException' }, JSON.stringify({ message: 'Internal server error' }));
+        done(500, note);
+      } else done(sendGatewayResponse(res, type, base), note);
+      return;
+    }
+    res.destroy();
+    done(res.statusCode, `${note}, after ${sent} bytes: connection cut`);
+  };
+  // A stream that does not start with valid metadata: 500 at once (the function may run on).
+  const malformed = (why: string): void => endWith('DEFAULT_5XX', `(malformed streamed response: ${why})`, 500);
+  const overall = setTimeout(() => endWith('INTEGRATION_TIMEOUT', `(integration timeout ${timeoutMs} ms)`), timeoutMs);
+  let idle = setTimeout(() => endWith('INTEGRATION_TIMEOUT', `(stream idle ${deps.streamIdleTimeoutMs} ms)`), deps.streamIdleTimeoutMs);
+  const touch = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => endWith('INTEGRATION_TIMEOUT', `(stream idle ${deps.streamIdleTimeoutMs} ms)`), deps.streamIdleTimeoutMs);
+  };
+  const forward = (data: Buffer): void => {
+    if (data.length === 0) return;
+    const offset = sent;
+    sent += data.length;
+    if (offset + data.length > STREAM_UNTHROTTLED_BYTES && throttledFrom === 0) throttledFrom = Date.now();
+    const dueAt = offset + data.length <= STREAM_UNTHROTTLED_BYTES
+      ? 0
+      : throttledFrom + ((offset + data.length - STREAM_UNTHROTTLED_BYTES) / STREAM_BYTES_PER_SECOND) * 1000;
+    writing = writing.then(async () => {
+      const wait = dueAt - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!ended && !res.destroyed) res.write(data);
+    });
+  };
+  const sink: ResponseSink = {
+    contentType: () => undefined,
+    chunk: (data) => {
+      if (ended) return;
+      touch();
+      if (prelude === undefined) {
+        forward(data);
+        return;
+      }
+      prelude = Buffer.concat([prelude, data]);
+      const at = prelude.indexOf(DELIMITER);
+      if (at < 0) {
+        if (prelude.length > MAX_METADATA_BYTES) malformed('no metadata delimiter within the first 16 KB');
+        return;
+      }
+      let metadata: unknown;
+      try {
+        metadata = JSON.parse(prelude.subarray(0, at).toString('utf8'));
+      } catch {
+        malformed('the metadata is not JSON');
+        return;
+      }
+      const head = streamHead(metadata);
+      if ('malformed' in head) {
+        malformed(head.malformed);
+        return;
+      }
+      const rest = prelude.subarray(at + DELIMITER.length);
+      prelude = undefined;
+      const headers: Record<string, string | string[]> = { ...base, ...head.headers };
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+      res.writeHead(head.status, headers);
+      res.flushHeaders();
+      forward(rest);
+    },
+  };
+  let result: InvocationResult;
+  try {
+    result = await deps.invokeLambdaStreaming(ref, payload, sink);
+  } catch (err) {
+    endWith('API_CONFIGURATION_ERROR', `(${err instanceof AwsError ? `${err.code}: ${err.message}` : String(err)})`);
+    return;
+  }
+  if (ended) return;
+  if (!result.ok) {
+    endWith('DEFAULT_5XX', `(function error ${result.errorType ?? ''})`);
+    return;
+  }
+  if (prelude !== undefined) {
+    malformed(result.streamed ? 'no metadata delimiter' : 'the function does not stream');
+    return;
+  }
+  await writing;
+  if (ended) return;
+  ended = true;
+  clearTimeout(overall);
+  clearTimeout(idle);
+  res.end();
+  done(res.statusCode, `(streamed ${sent} bytes)`);
 }

@@ -17,7 +17,52 @@ type Json = Record<string, unknown>;
 
 const PATH_PART = /^([a-zA-Z0-9._\-:~@!$&'()*,;=]+|\{[a-zA-Z0-9._-]+\+?\})$/;
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'ANY']);
-const LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/2015-03-31\/functions\/(.+)\/invocations$/;
+/** A Lambda proxy integration's URI: Invoke (buffered) or InvokeWithResponseStream (STREAM). */
+const LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/(?:2015-03-31\/functions\/(.+)\/invocations|2021-11-15\/functions\/(.+)\/response-streaming-invocations)$/;
+const STREAMING_URI = /:lambda:path\/2021-11-15\/functions\/.+\/response-streaming-invocations$/;
+
+/** The transfer modes of an integration. */
+export const RESPONSE_TRANSFER_MODES = ['BUFFERED', 'STREAM'] as const;
+/** The longest timeout of a streaming integration (15 minutes). */
+export const MAX_STREAM_INTEGRATION_TIMEOUT_MS = 900_000;
+
+/** Options of the provider. */
+export interface ApiGatewayProviderOptions {
+  /**
+   * The longest `timeoutInMillis` a buffered integration may ask for: the account's quota, 29 s
+   * unless raised (Regional and private REST APIs, by a quota increase).
+   */
+  bufferedTimeoutQuotaMs: number;
+}
+
+/**
+ * Checks an integration's transfer mode, URI and timeout together, as PutIntegration and
+ * UpdateIntegration do: a STREAM Lambda integration calls InvokeWithResponseStream and may wait
+ * up to 15 minutes; a buffered one calls Invoke and may wait up to the account's quota.
+ */
+function checkIntegration(integration: Integration, quotaMs: number): void {
+  const mode = integration.responseTransferMode ?? 'BUFFERED';
+  if (typeof mode !== 'string' || !(RESPONSE_TRANSFER_MODES as readonly string[]).includes(mode)) {
+    throw badRequest(`Invalid value '${String(mode)}' for responseTransferMode: it must be one of ${RESPONSE_TRANSFER_MODES.join(', ')}`);
+  }
+  if (mode === 'STREAM' && !['AWS_PROXY', 'HTTP_PROXY'].includes(integration.type)) {
+    throw badRequest(`Integrations of type '${integration.type}' do not support responseTransferMode STREAM`);
+  }
+  if (integration.type === 'AWS_PROXY') {
+    const streamingUri = STREAMING_URI.test(String(integration.uri));
+    // The streaming URI and STREAM go together: each mode calls its own Lambda action.
+    if (streamingUri !== (mode === 'STREAM')) {
+      throw badRequest(mode === 'STREAM'
+        ? 'Invalid Resource identifier specified: a STREAM integration must call .../2021-11-15/functions/<arn>/response-streaming-invocations'
+        : 'Invalid Resource identifier specified: .../response-streaming-invocations needs responseTransferMode STREAM');
+    }
+  }
+  const timeout = integration.timeoutInMillis;
+  const max = mode === 'STREAM' ? MAX_STREAM_INTEGRATION_TIMEOUT_MS : quotaMs;
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 50 || timeout > max)) {
+    throw badRequest(`Timeout should be between 50 ms and ${max} ms`);
+  }
+}
 const MAX_JSON_REQUEST = 6 * 1024 * 1024;
 
 const RESOURCE = '/restapis/{restapi_id}/resources/{resource_id}';
@@ -192,8 +237,11 @@ function checkStageName(name: string): void {
 export class ApiGatewayProvider {
   private readonly operations: Record<ApiGatewayOperation, (r: ApiGatewayRequest) => Promise<ApiGatewayAnswer> | ApiGatewayAnswer>;
 
-  /** @param store the API Gateway data */
-  constructor(private readonly store: ApiGatewayStore) {
+  /**
+   * @param store the API Gateway data
+   * @param options the account's quotas
+   */
+  constructor(private readonly store: ApiGatewayStore, private readonly options: ApiGatewayProviderOptions) {
     this.operations = {
       CreateRestApi: (r) => this.createRestApi(r),
       GetRestApis: () => this.getRestApis(),
@@ -442,19 +490,17 @@ export class ApiGatewayProvider {
     }
     if (type === 'AWS_PROXY' && !LAMBDA_URI.test(String(body.uri))) throw badRequest('Invalid ARN specified in the request');
     if ((type === 'AWS_PROXY' || type === 'AWS') && !body.httpMethod) throw badRequest('Enumeration value for HttpMethod must be non-empty');
-    const timeout = body.timeoutInMillis;
-    if (timeout !== undefined && (typeof timeout !== 'number' || timeout < 50)) {
-      throw badRequest('Timeout should be between 50 ms and 29000 ms');
-    }
     const integration: Integration = {
       passthroughBehavior: 'WHEN_NO_MATCH',
       timeoutInMillis: 29000,
       cacheNamespace: resource.id,
       cacheKeyParameters: [],
       connectionType: 'INTERNET',
+      responseTransferMode: 'BUFFERED',
       ...body,
       type,
     };
+    checkIntegration(integration, this.options.bufferedTimeoutQuotaMs);
     method.methodIntegration = integration;
     return done(201, integration);
   }
@@ -466,9 +512,15 @@ export class ApiGatewayProvider {
 
   /** UpdateIntegration. */
   async updateIntegration(r: ApiGatewayRequest): Promise<ApiGatewayAnswer> {
-    const { integration } = this.integrationOf(r);
-    applyPatch(integration, (await readJson(r.req)).patchOperations);
-    return done(200, integration);
+    const { method, integration } = this.integrationOf(r);
+    const patched: Integration = { ...integration };
+    applyPatch(patched, (await readJson(r.req)).patchOperations);
+    if (typeof patched.timeoutInMillis === 'string' && /^\d+$/.test(patched.timeoutInMillis)) patched.timeoutInMillis = Number(patched.timeoutInMillis);
+    // Checked as a whole, so that switching the mode and the URI in one call works, and a call
+    // that leaves them mismatched changes nothing.
+    checkIntegration(patched, this.options.bufferedTimeoutQuotaMs);
+    method.methodIntegration = patched;
+    return done(200, patched);
   }
 
   /** DeleteIntegration. */

@@ -7,9 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsError } from '../errors';
 import { newRequestId, regionOf, send, sendJson } from '../http';
 import { Router } from '../routes';
-import type { InvocationResult } from '../lambda/types';
+import type { InvocationResult, ResponseSink } from '../lambda/types';
 import { sendApiGatewayError, unknownOperation } from './errors';
-import { handleExecute, type ExecuteTarget } from './invoke';
+import { DEFAULT_INTEGRATION_TIMEOUT_MS, handleExecute, type ExecuteTarget } from './invoke';
 import { ApiGatewayStore } from './model';
 import { API_GATEWAY_ROUTES, ApiGatewayProvider, type ApiGatewayOperation } from './provider';
 
@@ -22,10 +22,19 @@ const router = new Router<ApiGatewayOperation>(API_GATEWAY_ROUTES);
 export interface ApiGatewayServiceOptions {
   /** Region when a request names none. */
   defaultRegion: string;
-  /** Integration timeout (ms) unless an integration sets a lower one. */
+  /**
+   * The account's integration-timeout quota for buffered integrations (ms, 29000 unless raised):
+   * above 29000, buffered integrations may ask for up to this; below it, every buffered
+   * integration is scaled down to it (none waits longer), while PutIntegration still accepts
+   * what AWS accepts.
+   */
   integrationTimeoutMs: number;
+  /** How long a streamed response may stay silent before API Gateway ends it (ms). */
+  streamIdleTimeoutMs: number;
   /** Invokes a Lambda function synchronously by name or ARN (the AWS_PROXY integration). */
   invokeLambda: (ref: string, payload: string) => Promise<InvocationResult>;
+  /** Invokes a Lambda function with its response streamed (a STREAM integration). */
+  invokeLambdaStreaming: (ref: string, payload: string, sink: ResponseSink) => Promise<InvocationResult>;
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
 }
@@ -35,10 +44,13 @@ export class ApiGatewayService {
   /** APIs, keys and usage plans. */
   readonly store = new ApiGatewayStore();
   /** The control-plane operations. */
-  readonly provider = new ApiGatewayProvider(this.store);
+  readonly provider: ApiGatewayProvider;
 
-  /** @param options region, integration timeout, the Lambda invoke and the log */
-  constructor(private readonly options: ApiGatewayServiceOptions) {}
+  /** @param options region, integration timeouts, the Lambda invokes and the log */
+  constructor(private readonly options: ApiGatewayServiceOptions) {
+    // AWS's quota is 29 s unless raised: a stack scaled below it still accepts what AWS accepts.
+    this.provider = new ApiGatewayProvider(this.store, { bufferedTimeoutQuotaMs: Math.max(DEFAULT_INTEGRATION_TIMEOUT_MS, options.integrationTimeoutMs) });
+  }
 
   /**
    * Answers one control-plane request; every error becomes API Gateway's shape.
@@ -71,7 +83,9 @@ export class ApiGatewayService {
     return handleExecute({
       store: this.store,
       invokeLambda: this.options.invokeLambda,
+      invokeLambdaStreaming: this.options.invokeLambdaStreaming,
       integrationTimeoutMs: this.options.integrationTimeoutMs,
+      streamIdleTimeoutMs: this.options.streamIdleTimeoutMs,
       log: this.options.log,
     }, req, res, target);
   }
