@@ -129,7 +129,7 @@ export const GATEWAY_LIMITS_MS = {
   streamIdle: { REGIONAL: 300_000, PRIVATE: 300_000, EDGE: 30_000 },
 } as const;
 
-/** Time kept back between the longest window and the cut-off's margin by default: 25 s of 29 s. */
+/** Time kept back between the longest window and the cut-off's margin by default: 25 s of 29 s (at most a tenth of the window). */
 const DEFAULT_WINDOW_HEADROOM_MS = 2000;
 
 /**
@@ -145,16 +145,17 @@ export function answerLimitMs(config: Pick<ProxyConfig, 'transferMode' | 'gatewa
 
 /**
  * The longest and the default wait window for a limit: the window ends `SAFETY_MARGIN_MS` before
- * the cut-off at most, and by default 2 s earlier still (25 s of API Gateway's default 29 s).
+ * the cut-off at most, and by default 2 s earlier still, or a tenth of the window when that is
+ * less (25 s with API Gateway's default 29 s, 3.6 s with a 6 s limit).
  *
  * @param limitMs - how long the Proxy may take to answer ({@link answerLimitMs})
  * @param safetyMarginMs - the margin kept back from the cut-off
- * @returns seconds: the longest (fractional when the limit is), and the default (whole)
+ * @returns seconds: the longest and the default
  */
 export function waitSecondsBounds(limitMs: number, safetyMarginMs: number): { max: number; fallback: number } {
-  const max = Math.max(0, (limitMs - safetyMarginMs) / 1000);
-  const fallback = Math.max(0, Math.min(max, Math.floor((limitMs - safetyMarginMs - DEFAULT_WINDOW_HEADROOM_MS) / 1000)));
-  return { max, fallback };
+  const maxMs = Math.max(0, limitMs - safetyMarginMs);
+  const headroomMs = Math.min(DEFAULT_WINDOW_HEADROOM_MS, maxMs / 10);
+  return { max: maxMs / 1000, fallback: Math.round(maxMs - headroomMs) / 1000 };
 }
 
 /** Options of {@link loadProxyConfig} that come from the handler, not the environment. */

@@ -3,12 +3,14 @@
 // builds the functions if needed, starts the local AWS stack, deploys the kit with the 60 s
 // main-example and the direct route, prints the URLs, then streams the functions' logs until Ctrl-C.
 //
-//   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--data-dir DIR] [--state-file PATH]
+//   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--transfer-mode buffered|stream]
+//                [--stream-idle-timeout-ms N] [--data-dir DIR] [--state-file PATH]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PROXY_ENV } from '../core/config';
 import { zipsAreStale } from './lib/build-lib';
 import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './lib/cli';
 
@@ -21,7 +23,13 @@ loopback port, with Proxy, Talker and a main-example that takes 60 s deployed be
 
   --port N            the stack's port (default 4566; 0 picks a free one)
   --main-delay S      how long main-example takes (default 60)
-  --wait-seconds S    the Proxy's wait window before each 303 (default 25)
+  --wait-seconds S    the Proxy's wait window before each 303 (default 25; in stream mode 2 s
+                      less than the stream's idle timeout less the margin)
+  --transfer-mode M   buffered (default) or stream: the Proxy streams its answer through a
+                      STREAM integration (up to 15 minutes, bounded by the idle timeout)
+  --stream-idle-timeout-ms N
+                      the stack's idle timeout of streamed answers and the Proxy's matching
+                      bound (default 300000, as Regional endpoints; smaller for demos)
   --data-dir DIR      keep DynamoDB data on disk (default: in memory)
   --state-file PATH   where the URLs are written as JSON (default .local/deploy-state.json)
   --help              this text`;
@@ -52,9 +60,10 @@ async function portAnswers(port: number): Promise<boolean> {
 }
 
 /** Starts the stack as a child process; resolves with its URL once it says it is ready. */
-function startStack(port: number, dataDir: string | undefined): { child: ChildProcess; ready: Promise<string> } {
+function startStack(port: number, dataDir: string | undefined, streamIdleMs: string | undefined): { child: ChildProcess; ready: Promise<string> } {
   const args = ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', String(port)];
   if (dataDir) args.push('--data-dir', dataDir);
+  if (streamIdleMs !== undefined) args.push('--stream-idle-timeout-ms', streamIdleMs);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   const ready = new Promise<string>((resolve, reject) => {
     child.on('exit', (code) => reject(new ExpectedError(`the local stack stopped (exit code ${code})`)));
@@ -71,7 +80,7 @@ function startStack(port: number, dataDir: string | undefined): { child: ChildPr
 
 await runMain('start', async () => {
   const flags = parseFlags(scriptArgs(import.meta.url), {
-    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file'],
+    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file', 'transfer-mode', 'stream-idle-timeout-ms'],
     boolean: ['help'],
     alias: { h: 'help' },
   });
@@ -83,6 +92,12 @@ await runMain('start', async () => {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${flags.port}`);
   const mainDelay = flags['main-delay'] ?? '60';
   const stateFile = path.resolve(root, flags['state-file'] ?? '.local/deploy-state.json');
+  const transferMode = flags['transfer-mode'] ?? 'buffered';
+  if (transferMode !== 'buffered' && transferMode !== 'stream') throw new UsageError(`--transfer-mode must be buffered or stream, got "${transferMode}"`);
+  const streamIdle = flags['stream-idle-timeout-ms'];
+  if (streamIdle !== undefined && (!/^\d+$/.test(streamIdle) || Number(streamIdle) < 1000 || Number(streamIdle) > 900_000)) {
+    throw new UsageError(`--stream-idle-timeout-ms must be a whole number from 1000 to 900000, got "${streamIdle}"`);
+  }
 
   if (port !== 0 && (await portAnswers(port))) {
     throw new ExpectedError(`port ${port} is already in use (another npm start, or LocalStack?): stop it, or pass --port`);
@@ -92,7 +107,7 @@ await runMain('start', async () => {
     await run([path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(root, 'scripts', 'build.ts')], 'build');
   }
 
-  const { child, ready } = startStack(port, flags['data-dir']);
+  const { child, ready } = startStack(port, flags['data-dir'], streamIdle);
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -114,6 +129,9 @@ await runMain('start', async () => {
     '--state-file', stateFile,
   ];
   if (flags['wait-seconds'] !== undefined) deploy.push('--wait-seconds', String(flags['wait-seconds']));
+  if (transferMode === 'stream') deploy.push('--transfer-mode', 'stream');
+  // The Proxy's bound matches the stack's idle timeout.
+  if (streamIdle !== undefined) deploy.push('--proxy-env', `${PROXY_ENV.streamIdleTimeoutMs}=${streamIdle}`);
   try {
     await run(deploy, 'deploy');
   } catch (error) {
@@ -123,7 +141,7 @@ await runMain('start', async () => {
   }
   const state = JSON.parse(readFileSync(stateFile, 'utf8'));
   console.log(`
-The kit is running on ${url} (local stack: no Docker, no AWS account).
+The kit is running on ${url} (local stack: no Docker, no AWS account), ${transferMode === 'stream' ? 'streaming (STREAM integrations)' : 'buffered'}.
 
   Through the kit:  ${state.invokeUrl}
                     Main takes ${mainDelay} s: open it in a browser, or run  curl -L ${state.invokeUrl}

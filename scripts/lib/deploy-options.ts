@@ -1,6 +1,9 @@
 // Flags of the deploy and destroy scripts, read and checked into one options object.
 import path from 'node:path';
-import { PROXY_ENV, TALKER_ENV } from '../../core/config';
+import {
+  ConfigError, ENDPOINT_TYPES, GATEWAY_LIMITS_MS, PROXY_ENV, TALKER_ENV, TRANSFER_MODES, answerLimitMs, loadProxyConfig,
+  type EndpointType, type TransferMode,
+} from '../../core/config';
 import { parseFlags, UsageError } from './cli';
 
 /** The kit's three functions, as deploy names them. */
@@ -68,6 +71,12 @@ export interface DeployOptions extends Target {
   directRoute: boolean;
   /** `--results-path`: the dedicated continuation route (also the Proxy's RESULTS_PATH). */
   resultsPath: string | undefined;
+  /** `--transfer-mode`: how API Gateway passes the Proxy's answer on (the Proxy's handler follows). */
+  transferMode: TransferMode;
+  /** `--integration-timeout-ms`: the Proxy's integrations' `timeoutInMillis` (also its GATEWAY_TIMEOUT_MS). */
+  integrationTimeoutMs: number;
+  /** `--endpoint-type`: the REST API's endpoint type (also the Proxy's ENDPOINT_TYPE). */
+  endpointType: EndpointType;
 }
 
 /** The destroy script's options. */
@@ -97,6 +106,10 @@ export const DEFAULTS = Object.freeze({
   memory: 256,
   architecture: 'x86_64',
   timeouts: Object.freeze({ proxy: 35, talker: 180, main: 150 }),
+  transferMode: 'buffered',
+  endpointType: 'REGIONAL',
+  /** The integration timeout by transfer mode: API Gateway's default, or streaming's longest. */
+  integrationTimeoutMs: Object.freeze({ buffered: GATEWAY_LIMITS_MS.bufferedTimeout, stream: GATEWAY_LIMITS_MS.streamTimeoutMax }),
   mainDelay: 60,
   stateFile: '.local/deploy-state.json',
   localRegion: 'us-east-1',
@@ -107,6 +120,22 @@ export const RUNTIME = 'nodejs22.x';
 
 /** The handler of every function (the build writes `index.js` exporting `handler`). */
 export const HANDLER = 'index.handler';
+
+/** The Proxy's handler in stream mode (the same zip exports `streamHandler`). */
+export const STREAM_HANDLER = 'index.streamHandler';
+
+/** Seconds the Proxy's Lambda timeout keeps beyond the longest answer it may take. */
+const PROXY_TIMEOUT_HEADROOM_SECONDS = 6;
+
+/**
+ * The Proxy's default Lambda timeout: a little more than the longest it may take to answer
+ * (35 s for API Gateway's default 29 s; 306 s when streaming on a Regional endpoint).
+ *
+ * @param limitMs - the answer limit (`answerLimitMs`)
+ */
+export function defaultProxyTimeoutSeconds(limitMs: number): number {
+  return Math.min(900, Math.ceil(limitMs / 1000) + PROXY_TIMEOUT_HEADROOM_SECONDS);
+}
 
 /** The three roles of the kit, in deploy order. */
 export const ROLES: readonly FunctionKey[] = Object.freeze(['proxy', 'talker', 'main'] as const);
@@ -132,7 +161,7 @@ const RESERVED_ENV = /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_.*|LAMBDA_TASK_ROOT|LAMBDA
 
 /** Environment variables deploy itself sets, per function (named by core/config.ts). */
 const MANAGED_ENV: Readonly<Record<FunctionKey, readonly string[]>> = Object.freeze({
-  proxy: [PROXY_ENV.tableName, PROXY_ENV.talkerName, PROXY_ENV.resultsPath],
+  proxy: [PROXY_ENV.tableName, PROXY_ENV.talkerName, PROXY_ENV.resultsPath, PROXY_ENV.gatewayTimeoutMs, PROXY_ENV.endpointType],
   talker: [TALKER_ENV.tableName, TALKER_ENV.mainName],
   main: [],
 });
@@ -141,6 +170,7 @@ const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 
 const DEPLOY_STRING_FLAGS = [
   ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
   'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path',
+  'transfer-mode', 'integration-timeout-ms', 'endpoint-type',
 ] as const;
 const DEPLOY_REPEATABLE_FLAGS = ['proxy-env', 'talker-env', 'main-env'] as const;
 const DEPLOY_BOOLEAN_FLAGS = ['dry-run', 'direct-route', 'set-stage-name', 'help'] as const;
@@ -163,7 +193,7 @@ Target
   --dry-run               print the equivalent aws CLI commands and call nothing
 
 Functions
-  --proxy-timeout S       Proxy timeout in seconds (default ${DEFAULTS.timeouts.proxy})
+  --proxy-timeout S       Proxy timeout in seconds (default: ${PROXY_TIMEOUT_HEADROOM_SECONDS} s more than the longest answer, ${DEFAULTS.timeouts.proxy} buffered)
   --talker-timeout S      Talker timeout (default ${DEFAULTS.timeouts.talker})
   --main-timeout S        Main timeout (default ${DEFAULTS.timeouts.main})
   --memory MB             memory of each function (default ${DEFAULTS.memory})
@@ -175,12 +205,23 @@ Functions
 Proxy and Talker settings
   --api-key KEY           API_KEY: new GET requests must carry api-key=KEY
   --signing-secret S      SIGNING_SECRET: signs continuation URLs
-  --wait-seconds S        WAIT_SECONDS: the Proxy's wait window (under 29)
+  --wait-seconds S        WAIT_SECONDS: the Proxy's wait window (default: 2 s less than the longest,
+                          which is the answer limit less SAFETY_MARGIN_MS; 25 s with the defaults)
   --cors-origin ORIGIN    CORS_ALLOW_ORIGIN
   --set-stage-name        set STAGE_NAME to the stage (the original needed it; optional now)
   --proxy-env KEY=VALUE   any other Proxy variable (repeatable; also --talker-env, --main-env)
 
 API
+  --transfer-mode MODE    buffered (default: the classic proxy integration, answers within the
+                          integration timeout) or stream (responseTransferMode STREAM: the Proxy
+                          streams, so one hop may last up to the integration timeout, bounded by
+                          the stream's idle timeout: 5 min Regional/private, 30 s edge)
+  --integration-timeout-ms N
+                          timeoutInMillis of the Proxy's integrations, and the Proxy's
+                          GATEWAY_TIMEOUT_MS (default ${DEFAULTS.integrationTimeoutMs.buffered} buffered, ${DEFAULTS.integrationTimeoutMs.stream} stream;
+                          buffered above ${GATEWAY_LIMITS_MS.bufferedTimeout} needs a quota increase, up to ${GATEWAY_LIMITS_MS.bufferedTimeoutMax})
+  --endpoint-type TYPE    REGIONAL (default), EDGE or PRIVATE: the REST API's endpoint type when
+                          deploy creates it, and the Proxy's ENDPOINT_TYPE
   --direct-route          also route /direct and /direct/{proxy+} to Main itself, without the kit
   --results-path PATH     a dedicated continuation route: GET PATH/{id} -> Proxy, open (no API key
                           required), and RESULTS_PATH=PATH on the Proxy; e.g. /_results
@@ -211,6 +252,13 @@ function integerFlag(flag: string, raw: string | undefined, fallback: number, mi
     throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return Number(raw);
+}
+
+function choiceFlag<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  const value = allowed.find((option) => option === raw);
+  if (value === undefined) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return value;
 }
 
 function secondsFlag(flag: string, raw: string | undefined): number | undefined {
@@ -325,8 +373,18 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage)) throw new UsageError(`--stage must hold only letters, digits, - and _, got "${stage}"`);
   const architecture = flags.architecture ?? DEFAULTS.architecture;
   if (architecture !== 'x86_64' && architecture !== 'arm64') throw new UsageError(`--architecture must be x86_64 or arm64, got "${architecture}"`);
+  const transferMode = choiceFlag('transfer-mode', flags['transfer-mode'], TRANSFER_MODES, DEFAULTS.transferMode);
+  const endpointType = choiceFlag('endpoint-type', flags['endpoint-type']?.toUpperCase(), ENDPOINT_TYPES, DEFAULTS.endpointType);
+  const integrationTimeoutMs = integerFlag('integration-timeout-ms', flags['integration-timeout-ms'], DEFAULTS.integrationTimeoutMs[transferMode], 50,
+    transferMode === 'stream' ? GATEWAY_LIMITS_MS.streamTimeoutMax : GATEWAY_LIMITS_MS.bufferedTimeoutMax);
+  const proxyEnvGiven = parseEnvPairs('proxy', flags['proxy-env']);
+  const idleGiven = proxyEnvGiven[PROXY_ENV.streamIdleTimeoutMs];
+  const limitMs = answerLimitMs({
+    transferMode, gatewayTimeoutMs: integrationTimeoutMs,
+    streamIdleTimeoutMs: idleGiven !== undefined && /^\d+$/.test(idleGiven) ? Number(idleGiven) : GATEWAY_LIMITS_MS.streamIdle[endpointType],
+  });
   const timeouts = {
-    proxy: integerFlag('proxy-timeout', flags['proxy-timeout'], DEFAULTS.timeouts.proxy, 1, 900),
+    proxy: integerFlag('proxy-timeout', flags['proxy-timeout'], defaultProxyTimeoutSeconds(limitMs), 1, 900),
     talker: integerFlag('talker-timeout', flags['talker-timeout'], DEFAULTS.timeouts.talker, 1, 900),
     main: integerFlag('main-timeout', flags['main-timeout'], DEFAULTS.timeouts.main, 1, 900),
   };
@@ -336,12 +394,7 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
   if (mainName !== undefined && mainDelayRaw !== undefined) throw new UsageError('--main-delay applies to main-example only; it cannot be used with --main-name');
   const mainDelay = secondsFlag('main-delay', mainDelayRaw) ?? DEFAULTS.mainDelay;
   const waitSeconds = secondsFlag('wait-seconds', flags['wait-seconds']);
-  if (waitSeconds !== undefined && (waitSeconds <= 0 || waitSeconds >= 29)) {
-    throw new UsageError(`--wait-seconds must be above 0 and under API Gateway's 29 s limit, got ${waitSeconds}`);
-  }
-  if (waitSeconds !== undefined && waitSeconds >= timeouts.proxy) {
-    throw new UsageError(`--wait-seconds (${waitSeconds}) must be under the Proxy's timeout (${timeouts.proxy} s)`);
-  }
+  if (waitSeconds !== undefined && waitSeconds <= 0) throw new UsageError(`--wait-seconds must be above 0, got ${waitSeconds}`);
 
   const proxyEnv: Record<string, string> = {};
   if (flags['set-stage-name']) proxyEnv[PROXY_ENV.stageName] = stage;
@@ -358,7 +411,20 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
   if (resultsPath !== undefined && directRoute && (resultsPath === '/direct' || resultsPath.startsWith('/direct/'))) {
     throw new UsageError(`--results-path ${resultsPath} would fall under --direct-route's /direct`);
   }
-  Object.assign(proxyEnv, parseEnvPairs('proxy', flags['proxy-env']));
+  if (integrationTimeoutMs !== GATEWAY_LIMITS_MS.bufferedTimeout) proxyEnv[PROXY_ENV.gatewayTimeoutMs] = String(integrationTimeoutMs);
+  if (endpointType !== DEFAULTS.endpointType) proxyEnv[PROXY_ENV.endpointType] = endpointType;
+  Object.assign(proxyEnv, proxyEnvGiven);
+  // The Proxy's own checks, at deploy time instead of at its first cold start.
+  try {
+    loadProxyConfig({ [PROXY_ENV.tableName]: 'table', [PROXY_ENV.talkerName]: 'talker', ...proxyEnv }, { transferMode });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const flag = err.variable === PROXY_ENV.waitSeconds && waitSeconds !== undefined ? '--wait-seconds' : `the Proxy's ${err.variable}`;
+    throw new UsageError(`${flag}: ${err.message.replace(/^Invalid configuration: /, '')}${transferMode === 'stream' ? ' (stream mode)' : ''}`);
+  }
+  if (waitSeconds !== undefined && waitSeconds >= timeouts.proxy) {
+    throw new UsageError(`--wait-seconds (${waitSeconds}) must be under the Proxy's timeout (${timeouts.proxy} s)`);
+  }
 
   const mainEnv = parseEnvPairs('main', flags['main-env']);
   if (mainName !== undefined && Object.keys(mainEnv).length > 0) throw new UsageError('--main-env applies to main-example only; it cannot be used with --main-name');
@@ -388,6 +454,9 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
     },
     directRoute,
     resultsPath,
+    transferMode,
+    integrationTimeoutMs,
+    endpointType,
   };
 }
 

@@ -2,7 +2,8 @@
 // The real deploy and the dry run both read this plan, so they cannot drift apart.
 import { PROXY_ENV, TALKER_ENV } from '../../core/config';
 import { MAIN_EXAMPLE_ENV } from '../../main-example/main';
-import { HANDLER, ROLES, RUNTIME, SOURCE_FOLDER, type DeployOptions, type FunctionKey } from './deploy-options';
+import type { EndpointType, TransferMode } from '../../core/config';
+import { HANDLER, ROLES, RUNTIME, SOURCE_FOLDER, STREAM_HANDLER, type DeployOptions, type FunctionKey } from './deploy-options';
 
 /** Where resources live. */
 export interface Where {
@@ -87,7 +88,25 @@ export interface DeployPlan {
   /** Main, deployed or given. */
   main: { name: string; arn: string; deployed: boolean };
   /** The REST API. */
-  api: { name: string; stage: string; directRoute: boolean; resultsPath: string | undefined };
+  api: ApiPlan;
+}
+
+/** The REST API in the plan. */
+export interface ApiPlan {
+  /** Its name. */
+  name: string;
+  /** Its stage. */
+  stage: string;
+  /** Whether Main gets a route of its own, under /direct. */
+  directRoute: boolean;
+  /** The results route, if any. */
+  resultsPath: string | undefined;
+  /** Its endpoint type (when deploy creates it). */
+  endpointType: EndpointType;
+  /** How the Proxy's integrations pass its answer on (the direct route stays buffered). */
+  transferMode: TransferMode;
+  /** The Proxy's integrations' `timeoutInMillis`. */
+  integrationTimeoutMs: number;
 }
 
 /** Trust policy of every execution role: Lambda may assume it. */
@@ -137,10 +156,19 @@ export function apiSourceArn(where: Where, apiId: string): string {
 }
 
 /**
- * The integration URI of an AWS_PROXY integration with a function.
+ * The integration URI of an AWS_PROXY integration with a function: Lambda's Invoke, or
+ * InvokeWithResponseStream for a STREAM integration.
  */
-export function integrationUri(where: { partition: string; region: string }, fnArn: string): string {
-  return `arn:${where.partition}:apigateway:${where.region}:lambda:path/2015-03-31/functions/${fnArn}/invocations`;
+export function integrationUri(where: { partition: string; region: string }, fnArn: string, mode: TransferMode = 'buffered'): string {
+  const prefix = `arn:${where.partition}:apigateway:${where.region}:lambda:path`;
+  return mode === 'stream'
+    ? `${prefix}/2021-11-15/functions/${fnArn}/response-streaming-invocations`
+    : `${prefix}/2015-03-31/functions/${fnArn}/invocations`;
+}
+
+/** The `responseTransferMode` of a transfer mode, as API Gateway spells it. */
+export function responseTransferMode(mode: TransferMode): 'BUFFERED' | 'STREAM' {
+  return mode === 'stream' ? 'STREAM' : 'BUFFERED';
 }
 
 /**
@@ -224,7 +252,7 @@ export function planDeploy(options: DeployOptions, { account, partition: givenPa
     zipPath: `${SOURCE_FOLDER[key]}/dist/deploy.zip`,
     roleArn: roleArn(key),
     runtime: RUNTIME,
-    handler: HANDLER,
+    handler: key === 'proxy' && options.transferMode === 'stream' ? STREAM_HANDLER : HANDLER,
     timeout: options.timeouts[key],
     memory: options.memory,
     architecture: options.architecture,
@@ -240,7 +268,10 @@ export function planDeploy(options: DeployOptions, { account, partition: givenPa
     roles,
     functions,
     main: { name: mainName, arn: arns.main, deployed: deployMain },
-    api: { name: names.api, stage: options.stage, directRoute: options.directRoute, resultsPath: options.resultsPath },
+    api: {
+      name: names.api, stage: options.stage, directRoute: options.directRoute, resultsPath: options.resultsPath,
+      endpointType: options.endpointType, transferMode: options.transferMode, integrationTimeoutMs: options.integrationTimeoutMs,
+    },
   };
 }
 

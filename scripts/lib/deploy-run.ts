@@ -177,6 +177,7 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
     {
       name: plan.api.name, stage: plan.api.stage, directRoute: plan.api.directRoute, resultsPath: plan.api.resultsPath,
       previousResultsPath: known?.resultsPath ?? undefined, knownId: known?.apiId, proxy, main, where,
+      endpointType: plan.api.endpointType, transferMode: plan.api.transferMode, integrationTimeoutMs: plan.api.integrationTimeoutMs,
     },
     log,
   );

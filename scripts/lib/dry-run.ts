@@ -1,7 +1,7 @@
 // --dry-run: the aws CLI commands equivalent to a deploy or a destroy, as a bash script.
 // Values only known at run time (account, API and resource ids) are shell variables.
 import type { DeployOptions, DestroyOptions } from './deploy-options';
-import { apiSourceArn, integrationUri, invokeUrl, permissionStatementId, planDeploy } from './deploy-plan';
+import { apiSourceArn, integrationUri, invokeUrl, permissionStatementId, planDeploy, responseTransferMode } from './deploy-plan';
 
 /** Settings whose values a dry run never prints. */
 export const SECRET_ENV = /^(API_KEY|SIGNING_SECRET)$|SECRET|PASSWORD|TOKEN/;
@@ -120,7 +120,7 @@ export function deployCommands(options: DeployOptions): string[] {
   lines.push('', '# 4. The REST API: / and /{proxy+} ANY -> Proxy (AWS_PROXY)');
   const api = shellVar('API_ID');
   lines.push(capture('API_ID', 'aws', 'apigateway', 'create-rest-api', '--name', plan.api.name,
-    '--endpoint-configuration', 'types=REGIONAL', '--query', 'id', '--output', 'text'));
+    '--endpoint-configuration', `types=${plan.api.endpointType}`, '--query', 'id', '--output', 'text'));
   lines.push(capture('ROOT_ID', 'aws', 'apigateway', 'get-resources', '--rest-api-id', api, '--query', 'items[?path==`/`].id', '--output', 'text'));
   lines.push(capture('PROXY_RESOURCE_ID', 'aws', 'apigateway', 'create-resource', '--rest-api-id', api,
     '--parent-id', shellVar('ROOT_ID'), '--path-part', '{proxy+}', '--query', 'id', '--output', 'text'));
@@ -136,11 +136,22 @@ export function deployCommands(options: DeployOptions): string[] {
       '--parent-id', shellVar('DIRECT_ID'), '--path-part', '{proxy+}', '--query', 'id', '--output', 'text'));
     routes.push([shellVar('DIRECT_ID'), plan.main.arn], [shellVar('DIRECT_PROXY_ID'), plan.main.arn]);
   }
+  // The Proxy's integrations carry the transfer mode and timeout; the direct route stays as API
+  // Gateway makes it (buffered, 29 s), since it shows the problem the kit solves.
+  const proxyIntegration = (fnArn: string): Array<string | number> => [
+    '--uri', integrationUri(where, fnArn, plan.api.transferMode),
+    ...(plan.api.transferMode === 'stream' ? ['--response-transfer-mode', responseTransferMode(plan.api.transferMode)] : []),
+    ...(plan.api.integrationTimeoutMs !== 29_000 ? ['--timeout-in-millis', plan.api.integrationTimeoutMs] : []),
+  ];
+  if (plan.api.transferMode === 'stream') {
+    lines.push(`# --transfer-mode stream: the Proxy's integrations call InvokeWithResponseStream (handler ${proxy.handler}); AWS CLI 2.32.0 or later`);
+  }
   for (const [resource, fnArn] of routes) {
     lines.push(cmd('aws', 'apigateway', 'put-method', '--rest-api-id', api, '--resource-id', resource,
       '--http-method', 'ANY', '--authorization-type', 'NONE'));
     lines.push(cmd('aws', 'apigateway', 'put-integration', '--rest-api-id', api, '--resource-id', resource,
-      '--http-method', 'ANY', '--type', 'AWS_PROXY', '--integration-http-method', 'POST', '--uri', integrationUri(where, fnArn)));
+      '--http-method', 'ANY', '--type', 'AWS_PROXY', '--integration-http-method', 'POST',
+      ...(fnArn === proxy.arn ? proxyIntegration(fnArn) : ['--uri', integrationUri(where, fnArn)])));
   }
   if (plan.api.resultsPath) {
     lines.push(`# --results-path: GET ${plan.api.resultsPath}/{id} -> Proxy, with no API key required`);
@@ -155,7 +166,7 @@ export function deployCommands(options: DeployOptions): string[] {
     lines.push(cmd('aws', 'apigateway', 'put-method', '--rest-api-id', api, '--resource-id', shellVar('RESULTS_ID'),
       '--http-method', 'GET', '--authorization-type', 'NONE', '--no-api-key-required'));
     lines.push(cmd('aws', 'apigateway', 'put-integration', '--rest-api-id', api, '--resource-id', shellVar('RESULTS_ID'),
-      '--http-method', 'GET', '--type', 'AWS_PROXY', '--integration-http-method', 'POST', '--uri', integrationUri(where, proxy.arn)));
+      '--http-method', 'GET', '--type', 'AWS_PROXY', '--integration-http-method', 'POST', ...proxyIntegration(proxy.arn)));
   }
   const invokers = [proxy.name];
   if (plan.api.directRoute) invokers.push(plan.main.name);

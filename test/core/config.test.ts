@@ -58,7 +58,7 @@ describe('loadProxyConfig', () => {
     expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000' }, stream)).toMatchObject({ waitMs: 296_000, streamIdleTimeoutMs: 300_000 });
     expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', ENDPOINT_TYPE: 'edge' }, stream)).toMatchObject({ endpointType: 'EDGE', streamIdleTimeoutMs: 30_000, waitMs: 26_000 });
     expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', ENDPOINT_TYPE: 'PRIVATE' }, stream).streamIdleTimeoutMs).toBe(300_000);
-    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', STREAM_IDLE_TIMEOUT_MS: '6000', SAFETY_MARGIN_MS: '1000' }, stream)).toMatchObject({ waitMs: 3000 });
+    expect(loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', STREAM_IDLE_TIMEOUT_MS: '6000', SAFETY_MARGIN_MS: '1000' }, stream)).toMatchObject({ waitMs: 4500 });
     expect(() => loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900000', WAIT_SECONDS: '299' }, stream))
       .toThrow('WAIT_SECONDS must be a number from 0 to 298 (the answer limit 300000 ms less SAFETY_MARGIN_MS), got "299"');
     expect(() => loadProxyConfig({ ...base, GATEWAY_TIMEOUT_MS: '900001' }, stream)).toThrow('GATEWAY_TIMEOUT_MS must be a whole number from 1000 to 900000');

@@ -141,6 +141,33 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
     expect(line(out, /Invoke URL/)).toContain('https://${API_ID}.execute-api.us-east-1.amazonaws.com/dev/');
   });
 
+  it('streams with --transfer-mode stream: the streaming handler and URI, STREAM, 900 s, the Proxy\'s timeout and bound; the direct route stays buffered', async () => {
+    const out = await dryRun('--transfer-mode', 'stream', '--direct-route', '--endpoint-type', 'EDGE');
+    expect(line(out, /create-rest-api/)).toContain('--endpoint-configuration types=EDGE');
+    const proxy = line(out, /create-function --function-name long-request-kit-proxy/);
+    expect(proxy).toContain('--handler index.streamHandler');
+    // Edge streams go idle after 30 s: the Proxy's answer limit, plus 6 s.
+    expect(proxy).toContain('--timeout 36');
+    expect(proxy).toContain('"GATEWAY_TIMEOUT_MS":"900000"');
+    expect(proxy).toContain('"ENDPOINT_TYPE":"EDGE"');
+    const integrations = lines(out, /put-integration/);
+    expect(integrations).toHaveLength(4);
+    const toProxy = integrations.filter((i) => i.includes('long-request-kit-proxy'));
+    expect(toProxy).toHaveLength(2);
+    for (const i of toProxy) {
+      expect(i).toContain('path/2021-11-15/functions/arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:long-request-kit-proxy/response-streaming-invocations');
+      expect(i).toContain('--response-transfer-mode STREAM --timeout-in-millis 900000');
+    }
+    for (const i of integrations.filter((x) => x.includes('long-request-kit-main'))) {
+      expect(i).toContain('path/2015-03-31/functions/');
+      expect(i).not.toContain('--response-transfer-mode');
+    }
+    const buffered = await dryRun('--integration-timeout-ms', '120000');
+    expect(line(buffered, /create-function --function-name long-request-kit-proxy/)).toContain('--timeout 126');
+    expect(line(buffered, /create-function --function-name long-request-kit-proxy/)).toContain('--handler index.handler');
+    for (const i of lines(buffered, /put-integration/)) expect(i).toMatch(/invocations" --timeout-in-millis 120000$/);
+  });
+
   it('follows the naming, size and stage flags', async () => {
     const out = await dryRun('--name-prefix', 'demo', '--stage', 'prod', '--proxy-timeout', '40', '--talker-timeout', '300', '--main-timeout', '200', '--memory', '512', '--architecture', 'arm64', '--main-delay', '5');
     expect(line(out, /create-table/)).toContain('--table-name demo-tasks');
@@ -157,7 +184,7 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
   });
 
   it('passes Proxy and Talker settings from flags, and never prints a secret', async () => {
-    const out = await dryRun('--api-key', 'k3y-VALUE', '--signing-secret', 'sign-VALUE', '--wait-seconds', '20', '--cors-origin', 'https://app.example', '--proxy-env', 'POLL_MAX_MS=500', '--talker-env', 'COMPRESS_ABOVE_BYTES=1000', '--set-stage-name');
+    const out = await dryRun('--api-key', 'k3y-VALUE', '--signing-secret', 'sign-VALUE-of-at-least-32-characters', '--wait-seconds', '20', '--cors-origin', 'https://app.example', '--proxy-env', 'POLL_MAX_MS=500', '--talker-env', 'COMPRESS_ABOVE_BYTES=1000', '--set-stage-name');
     expect(out).not.toContain('k3y-VALUE');
     expect(out).not.toContain('sign-VALUE');
     const proxy = line(out, /create-function --function-name long-request-kit-proxy /);
@@ -239,7 +266,15 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
     [['--proxy-env', 'NOVALUE'], /KEY=VALUE/],
     [['--proxy-env', 'AWS_REGION=x'], /reserved by Lambda/],
     [['--proxy-env', 'DYNAMODB_TABLE_NAME=x'], /set by deploy itself/],
-    [['--wait-seconds', '40'], /29 s/],
+    [['--wait-seconds', '40'], /--wait-seconds: WAIT_SECONDS must be a number from 0 to 27 \(GATEWAY_TIMEOUT_MS less SAFETY_MARGIN_MS\), got "40"/],
+    [['--wait-seconds', '100', '--integration-timeout-ms', '60000'], /from 0 to 58 /],
+    [['--signing-secret', 'short'], /the Proxy's SIGNING_SECRET: SIGNING_SECRET must be at least 32 characters long/],
+    [['--transfer-mode', 'fast'], /--transfer-mode must be one of buffered, stream, got "fast"/],
+    [['--integration-timeout-ms', '300001'], /--integration-timeout-ms must be a whole number from 50 to 300000/],
+    [['--transfer-mode', 'stream', '--integration-timeout-ms', '900001'], /--integration-timeout-ms must be a whole number from 50 to 900000/],
+    [['--endpoint-type', 'GLOBAL'], /--endpoint-type must be one of REGIONAL, EDGE, PRIVATE/],
+    [['--transfer-mode', 'stream', '--endpoint-type', 'edge', '--wait-seconds', '29'], /from 0 to 28 \(the answer limit 30000 ms less SAFETY_MARGIN_MS\), got "29" \(stream mode\)/],
+    [['--proxy-env', 'GATEWAY_TIMEOUT_MS=60000'], /set by deploy itself/],
     [['--proxy-role', 'not-an-arn'], /IAM role ARN/],
     [['--endpoint', 'nowhere'], /--endpoint must be a URL/],
     [['--name-prefix', 'bad prefix!'], /--name-prefix/],

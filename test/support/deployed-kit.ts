@@ -19,6 +19,8 @@ export interface DeployedKit {
   state: DeployState;
   /** Function console lines, for assertions on what ran. */
   logs: string[];
+  /** The deploy's state file (for a second deploy of the same kit). */
+  stateFile: string;
   stop(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function deployKit(deployArgs: string[], stackOptions: LocalStackOp
     throw new Error(`deploy failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });
   }
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as DeployState;
-  return { stack, state, logs, stop: () => stack.stop() };
+  return { stack, state, logs, stateFile, stop: () => stack.stop() };
 }
 
 export interface Followed {

@@ -8,7 +8,8 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { AddPermissionCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ExpectedError } from '../cli';
-import { apiSourceArn, integrationUri, permissionStatementId, type Where } from '../deploy-plan';
+import type { EndpointType, TransferMode } from '../../../core/config';
+import { apiSourceArn, integrationUri, permissionStatementId, responseTransferMode, type Where } from '../deploy-plan';
 import { DESCRIPTION, deleteIfPresent, isAwsError, type Log } from './clients';
 
 /** What {@link ensureApi} sets up. */
@@ -31,6 +32,22 @@ export interface ApiSpec {
   main: { name: string; arn: string };
   /** The account, region and partition. */
   where: Where;
+  /** The endpoint type of an API deploy creates. */
+  endpointType: EndpointType;
+  /** How the Proxy's integrations pass its answer on. */
+  transferMode: TransferMode;
+  /** The Proxy's integrations' timeoutInMillis. */
+  integrationTimeoutMs: number;
+}
+
+/** How one integration is written: its URI, transfer mode and timeout. */
+export interface IntegrationSpec {
+  /** The integration URI (Invoke, or InvokeWithResponseStream for STREAM). */
+  uri: string;
+  /** Its transfer mode. */
+  transferMode: TransferMode;
+  /** Its timeout, ms. */
+  timeoutMs: number;
 }
 
 /** A REST API resource as deploy uses it. */
@@ -66,7 +83,7 @@ export async function findRestApis(apigw: APIGatewayClient, name: string): Promi
  *
  * @param knownId - the id from the state file, if any
  */
-export async function ensureRestApi(apigw: APIGatewayClient, name: string, knownId: string | undefined, log: Log): Promise<{ id: string; created: boolean }> {
+export async function ensureRestApi(apigw: APIGatewayClient, name: string, knownId: string | undefined, log: Log, endpointType: EndpointType = 'REGIONAL'): Promise<{ id: string; created: boolean }> {
   const found = await findRestApis(apigw, name);
   const pick = found.find((a) => a.id === knownId) ?? (found.length === 1 ? found[0] : undefined);
   if (pick) {
@@ -76,7 +93,7 @@ export async function ensureRestApi(apigw: APIGatewayClient, name: string, known
   if (found.length > 1) {
     throw new ExpectedError(`several REST APIs are named ${name} (${found.map((a) => a.id).join(', ')}); delete the extra ones or use another --name-prefix`);
   }
-  const out = await apigw.send(new CreateRestApiCommand({ name, description: DESCRIPTION, endpointConfiguration: { types: ['REGIONAL'] } }));
+  const out = await apigw.send(new CreateRestApiCommand({ name, description: DESCRIPTION, endpointConfiguration: { types: [endpointType] } }));
   if (!out.id) throw new Error('CreateRestApi returned no id');
   log(`API ${name}: created (${out.id})`);
   return { id: out.id, created: true };
@@ -121,12 +138,13 @@ export async function ensureResource(apigw: APIGatewayClient, apiId: string, res
 
 /**
  * Routes ANY on a resource to a function: the method is created once, the AWS_PROXY integration
- * written every time (PutIntegration replaces it, so a changed function ARN is picked up).
+ * written every time (PutIntegration replaces it, so a changed function ARN, transfer mode or
+ * timeout is picked up in place).
  *
- * @param uri - the integration URI
+ * @param integration - the integration's URI, transfer mode and timeout
  * @param httpMethod - `ANY` (default), or `GET` for the results route
  */
-export async function ensureProxyMethod(apigw: APIGatewayClient, apiId: string, resource: ApiResource, uri: string, httpMethod: string = 'ANY'): Promise<void> {
+export async function ensureProxyMethod(apigw: APIGatewayClient, apiId: string, resource: ApiResource, integration: IntegrationSpec, httpMethod: string = 'ANY'): Promise<void> {
   if (!resource.resourceMethods?.[httpMethod]) {
     try {
       await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: resource.id, httpMethod, authorizationType: 'NONE', apiKeyRequired: false }));
@@ -142,7 +160,9 @@ export async function ensureProxyMethod(apigw: APIGatewayClient, apiId: string, 
     httpMethod,
     type: 'AWS_PROXY',
     integrationHttpMethod: 'POST',
-    uri,
+    uri: integration.uri,
+    responseTransferMode: responseTransferMode(integration.transferMode),
+    timeoutInMillis: integration.timeoutMs,
   }));
 }
 
@@ -218,13 +238,16 @@ export async function removeResultsRoute(apigw: APIGatewayClient, apiId: string,
  * (no API key required), permissions, and a new deployment to the stage.
  */
 export async function ensureApi({ apigw, lambda }: { apigw: APIGatewayClient; lambda: LambdaClient }, spec: ApiSpec, log: Log): Promise<{ apiId: string; created: boolean; permissions: Array<{ functionName: string; statementId: string }> }> {
-  const { id: apiId, created } = await ensureRestApi(apigw, spec.name, spec.knownId, log);
+  const { id: apiId, created } = await ensureRestApi(apigw, spec.name, spec.knownId, log, spec.endpointType);
   const resources = await listResources(apigw, apiId);
   const routes: Array<[string, { name: string; arn: string }]> = [['/', spec.proxy], ['/{proxy+}', spec.proxy]];
   if (spec.directRoute) routes.push(['/direct', spec.main], ['/direct/{proxy+}', spec.main]);
+  const toProxy: IntegrationSpec = { uri: integrationUri(spec.where, spec.proxy.arn, spec.transferMode), transferMode: spec.transferMode, timeoutMs: spec.integrationTimeoutMs };
+  // The direct route stays as API Gateway makes it: buffered, 29 s (it shows the problem).
+  const toMain: IntegrationSpec = { uri: integrationUri(spec.where, spec.main.arn), transferMode: 'buffered', timeoutMs: 29_000 };
   for (const [path, fn] of routes) {
     const resource = await ensureResource(apigw, apiId, resources, path);
-    await ensureProxyMethod(apigw, apiId, resource, integrationUri(spec.where, fn.arn));
+    await ensureProxyMethod(apigw, apiId, resource, fn === spec.proxy ? toProxy : toMain);
   }
   if (spec.previousResultsPath && spec.previousResultsPath !== spec.resultsPath) {
     if (await removeResultsRoute(apigw, apiId, resources, spec.previousResultsPath)) {
@@ -234,10 +257,10 @@ export async function ensureApi({ apigw, lambda }: { apigw: APIGatewayClient; la
   const described = routes.map(([p, fn]) => `${p} -> ${fn.name}`);
   if (spec.resultsPath) {
     const resource = await ensureResource(apigw, apiId, resources, `${spec.resultsPath}/{id}`);
-    await ensureProxyMethod(apigw, apiId, resource, integrationUri(spec.where, spec.proxy.arn), 'GET');
+    await ensureProxyMethod(apigw, apiId, resource, toProxy, 'GET');
     described.push(`GET ${spec.resultsPath}/{id} -> ${spec.proxy.name} (no API key)`);
   }
-  log(`API ${spec.name}: routes ${described.join(', ')}`);
+  log(`API ${spec.name}: routes ${described.join(', ')}; the Proxy's integrations ${responseTransferMode(spec.transferMode)}, ${spec.integrationTimeoutMs} ms`);
   const permissions = [];
   for (const fn of spec.directRoute ? [spec.proxy, spec.main] : [spec.proxy]) {
     const { statementId } = await ensureApiPermission(lambda, fn.name, spec.where, apiId);
