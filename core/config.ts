@@ -110,23 +110,23 @@ export type EndpointType = 'REGIONAL' | 'EDGE' | 'PRIVATE';
 /** The endpoint types, as API Gateway spells them. */
 export const ENDPOINT_TYPES = ['REGIONAL', 'EDGE', 'PRIVATE'] as const satisfies readonly EndpointType[];
 
-/**
- * API Gateway's limits that bound a hop, in milliseconds.
- *
- * - `bufferedTimeout`: the default integration timeout of REST and HTTP APIs (29 s; HTTP APIs
- *   cut at 30 s and cannot be raised; Regional and private REST APIs can be raised by a quota
- *   increase).
- * - `bufferedTimeoutMax`: the most the kit accepts for a raised buffered timeout (300 s is the
- *   highest reported).
- * - `streamTimeoutMax`: the most a streaming integration may be given (15 minutes).
- * - `streamIdle`: the idle timeout of a response stream by endpoint type (5 minutes on Regional
- *   and private endpoints, 30 s on edge-optimized ones).
- */
+/** API Gateway's limits that bound a hop, in milliseconds. */
 export const GATEWAY_LIMITS_MS = {
+  /** The default integration timeout of REST and HTTP APIs (29 s; HTTP APIs cannot raise it). */
   bufferedTimeout: 29_000,
+  /** The most the kit accepts for a buffered timeout raised by a quota increase (Regional and private REST APIs; 300 s is the highest reported). */
   bufferedTimeoutMax: 300_000,
+  /** The most a streaming integration may be given (15 minutes). */
   streamTimeoutMax: 900_000,
-  streamIdle: { REGIONAL: 300_000, PRIVATE: 300_000, EDGE: 30_000 },
+  /** The idle timeout of a response stream, by endpoint type. */
+  streamIdle: {
+    /** Regional endpoints: 5 minutes. */
+    REGIONAL: 300_000,
+    /** Private endpoints: 5 minutes. */
+    PRIVATE: 300_000,
+    /** Edge-optimized endpoints: 30 s. */
+    EDGE: 30_000,
+  },
 } as const;
 
 /** Time kept back between the longest window and the cut-off's margin by default: 25 s of 29 s (at most a tenth of the window). */
@@ -143,6 +143,14 @@ export function answerLimitMs(config: Pick<ProxyConfig, 'transferMode' | 'gatewa
   return config.transferMode === 'stream' ? Math.min(config.gatewayTimeoutMs, config.streamIdleTimeoutMs) : config.gatewayTimeoutMs;
 }
 
+/** The longest and the default `WAIT_SECONDS`. */
+export interface WaitBounds {
+  /** The longest window, in seconds. */
+  max: number;
+  /** The default window, in seconds. */
+  fallback: number;
+}
+
 /**
  * The longest and the default wait window for a limit: the window ends `SAFETY_MARGIN_MS` before
  * the cut-off at most, and by default 2 s earlier still, or a tenth of the window when that is
@@ -152,7 +160,7 @@ export function answerLimitMs(config: Pick<ProxyConfig, 'transferMode' | 'gatewa
  * @param safetyMarginMs - the margin kept back from the cut-off
  * @returns seconds: the longest and the default
  */
-export function waitSecondsBounds(limitMs: number, safetyMarginMs: number): { max: number; fallback: number } {
+export function waitSecondsBounds(limitMs: number, safetyMarginMs: number): WaitBounds {
   const maxMs = Math.max(0, limitMs - safetyMarginMs);
   const headroomMs = Math.min(DEFAULT_WINDOW_HEADROOM_MS, maxMs / 10);
   return { max: maxMs / 1000, fallback: Math.round(maxMs - headroomMs) / 1000 };
