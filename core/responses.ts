@@ -184,37 +184,104 @@ export function errorResponse(
   };
 }
 
+/** Where a running task stands, for its status monitor (see {@link statusMonitor}). */
+export interface TaskProgress {
+  /** Whether a Talker has claimed the task (so Main has started), when the Proxy read it. */
+  started: boolean | undefined;
+  /** When the request was accepted (epoch ms). */
+  createdAt?: number;
+  /** When Main started (epoch ms). */
+  startedAt?: number;
+  /** When the task and its links expire (epoch seconds). */
+  expiresAt?: number;
+  /** Now (epoch ms). */
+  now: number;
+}
+
 /**
- * `303 See Other` to the next continuation.
+ * The body of a 303 or 202 while a task runs: a status monitor, in the shape long-running
+ * operation APIs converge on (Azure's LRO status monitor, Google's AIP-151 Operation). A stable
+ * format: fields may be added, none removed or renamed.
+ */
+export interface StatusMonitor {
+  /** The task's RequestID (also `X-Request-Id`). */
+  requestId: string | undefined;
+  /** `NotStarted` until a Talker claimed the task, `Running` after (and when the Proxy could not read it in time). */
+  status: 'NotStarted' | 'Running';
+  /** Always false here: a finished task is answered with Main's response or an error instead. */
+  done: false;
+  /** When the request was accepted (ISO 8601), null when unknown. */
+  createdAt: string | null;
+  /** When Main started (ISO 8601), null until it has (or when unknown). */
+  startedAt: string | null;
+  /** Seconds since the request was accepted, null when unknown. */
+  elapsedSeconds: number | null;
+  /** When the task, its result and its links expire (ISO 8601): its retention. Null when unknown. */
+  expiresAt: string | null;
+  /** The continuation (the same as the `Location` header). */
+  location: string;
+  /** With 202: the suggested polling interval (the same as `Retry-After`). */
+  retryAfterSeconds?: number;
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/**
+ * A running task's status monitor.
+ *
+ * @param requestId - the task's RequestID
+ * @param location - the continuation
+ * @param progress - what the Proxy last read of the task
+ * @param retryAfterSeconds - the polling interval, for a 202
+ */
+export function statusMonitor(requestId: string | undefined, location: string, progress: TaskProgress | undefined, retryAfterSeconds?: number): StatusMonitor {
+  return {
+    requestId,
+    status: progress?.started === false ? 'NotStarted' : 'Running',
+    done: false,
+    createdAt: iso(progress?.createdAt),
+    startedAt: iso(progress?.startedAt),
+    elapsedSeconds: progress?.createdAt === undefined ? null : Math.max(0, Math.round((progress.now - progress.createdAt) / 100) / 10),
+    expiresAt: iso(progress?.expiresAt === undefined ? undefined : progress.expiresAt * 1000),
+    location,
+    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+  };
+}
+
+/**
+ * `303 See Other` to the next continuation, with the task's status monitor as its body.
  *
  * @param location - the relative continuation URL
  * @param style - RequestID, content type, CORS
  * @param preferenceApplied - the `Preference-Applied` value, if any (`wait=N` with the wait applied)
+ * @param progress - what the Proxy last read of the task
  */
-export function seeOther(location: string, style: AnswerStyle, preferenceApplied?: string): ProxyResponse {
+export function seeOther(location: string, style: AnswerStyle, preferenceApplied?: string, progress?: TaskProgress): ProxyResponse {
   const headers: Record<string, string> = { ...baseHeaders(style, 'application/json'), Location: location };
   if (preferenceApplied !== undefined) headers['Preference-Applied'] = preferenceApplied;
   return {
     statusCode: 303,
     headers,
-    body: JSON.stringify({ status: 'pending', requestId: style.requestId, location }),
+    body: JSON.stringify(statusMonitor(style.requestId, location, progress)),
     isBase64Encoded: false,
   };
 }
 
 /**
- * `202 Accepted` for a client that asked `Prefer: respond-async`.
+ * `202 Accepted` for a client that asked `Prefer: respond-async`, with the task's status monitor.
  *
  * @param location - where to poll
  * @param retryAfterSeconds - the suggested polling interval
  * @param style - RequestID, content type, CORS
  * @param preferenceApplied - the `Preference-Applied` value, if any
+ * @param progress - what the Proxy last read of the task
  */
 export function accepted(
   location: string,
   retryAfterSeconds: number,
   style: AnswerStyle,
   preferenceApplied?: string,
+  progress?: TaskProgress,
 ): ProxyResponse {
   const headers: Record<string, string> = {
     ...baseHeaders(style, 'application/json'),
@@ -225,7 +292,7 @@ export function accepted(
   return {
     statusCode: 202,
     headers,
-    body: JSON.stringify({ status: 'pending', requestId: style.requestId, location }),
+    body: JSON.stringify(statusMonitor(style.requestId, location, progress, retryAfterSeconds)),
     isBase64Encoded: false,
   };
 }

@@ -9,7 +9,7 @@
  */
 import { statusForFailure, summaryForFailure } from '../core/failures';
 import { decodeResult } from '../core/result-codec';
-import { accepted, continuePage, errorResponse, proxyError, seeOther, serviceUnavailable, type ProxyResponse } from '../core/responses';
+import { accepted, continuePage, errorResponse, proxyError, seeOther, serviceUnavailable, type ProxyResponse, type TaskProgress } from '../core/responses';
 import { endedWithoutMain, StoreUnavailableError, type TaskFailure, type TaskStatusView } from '../core/task-store';
 
 import { waitForOutcome, type WaitOutcome } from '../core/wait';
@@ -72,9 +72,13 @@ export function continuation(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
   const { config, logger, clock } = rt;
   const style = answerStyle(rt, call, task.requestId);
   const applied = window.appliedWaitSeconds !== undefined ? `wait=${window.appliedWaitSeconds}` : undefined;
-  const elapsedMs = view ? clock.now() - view.createdAt : 0;
+  const now = clock.now();
+  const elapsedMs = view ? now - view.createdAt : 0;
+  const progress: TaskProgress = view
+    ? { started: view.startedAt !== undefined || view.status !== 'PENDING', createdAt: view.createdAt, ...(view.startedAt !== undefined && { startedAt: view.startedAt }), expiresAt: view.expiresAt, now }
+    : { started: undefined, now };
   if (position.mode === 'async') {
-    return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, applied) };
+    return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, applied, progress) };
   }
   const limit = config.browserHopsBeforePage;
   if (call.html && limit > 0 && position.hop + 1 > limit) {
@@ -82,7 +86,7 @@ export function continuation(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
     return { own: continuePage(linkTo(rt, call, task, { hop: 0, mode: 'redirect' }), elapsedMs / 1000, style) };
   }
   logger.info('still running, redirecting', { requestId: task.requestId, hop: position.hop + 1, elapsedMs });
-  return { own: seeOther(linkTo(rt, call, task, { hop: position.hop + 1, mode: 'redirect' }), style, applied) };
+  return { own: seeOther(linkTo(rt, call, task, { hop: position.hop + 1, mode: 'redirect' }), style, applied, progress) };
 }
 
 async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string, delivered: boolean): Promise<void> {

@@ -45,7 +45,18 @@ describe('the Proxy\'s own answers', () => {
     expect(seeOther('?x', json, 'wait=5').headers['Preference-Applied']).toBe('wait=5');
     const polling = accepted('?x&mode=async', 7, json, 'respond-async');
     expect(polling).toMatchObject({ statusCode: 202, headers: { Location: '?x&mode=async', 'Retry-After': '7', 'Preference-Applied': 'respond-async' } });
-    expect(JSON.parse(polling.body)).toEqual({ status: 'pending', requestId: 'r-1', location: '?x&mode=async' });
+    // Without what the Proxy read of the task, the status monitor says what it knows.
+    expect(JSON.parse(polling.body)).toEqual({
+      requestId: 'r-1', status: 'Running', done: false, createdAt: null, startedAt: null, elapsedSeconds: null, expiresAt: null,
+      location: '?x&mode=async', retryAfterSeconds: 7,
+    });
+    const progress = { started: false, createdAt: Date.UTC(2026, 0, 1), expiresAt: Date.UTC(2026, 0, 1, 1) / 1000, now: Date.UTC(2026, 0, 1) + 12_345 };
+    expect(JSON.parse(seeOther('?y', json, undefined, progress).body)).toEqual({
+      requestId: 'r-1', status: 'NotStarted', done: false, createdAt: '2026-01-01T00:00:00.000Z', startedAt: null, elapsedSeconds: 12.3,
+      expiresAt: '2026-01-01T01:00:00.000Z', location: '?y',
+    });
+    expect(JSON.parse(seeOther('?y', json, undefined, { ...progress, started: true, startedAt: progress.createdAt + 500 }).body))
+      .toMatchObject({ status: 'Running', startedAt: '2026-01-01T00:00:00.500Z' });
   });
 
   it('a 503 says whether anything ran, and gives its Location (never in the body) and a self-reload for browsers', () => {

@@ -39,6 +39,42 @@ describe('Prefer: respond-async', () => {
   });
 });
 
+describe('the status monitor', () => {
+  it('is the body of every 202 and 303 while the task runs: status, done, when it was accepted and started, elapsed time, retention, continuation', async () => {
+    const started = gate();
+    const done = gate();
+    kit = (await Kit.start({ proxyEnv: { RETRY_AFTER_SECONDS: '2', TASK_TTL_SECONDS: '600' } })).main(async () => {
+      started.open();
+      await done.opened;
+      return { statusCode: 200, body: 'ok' };
+    });
+    const url = `${BASE}/dev/jobs`;
+    const before = Date.now();
+    const first = await kit.call(restEvent({ url, prefix: '/dev', method: 'POST', headers: { Prefer: 'respond-async' }, body: '{}' }));
+    const accepted = JSON.parse(first.body as string) as Record<string, unknown>;
+    expect(accepted).toMatchObject({ requestId: first.headers['X-Request-Id'], done: false, location: first.headers['Location'], retryAfterSeconds: 2 });
+    expect(['NotStarted', 'Running']).toContain(accepted['status']);
+    await started.opened;
+    const location = new URL(first.headers['Location'] as string, url).toString();
+    const polled = await kit.call(restEvent({ url: location, prefix: '/dev' }));
+    const monitor = JSON.parse(polled.body as string) as { status: string; createdAt: string; startedAt: string; elapsedSeconds: number; expiresAt: string; location: string };
+    expect(polled.statusCode).toBe(202);
+    expect(monitor.status).toBe('Running');
+    const createdAt = Date.parse(monitor.createdAt);
+    expect(createdAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(monitor.startedAt)).toBeGreaterThanOrEqual(createdAt);
+    expect(monitor.elapsedSeconds).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(Date.parse(monitor.expiresAt) - (createdAt + 600_000))).toBeLessThan(2000);
+    expect(monitor.location).toBe(polled.headers['Location']);
+
+    const redirect = await kit.call(restEvent({ url: `${BASE}/dev/other`, prefix: '/dev', headers: { Prefer: 'wait=1' } }));
+    expect(redirect.statusCode).toBe(303);
+    expect(JSON.parse(redirect.body as string)).toMatchObject({ status: 'Running', done: false, location: redirect.headers['Location'], startedAt: expect.any(String) });
+    done.open();
+    await kit.lambda.idle();
+  });
+});
+
 describe('Prefer: wait=N', () => {
   it('shortens the window and says so in Preference-Applied', async () => {
     kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '20' } })).main(async () => {
