@@ -3,7 +3,7 @@
 // absent; with REQUIRE_TOOLS=1 a missing CLI fails instead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalStack } from '../../local/server';
@@ -27,11 +27,16 @@ interface CliResult {
 }
 
 function aws(...args: string[]): Promise<CliResult> {
+  return awsWith({}, ...args);
+}
+
+function awsWith(extraEnv: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(AWS, ['--endpoint-url', stack.url, '--region', 'us-east-1', '--output', 'json', ...args], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
         AWS_DEFAULT_REGION: 'us-east-1', AWS_PAGER: '', AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+        ...extraEnv,
       },
       timeout: 60_000,
     }, (err, stdout, stderr) => {
@@ -154,4 +159,59 @@ describe('AWS CLI v2 against the local stack', { timeout: 90_000 }, () => {
     // cli-fn answers { got: event }: no statusCode, so API Gateway answers 502.
     expect(res.status).toBe(502);
   });
+
+  // Debian's CLI (2.9) predates responseTransferMode (CLI 2.32.0). AWS_DATA_PATH gives it the
+  // installed API Gateway model plus the member AWS documents (responseTransferMode:
+  // BUFFERED | STREAM on PutIntegration's input and on Integration), so that the CLI builds and
+  // reads the calls as a current CLI does.
+  it.skipIf(!hasAws)('apigateway put-integration --response-transfer-mode STREAM, get-integration, update-integration', async () => {
+    const installed = CLI_MODELS.find((dir) => existsSync(join(dir, 'apigateway', '2015-07-09', 'service-2.json')));
+    if (!installed) throw new Error(`the CLI's API Gateway model is not under ${CLI_MODELS.join(' or ')}`);
+    const model = JSON.parse(readFileSync(join(installed, 'apigateway', '2015-07-09', 'service-2.json'), 'utf8')) as {
+      shapes: Record<string, { type?: string; enum?: string[]; members?: Record<string, unknown> }>;
+    };
+    const dataPath = join(work, 'models');
+    const target = join(dataPath, 'apigateway', '2015-07-09');
+    mkdirSync(target, { recursive: true });
+    if (!model.shapes['PutIntegrationRequest']?.members?.['responseTransferMode']) {
+      model.shapes['ResponseTransferMode'] = { type: 'string', enum: ['BUFFERED', 'STREAM'] };
+      for (const shape of ['PutIntegrationRequest', 'Integration']) {
+        const members = model.shapes[shape]?.members;
+        if (members) members['responseTransferMode'] = { shape: 'ResponseTransferMode' };
+      }
+    }
+    writeFileSync(join(target, 'service-2.json'), JSON.stringify(model));
+    for (const extra of ['paginators-1.json', 'endpoint-rule-set-1.json']) {
+      const file = join(installed, 'apigateway', '2015-07-09', extra);
+      if (existsSync(file)) writeFileSync(join(target, extra), readFileSync(file));
+    }
+    const cli = async (...args: string[]): Promise<Record<string, unknown>> => {
+      const r = await awsWith({ AWS_DATA_PATH: dataPath }, 'apigateway', ...args);
+      if (r.code !== 0) throw new Error(`aws apigateway ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const apiId = String((await cli('create-rest-api', '--name', 'cli-stream')).id);
+    const rootId = String(((await cli('get-resources', '--rest-api-id', apiId)).items as { id: string }[])[0]?.id);
+    await cli('put-method', '--rest-api-id', apiId, '--resource-id', rootId, '--http-method', 'ANY', '--authorization-type', 'NONE');
+    const fn = 'arn:aws:lambda:us-east-1:000000000000:function:cli-fn';
+    const streaming = `arn:aws:apigateway:us-east-1:lambda:path/2021-11-15/functions/${fn}/response-streaming-invocations`;
+    const put = await cli('put-integration', '--rest-api-id', apiId, '--resource-id', rootId, '--http-method', 'ANY',
+      '--type', 'AWS_PROXY', '--integration-http-method', 'POST', '--uri', streaming, '--response-transfer-mode', 'STREAM', '--timeout-in-millis', '900000');
+    expect(put).toMatchObject({ responseTransferMode: 'STREAM', timeoutInMillis: 900000, uri: streaming });
+    expect(await cli('get-integration', '--rest-api-id', apiId, '--resource-id', rootId, '--http-method', 'ANY'))
+      .toMatchObject({ responseTransferMode: 'STREAM', timeoutInMillis: 900000 });
+    const refused = await awsWith({ AWS_DATA_PATH: dataPath }, 'apigateway', 'put-integration', '--rest-api-id', apiId, '--resource-id', rootId,
+      '--http-method', 'ANY', '--type', 'AWS_PROXY', '--integration-http-method', 'POST', '--uri', streaming, '--response-transfer-mode', 'STREAM',
+      '--timeout-in-millis', '900001');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('BadRequestException');
+    expect(refused.stderr).toContain('Timeout should be between 50 ms and 900000 ms');
+    const back = await cli('update-integration', '--rest-api-id', apiId, '--resource-id', rootId, '--http-method', 'ANY', '--patch-operations',
+      `op=replace,path=/uri,value=arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${fn}/invocations`,
+      'op=replace,path=/responseTransferMode,value=BUFFERED', 'op=replace,path=/timeoutInMillis,value=29000');
+    expect(back).toMatchObject({ responseTransferMode: 'BUFFERED', timeoutInMillis: 29000 });
+  });
 });
+
+/** Where Debian's AWS CLI v2 keeps its service models. */
+const CLI_MODELS = ['/usr/lib/python3/dist-packages/awscli/botocore/data', '/usr/share/awscli/botocore/data'];
