@@ -36,6 +36,7 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
     statusCode: 207, headers: { 'Content-Type': 'text/plain', 'X-One': 'a', 'X-Both': 'single' },
     multiValueHeaders: { 'X-Many': ['1', '2'], 'X-Both': ['multi'] }, cookies: ['a=1', 'b=2'],
   });
+  if (p === '/big') { for (let i = 0; i < 14; i++) stream.write(Buffer.alloc(1024 * 1024, 97 + i)); stream.end(); return; }
   if (p === '/binary') { stream.write(Buffer.from([0, 1, 2, 255, 0, 0, 0, 0, 0, 0, 0, 0, 9])); stream.end(); return; }
   stream.write('part1;');
   if (p === '/gate') await fetch(process.env.GATE);
@@ -61,8 +62,8 @@ interface Received {
   headersAfterMs: number;
 }
 
-/** A plain HTTP request; `onData` sees each piece of the body as it arrives. */
-function get(path: string, onData: (sofar: Buffer) => void = () => undefined): Promise<Received> {
+/** A plain HTTP request; `onData` sees how much of the body has arrived, and can read it. */
+function get(path: string, onData: (length: number, sofar: () => Buffer) => void = () => undefined): Promise<Received> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const req = request(`${stack.url}/_aws/execute-api/${apiId}/dev${path}`, (res) => {
@@ -74,9 +75,11 @@ function get(path: string, onData: (sofar: Buffer) => void = () => undefined): P
         settled = true;
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), complete, headersAfterMs });
       };
+      let length = 0;
       res.on('data', (c: Buffer) => {
         chunks.push(c);
-        onData(Buffer.concat(chunks));
+        length += c.length;
+        onData(length, () => Buffer.concat(chunks));
       });
       res.on('end', () => finish(res.complete));
       res.on('aborted', () => finish(false));
@@ -167,10 +170,10 @@ describe('a STREAM integration\'s invoke URL', () => {
   it('sends the metadata as status and headers, then each piece of the body as the function writes it', async () => {
     const gateReached = new Promise<void>((resolve) => (arrived = resolve));
     let beforeGate = '';
-    const got = await get('/gate', (sofar) => {
+    const got = await get('/gate', (_length, sofar) => {
       // The gate opens only once the first piece arrived: a buffered answer would never come.
       if (!beforeGate) {
-        beforeGate = sofar.toString();
+        beforeGate = sofar().toString();
         void gateReached.then(() => waiting.shift()?.());
       }
     });
@@ -191,6 +194,22 @@ describe('a STREAM integration\'s invoke URL', () => {
   it('passes bytes through untouched, NUL bytes in the body included', async () => {
     const got = await get('/binary');
     expect(got.body.equals(Buffer.from([0, 1, 2, 255, 0, 0, 0, 0, 0, 0, 0, 0, 9]))).toBe(true);
+  });
+
+  it('sends the first 10 MB at full speed and the rest at 2 MB/s, without counting the paced bytes as idle', async () => {
+    let tenMegabytesAt = 0;
+    const started = Date.now();
+    const got = await get('/big', (length) => {
+      if (!tenMegabytesAt && length >= 10 * 1024 * 1024) tenMegabytesAt = Date.now();
+    });
+    const done = Date.now();
+    expect(got.complete).toBe(true);
+    expect(got.body.length).toBe(14 * 1024 * 1024);
+    expect(got.body[13 * 1024 * 1024]).toBe(97 + 13);
+    // 4 MB past the first 10 at 2 MB/s take 2 s at least (longer than the 1.5 s idle timeout);
+    // unpaced, the whole transfer takes a small part of that.
+    expect(done - started).toBeGreaterThanOrEqual(1900);
+    expect(tenMegabytesAt).toBeGreaterThan(0);
   });
 
   it('keeps a stream alive past the idle timeout while bytes flow, within the integration timeout', async () => {

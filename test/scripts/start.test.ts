@@ -6,11 +6,18 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { follow, root, tsxCli } from '../support/deployed-kit';
 
+// Buffered: main-example takes 1 s and the window is 0.5 s. Stream: a 3 s idle timeout leaves a
+// 0.9 s window (less the 2 s margin, less a tenth), and main-example takes 2 s.
+const MODES = [
+  { mode: 'buffered', args: ['--main-delay', '1', '--wait-seconds', '0.5'], seconds: 1, says: /\(local stack: no Docker, no AWS account\), buffered\./ },
+  { mode: 'stream', args: ['--main-delay', '2', '--transfer-mode', 'stream', '--stream-idle-timeout-ms', '3000'], seconds: 2, says: /, streaming \(STREAM integrations\)\./ },
+];
+
 describe('npm start', () => {
-  it('runs the whole kit locally, prints the URLs, writes them to the state file, and stops cleanly on Ctrl-C', async () => {
+  it.each(MODES)('runs the whole kit locally ($mode), prints the URLs, writes them to the state file, and stops cleanly on Ctrl-C', async ({ args, seconds, says }) => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'start-'));
     const stateFile = path.join(scratch, 'state.json');
-    const child = spawn(process.execPath, [tsxCli, 'scripts/start.ts', '--port', '0', '--main-delay', '1', '--wait-seconds', '0.5', '--state-file', stateFile], {
+    const child = spawn(process.execPath, [tsxCli, 'scripts/start.ts', '--port', '0', ...args, '--state-file', stateFile], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: scratch, FORCE_COLOR: '0', AWS_EC2_METADATA_DISABLED: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,11 +50,12 @@ describe('npm start', () => {
     expect(state).toMatchObject({ invokeUrl: urls.kit, directUrl: urls.direct });
     expect(urls.kit).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_aws\/execute-api\/[a-z0-9]{10}\/dev\/$/);
 
-    // main-example takes 1 s and the window is 0.5 s: the answer comes after a 303.
+    expect(output.some((line) => says.test(line))).toBe(true);
+    // main-example takes longer than the window: the answer comes after a 303.
     const { statuses, body } = await follow(`${urls.kit}hello`);
     expect(statuses[0]).toBe(303);
     expect(statuses[statuses.length - 1]).toBe(200);
-    expect(JSON.parse(body)).toMatchObject({ path: '/hello', waitedSeconds: 1 });
+    expect(JSON.parse(body)).toMatchObject({ path: '/hello', waitedSeconds: seconds });
     // The functions' logs stream to the console, prefixed with the function's name.
     await lineMatching(/^\[long-request-kit-proxy\] .*"result delivered"/);
 
