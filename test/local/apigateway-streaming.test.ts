@@ -8,21 +8,17 @@ import {
   PutIntegrationCommand, PutMethodCommand, UpdateIntegrationCommand,
 } from '@aws-sdk/client-api-gateway';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import type { LocalStack } from '../../local/server';
-import { clientConfig, createFunction, startQuietStack } from './helpers';
+import { clientConfig, createFunction, startGate, startQuietStack, type Gate } from './helpers';
 
 const IDLE_MS = 1500;
 
 let stack: LocalStack;
 let apigw: APIGatewayClient;
 let lambda: LambdaClient;
-let gate: Server;
+let gate: Gate;
 let apiId = '';
-/** Requests to the gate wait here until the test opens it. */
-const waiting: Array<() => void> = [];
-let arrived: () => void = () => undefined;
 
 // One streaming function, its behaviour chosen by path.
 const STREAMER = `
@@ -100,12 +96,8 @@ beforeAll(async () => {
   ({ stack } = await startQuietStack({ streamIdleTimeoutMs: IDLE_MS }));
   apigw = new APIGatewayClient(clientConfig(stack));
   lambda = new LambdaClient(clientConfig(stack));
-  gate = createServer((_req, res) => {
-    waiting.push(() => res.end('open'));
-    arrived();
-  });
-  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-  await createFunction(lambda, 'streamer', STREAMER, { Timeout: 30, Variables: { GATE: `http://127.0.0.1:${(gate.address() as AddressInfo).port}/` } });
+  gate = await startGate();
+  await createFunction(lambda, 'streamer', STREAMER, { Timeout: 30, Variables: { GATE: gate.url } });
   await createFunction(lambda, 'buffered', BUFFERED);
 
   apiId = (await apigw.send(new CreateRestApiCommand({ name: 'streams' }))).id ?? '';
@@ -168,13 +160,12 @@ describe('a STREAM integration\'s control plane', () => {
 
 describe('a STREAM integration\'s invoke URL', () => {
   it('sends the metadata as status and headers, then each piece of the body as the function writes it', async () => {
-    const gateReached = new Promise<void>((resolve) => (arrived = resolve));
     let beforeGate = '';
     const got = await get('/gate', (_length, sofar) => {
       // The gate opens only once the first piece arrived: a buffered answer would never come.
       if (!beforeGate) {
         beforeGate = sofar().toString();
-        void gateReached.then(() => waiting.shift()?.());
+        void gate.reached().then(() => gate.open());
       }
     });
     expect(beforeGate).toBe('part1;');

@@ -3,6 +3,8 @@
  * make SDK clients pointed at it, await stack events.
  */
 import type { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { zipSync, strToU8 } from 'fflate';
 import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -86,4 +88,33 @@ export function collectEvents<T>(events: EventEmitter, name: string, count: numb
 /** Decodes an Invoke response payload as JSON. */
 export function payloadJson(payload: Uint8Array | undefined): unknown {
   return JSON.parse(Buffer.from(payload ?? new Uint8Array()).toString('utf8'));
+}
+
+/** An HTTP endpoint a function can wait at: each request is held until the test opens the gate. */
+export interface Gate {
+  /** The URL to request. */
+  url: string;
+  /** Resolves once a request is waiting at the gate. */
+  reached(): Promise<void>;
+  /** Lets the oldest waiting request through. */
+  open(): void;
+  /** Stops the endpoint. */
+  close(): void;
+}
+
+/** Starts a {@link Gate} on a free loopback port. */
+export async function startGate(): Promise<Gate> {
+  const waiting: Array<() => void> = [];
+  const listeners: Array<() => void> = [];
+  const server = createServer((_req, res) => {
+    waiting.push(() => res.end('open'));
+    for (const listener of listeners.splice(0)) listener();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    reached: () => (waiting.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => listeners.push(resolve))),
+    open: () => waiting.shift()?.(),
+    close: () => server.close(),
+  };
 }

@@ -2,35 +2,24 @@
 // (streamifyResponse, HttpResponseStream.from) and InvokeWithResponseStream's event stream,
 // read by the AWS SDK and, as an independent decoder, by botocore's (the AWS CLI's own copy).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import {
   InvokeCommand, InvokeWithResponseStreamCommand, LambdaClient, type InvokeWithResponseStreamCompleteEvent,
   type InvokeWithResponseStreamResponseEvent,
 } from '@aws-sdk/client-lambda';
 import type { LocalStack } from '../../local/server';
-import { clientConfig, createFunction, startQuietStack } from './helpers';
+import { clientConfig, createFunction, startGate, startQuietStack, type Gate } from './helpers';
 
 let stack: LocalStack;
 let lambda: LambdaClient;
-let gate: Server;
-let gateUrl = '';
-/** Requests to the gate wait here until the test opens it. */
-const waiting: Array<() => void> = [];
-let arrived: () => void = () => undefined;
+let gate: Gate;
 
 beforeAll(async () => {
   ({ stack } = await startQuietStack());
   lambda = new LambdaClient(clientConfig(stack));
-  gate = createServer((_req, res) => {
-    waiting.push(() => res.end('open'));
-    arrived();
-  });
-  await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
-  gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}/`;
-  await createFunction(lambda, 'streamer', STREAMER, { Variables: { GATE: gateUrl } });
+  gate = await startGate();
+  await createFunction(lambda, 'streamer', STREAMER, { Variables: { GATE: gate.url } });
   await createFunction(lambda, 'buffered', 'exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify(event) });');
   await createFunction(lambda, 'sync-streamer', 'exports.handler = awslambda.streamifyResponse((event, stream) => { stream.end("x"); });');
   await createFunction(lambda, 'unfinished', 'exports.handler = awslambda.streamifyResponse(async (event, stream) => { stream.write("half"); });');
@@ -77,7 +66,6 @@ const PRELUDE = JSON.stringify({ statusCode: 201, headers: { 'x-kind': 'stream' 
 
 describe('InvokeWithResponseStream', () => {
   it('sends each piece the handler writes as it is written, the metadata first, then InvokeComplete', async () => {
-    const gateReached = new Promise<void>((resolve) => (arrived = resolve));
     const answer = await lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: 'streamer', Payload: JSON.stringify({ gate: true }), LogType: 'Tail' }));
     expect(answer.StatusCode).toBe(200);
     expect(answer.ExecutedVersion).toBe('$LATEST');
@@ -88,9 +76,9 @@ describe('InvokeWithResponseStream', () => {
     const soFar = (): Buffer[] => sofar.chunks;
     const streamed = await readStream(answer.EventStream, (n) => {
       if (n === 1) {
-        void gateReached.then(() => {
+        void gate.reached().then(() => {
           beforeGate = Buffer.concat(soFar());
-          waiting.shift()?.();
+          gate.open();
         });
       }
     }, sofar);
@@ -145,8 +133,7 @@ describe('InvokeWithResponseStream', () => {
   });
 
   it('answers a plain Invoke of a streaming handler with the bytes it wrote, buffered', async () => {
-    const gateReached = new Promise<void>((resolve) => (arrived = resolve));
-    void gateReached.then(() => waiting.shift()?.());
+    void gate.reached().then(() => gate.open());
     const answer = await lambda.send(new InvokeCommand({ FunctionName: 'streamer', Payload: JSON.stringify({ gate: true }) }));
     expect(answer.FunctionError).toBeUndefined();
     const bytes = Buffer.from(answer.Payload ?? new Uint8Array());
@@ -175,8 +162,7 @@ print(json.dumps([{"headers": m.headers, "payload": base64.b64encode(m.payload).
 
 describe.skipIf(!hasBotocore && !requireTools)('InvokeWithResponseStream, read by botocore', () => {
   it('is a valid event stream: PayloadChunk events then InvokeComplete, with their headers', async () => {
-    const gateReached = new Promise<void>((resolve) => (arrived = resolve));
-    void gateReached.then(() => waiting.shift()?.());
+    void gate.reached().then(() => gate.open());
     const raw = Buffer.from(await (await fetch(`${stack.url}/2021-11-15/functions/streamer/response-streaming-invocations`, {
       method: 'POST', body: JSON.stringify({ gate: true }),
     })).arrayBuffer());
