@@ -166,6 +166,13 @@ const MANAGED_ENV: Readonly<Record<FunctionKey, readonly string[]>> = Object.fre
   main: [],
 });
 
+/** The flag that sets each variable deploy manages, where there is one. */
+const MANAGED_ENV_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  [PROXY_ENV.resultsPath]: '--results-path',
+  [PROXY_ENV.gatewayTimeoutMs]: '--integration-timeout-ms',
+  [PROXY_ENV.endpointType]: '--endpoint-type',
+});
+
 const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 'main-name', 'proxy-role', 'talker-role', 'main-role'] as const;
 const DEPLOY_STRING_FLAGS = [
   ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
@@ -342,7 +349,10 @@ export function parseEnvPairs(fn: FunctionKey, values: string[]): Record<string,
       throw new UsageError(`--${fn}-env takes KEY=VALUE with KEY made of letters, digits and _, got "${pair}"`);
     }
     if (RESERVED_ENV.test(key)) throw new UsageError(`--${fn}-env: ${key} is reserved by Lambda`);
-    if (MANAGED_ENV[fn].includes(key)) throw new UsageError(`--${fn}-env: ${key} is set by deploy itself${key === PROXY_ENV.resultsPath ? ' (use --results-path)' : ''}`);
+    if (MANAGED_ENV[fn].includes(key)) {
+      const flag = MANAGED_ENV_FLAGS[key];
+      throw new UsageError(`--${fn}-env: ${key} is set by deploy itself${flag ? ` (use ${flag})` : ''}`);
+    }
     env[key] = pair.slice(eq + 1);
   }
   return env;
