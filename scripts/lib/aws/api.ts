@@ -161,7 +161,9 @@ export async function ensureProxyMethod(apigw: APIGatewayClient, apiId: string, 
     type: 'AWS_PROXY',
     integrationHttpMethod: 'POST',
     uri: integration.uri,
-    responseTransferMode: responseTransferMode(integration.transferMode),
+    // PutIntegration replaces the integration: leaving the mode out makes it BUFFERED again, and
+    // keeps the call acceptable to endpoints that predate the field (older LocalStack).
+    ...(integration.transferMode === 'stream' && { responseTransferMode: responseTransferMode(integration.transferMode) }),
     timeoutInMillis: integration.timeoutMs,
   }));
 }
