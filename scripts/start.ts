@@ -24,7 +24,8 @@ loopback port, with Proxy, Talker and a main-example that takes 60 s deployed be
   --port N            the stack's port (default 4566; 0 picks a free one)
   --main-delay S      how long main-example takes (default 60)
   --wait-seconds S    the Proxy's wait window before each 303 (default 25; in stream mode 2 s
-                      less than the stream's idle timeout less the margin)
+                      less than the stream's idle timeout less the margin, or a tenth of that
+                      when less: 3.6 s with a 6000 ms idle timeout)
   --transfer-mode M   buffered (default) or stream: the Proxy streams its answer through a
                       STREAM integration (up to 15 minutes, bounded by the idle timeout)
   --stream-idle-timeout-ms N

@@ -475,11 +475,21 @@ async function forwardStream(
         malformed(head.malformed);
         return;
       }
+      if (at > MAX_METADATA_BYTES) {
+        malformed('the metadata delimiter comes after the first 16 KB');
+        return;
+      }
       const rest = prelude.subarray(at + DELIMITER.length);
       prelude = undefined;
       const headers: Record<string, string | string[]> = { ...base, ...head.headers };
       if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
-      res.writeHead(head.status, headers);
+      try {
+        res.writeHead(head.status, headers);
+      } catch (err) {
+        // A header name or value HTTP cannot carry (a newline, a space in a name).
+        malformed(`a header cannot be sent: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
       res.flushHeaders();
       forward(rest);
     },

@@ -82,17 +82,17 @@ export function checkJsonPayload(text: string): void {
  * @param qualifier optional qualifier
  * @param region region for error messages
  * @param payload event JSON text
- * @param options the decoded client context; a sink for a streamed response (InvokeWithResponseStream)
+ * @param options the decoded client context; a sink for a streamed response (InvokeWithResponseStream); the awsRequestId to use
  */
 export async function invokeSync(
   deps: InvokeDeps, name: string, qualifier: string | undefined, region: string, payload: string,
-  options: { clientContext?: unknown; sink?: ResponseSink } = {},
+  options: { clientContext?: unknown; sink?: ResponseSink; requestId?: string } = {},
 ): Promise<InvocationResult> {
   const fn = deps.functions.find(name, qualifier, region);
-  const requestId = newRequestId();
+  const { requestId = newRequestId(), ...request } = options;
   const spec = functionSpec(fn);
   deps.runtime.checkCapacity(spec);
-  const running = deps.runtime.invoke(spec, { requestId, payload, ...options });
+  const running = deps.runtime.invoke(spec, { requestId, payload, ...request });
   // The environment is taken (or the call throttled) synchronously above.
   deps.events.emit('invocation-start', { functionName: fn.config.FunctionName, requestId });
   const result = await running;
@@ -228,11 +228,13 @@ export async function handleInvokeWithResponseStream(
     return;
   }
   const clientContext = clientContextOf(req);
+  // The answer's x-amzn-RequestId is the invocation's awsRequestId, as in its log.
+  const requestId = newRequestId();
   let streamed = 0;
   let tooLarge = false;
   const open = (): void => {
     if (res.headersSent) return;
-    res.writeHead(200, { 'Content-Type': EVENT_STREAM_CONTENT_TYPE, 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': newRequestId() });
+    res.writeHead(200, { 'Content-Type': EVENT_STREAM_CONTENT_TYPE, 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': requestId });
     res.flushHeaders();
   };
   const sink: ResponseSink = {
@@ -245,7 +247,7 @@ export async function handleInvokeWithResponseStream(
     },
   };
   // Throws (unknown function, throttled) before anything was sent: an ordinary error answer.
-  const running = invokeSync(deps, name, qualifier, region, payload, { clientContext, sink });
+  const running = invokeSync(deps, name, qualifier, region, payload, { clientContext, sink, requestId });
   const result = await running;
   open();
   // A buffered handler's result travels as one chunk.

@@ -166,6 +166,17 @@ const MANAGED_ENV: Readonly<Record<FunctionKey, readonly string[]>> = Object.fre
   main: [],
 });
 
+/** The flag that sets each Proxy variable that has one (for deploy's own configuration errors). */
+const PROXY_ENV_FLAGS: Readonly<Record<string, string>> = Object.freeze({
+  [PROXY_ENV.waitSeconds]: '--wait-seconds',
+  [PROXY_ENV.signingSecret]: '--signing-secret',
+  [PROXY_ENV.apiKey]: '--api-key',
+  [PROXY_ENV.corsAllowOrigin]: '--cors-origin',
+  [PROXY_ENV.gatewayTimeoutMs]: '--integration-timeout-ms',
+  [PROXY_ENV.endpointType]: '--endpoint-type',
+  [PROXY_ENV.resultsPath]: '--results-path',
+});
+
 /** The flag that sets each variable deploy manages, where there is one. */
 const MANAGED_ENV_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   [PROXY_ENV.resultsPath]: '--results-path',
@@ -385,8 +396,12 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
   if (architecture !== 'x86_64' && architecture !== 'arm64') throw new UsageError(`--architecture must be x86_64 or arm64, got "${architecture}"`);
   const transferMode = choiceFlag('transfer-mode', flags['transfer-mode'], TRANSFER_MODES, DEFAULTS.transferMode);
   const endpointType = choiceFlag('endpoint-type', flags['endpoint-type']?.toUpperCase(), ENDPOINT_TYPES, DEFAULTS.endpointType);
-  const integrationTimeoutMs = integerFlag('integration-timeout-ms', flags['integration-timeout-ms'], DEFAULTS.integrationTimeoutMs[transferMode], 50,
+  // AWS accepts 50 ms, but the Proxy needs its 2 s margin and a window.
+  const integrationTimeoutMs = integerFlag('integration-timeout-ms', flags['integration-timeout-ms'], DEFAULTS.integrationTimeoutMs[transferMode], 3000,
     transferMode === 'stream' ? GATEWAY_LIMITS_MS.streamTimeoutMax : GATEWAY_LIMITS_MS.bufferedTimeoutMax);
+  if (transferMode === 'buffered' && integrationTimeoutMs > GATEWAY_LIMITS_MS.bufferedTimeout && endpointType === 'EDGE') {
+    throw new UsageError(`--integration-timeout-ms ${integrationTimeoutMs}: a buffered integration may exceed ${GATEWAY_LIMITS_MS.bufferedTimeout} ms only through a quota increase, which AWS grants to Regional and private REST APIs, not edge-optimized ones; use --endpoint-type REGIONAL or --transfer-mode stream`);
+  }
   const proxyEnvGiven = parseEnvPairs('proxy', flags['proxy-env']);
   const idleGiven = proxyEnvGiven[PROXY_ENV.streamIdleTimeoutMs];
   const limitMs = answerLimitMs({
@@ -429,8 +444,9 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
     loadProxyConfig({ [PROXY_ENV.tableName]: 'table', [PROXY_ENV.talkerName]: 'talker', ...proxyEnv }, { transferMode });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const flag = err.variable === PROXY_ENV.waitSeconds && waitSeconds !== undefined ? '--wait-seconds' : `the Proxy's ${err.variable}`;
-    throw new UsageError(`${flag}: ${err.message.replace(/^Invalid configuration: /, '')}${transferMode === 'stream' ? ' (stream mode)' : ''}`);
+    const flag = PROXY_ENV_FLAGS[err.variable] ?? `--proxy-env ${err.variable}`;
+    const problem = err.message.replace(`Invalid configuration: ${err.variable} `, '');
+    throw new UsageError(`${flag} (the Proxy's ${err.variable}) ${problem}${transferMode === 'stream' ? ' (stream mode)' : ''}`);
   }
   if (waitSeconds !== undefined && waitSeconds >= timeouts.proxy) {
     throw new UsageError(`--wait-seconds (${waitSeconds}) must be under the Proxy's timeout (${timeouts.proxy} s)`);

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import path from 'node:path';
 import { buildFunction } from './build-lib';
 import { ExpectedError } from './cli';
-import { deleteRestApi, ensureApi, findRestApis, removePermission } from './aws/api';
+import { checkApiEndpointType, deleteRestApi, ensureApi, findRestApis, removePermission } from './aws/api';
 import { makeClients, resolveIdentity, resolveRegion, type Clients, type Log } from './aws/clients';
 import { deleteFunction, ensureFunction, existingFunctionArn, putEventInvokeConfig } from './aws/functions';
 import { deleteRole, ensureRole } from './aws/roles';
@@ -146,6 +146,9 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
 
   const plan = planDeploy({ ...options, region }, identity);
   if (!plan.main.deployed) plan.main.arn = await existingFunctionArn(c.lambda, plan.main.name);
+
+  // Before anything changes: an existing API's endpoint type must be the one the Proxy is told.
+  await checkApiEndpointType(c.apigw, plan.api.name, known?.apiId, plan.api.endpointType);
 
   const table = await ensureTable(c.ddb, plan.table, log);
 

@@ -42,9 +42,10 @@ async function proxySetup(): Promise<{ handler: string | undefined; timeout: num
 }
 
 describe.concurrent('the kit in stream mode on the local stack', () => {
-  it('answers a 2 s Main with 200 in one streamed hop', async () => {
+  it('answers a 2 s Main with 200, streamed, within its first hop or the next (the first runs cold starts too)', async () => {
     const { body, statuses } = await follow(`${kit.state.invokeUrl}short?seconds=2`);
-    expect(statuses).toEqual([200]);
+    expect(statuses.at(-1)).toBe(200);
+    expect(statuses.length).toBeLessThanOrEqual(2);
     expect(JSON.parse(body)).toMatchObject({ path: '/short', waitedSeconds: 2 });
   });
 
@@ -77,6 +78,20 @@ describe('deployed in stream mode', () => {
     expect(new Set(setup.timeouts)).toEqual(new Set([900_000]));
     expect(kit.logs.some((line) => /\[apigateway\] GET \/\S+ -> 200 .*\(streamed \d+ bytes\)/.test(line))).toBe(true);
   });
+
+  it('refuses another endpoint type for the existing API, since the Proxy\'s hop length follows it', async () => {
+    const refused = await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--endpoint', kit.stack.url, '--state-file', kit.stateFile, ...STREAM_ARGS, '--endpoint-type', 'EDGE'], {
+      cwd: root, env: { PATH: process.env.PATH, HOME: root, AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0' },
+    }).then(() => undefined, (error: unknown) => error as { code: number; stderr: string });
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/API stest-api \([a-z0-9]+\) is REGIONAL, not EDGE: deploy with --endpoint-type REGIONAL, or destroy it/);
+    // Refused before anything changed: the Proxy was not told EDGE.
+    const { lambda, apigw } = clients();
+    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'stest-proxy' }));
+    lambda.destroy();
+    apigw.destroy();
+    expect(fn.Environment?.Variables?.['ENDPOINT_TYPE']).toBeUndefined();
+  }, 60_000);
 
   it('switches back to buffered in place when deployed again without --transfer-mode', async () => {
     await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--endpoint', kit.stack.url, '--state-file', kit.stateFile, '--name-prefix', 'stest', '--main-delay', '60'], {

@@ -67,15 +67,35 @@ export interface ApiResource {
 /**
  * Every REST API with this name.
  */
-export async function findRestApis(apigw: APIGatewayClient, name: string): Promise<Array<{ id: string; name: string }>> {
-  const found: Array<{ id: string; name: string }> = [];
+export async function findRestApis(apigw: APIGatewayClient, name: string): Promise<Array<{ id: string; name: string; endpointTypes: string[] }>> {
+  const found: Array<{ id: string; name: string; endpointTypes: string[] }> = [];
   let position: string | undefined;
   do {
     const page = await apigw.send(new GetRestApisCommand({ limit: 500, position }));
-    for (const item of page.items ?? []) if (item.name === name && item.id) found.push({ id: item.id, name });
+    for (const item of page.items ?? []) {
+      if (item.name === name && item.id) found.push({ id: item.id, name, endpointTypes: item.endpointConfiguration?.types ?? [] });
+    }
     position = page.position;
   } while (position);
   return found;
+}
+
+/** The Proxy's ENDPOINT_TYPE decides how long a streamed hop may be: it must be the API's. */
+function refuseOtherEndpointType(api: { id: string; name: string; endpointTypes: string[] }, endpointType: EndpointType): void {
+  if (api.endpointTypes.length > 0 && !api.endpointTypes.includes(endpointType)) {
+    throw new ExpectedError(`API ${api.name} (${api.id}) is ${api.endpointTypes.join(', ')}, not ${endpointType}: deploy with --endpoint-type ${api.endpointTypes[0] ?? ''}, or destroy it to change its endpoint type`);
+  }
+}
+
+/**
+ * Refuses a deploy whose endpoint type differs from the existing API's, before anything is changed.
+ *
+ * @param knownId - the id from the state file, if any
+ */
+export async function checkApiEndpointType(apigw: APIGatewayClient, name: string, knownId: string | undefined, endpointType: EndpointType): Promise<void> {
+  const found = await findRestApis(apigw, name);
+  const pick = found.find((a) => a.id === knownId) ?? (found.length === 1 ? found[0] : undefined);
+  if (pick) refuseOtherEndpointType(pick, endpointType);
 }
 
 /**
@@ -87,6 +107,7 @@ export async function ensureRestApi(apigw: APIGatewayClient, name: string, known
   const found = await findRestApis(apigw, name);
   const pick = found.find((a) => a.id === knownId) ?? (found.length === 1 ? found[0] : undefined);
   if (pick) {
+    refuseOtherEndpointType(pick, endpointType);
     log(`API ${name}: exists (${pick.id})`);
     return { id: pick.id, created: false };
   }
