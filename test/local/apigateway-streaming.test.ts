@@ -12,7 +12,8 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import type { LocalStack } from '../../local/server';
 import { clientConfig, createFunction, startGate, startQuietStack, type Gate } from './helpers';
 
-const IDLE_MS = 1500;
+// Long enough for a cold start before the first byte on a loaded machine.
+const IDLE_MS = 3000;
 
 let stack: LocalStack;
 let apigw: APIGatewayClient;
@@ -34,12 +35,12 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
     statusCode: 207, headers: { 'Content-Type': 'text/plain', 'X-One': 'a', 'X-Both': 'single' },
     multiValueHeaders: { 'X-Many': ['1', '2'], 'X-Both': ['multi'] }, cookies: ['a=1', 'b=2'],
   });
-  if (p === '/big') { for (let i = 0; i < 14; i++) stream.write(Buffer.alloc(1024 * 1024, 97 + i)); stream.end(); return; }
+  if (p === '/big') { for (let i = 0; i < 18; i++) stream.write(Buffer.alloc(1024 * 1024, 97 + i)); stream.end(); return; }
   if (p === '/binary') { stream.write(Buffer.from([0, 1, 2, 255, 0, 0, 0, 0, 0, 0, 0, 0, 9])); stream.end(); return; }
   stream.write('part1;');
   if (p === '/gate') await fetch(process.env.GATE);
   if (p === '/stall') await wait(${IDLE_MS + 1000});
-  if (p === '/steady' || p === '/capped') { for (let i = 0; i < 12; i++) { await wait(300); stream.write('tick;'); } }
+  if (p === '/steady' || p === '/capped') { for (let i = 0; i < 15; i++) { await wait(300); stream.write('tick;'); } }
   stream.write('part2');
   stream.end();
 });`;
@@ -108,7 +109,7 @@ beforeAll(async () => {
   await putIntegration(proxy.id ?? '', { uri: streamingUri('streamer'), responseTransferMode: 'STREAM', timeoutInMillis: 900_000 });
   // /capped streams for longer than its integration timeout; /buffered does not stream at all.
   const capped = await apigw.send(new CreateResourceCommand({ restApiId: apiId, parentId: rootId, pathPart: 'capped' }));
-  await putIntegration(capped.id ?? '', { uri: streamingUri('streamer'), responseTransferMode: 'STREAM', timeoutInMillis: 1000 });
+  await putIntegration(capped.id ?? '', { uri: streamingUri('streamer'), responseTransferMode: 'STREAM', timeoutInMillis: 2000 });
   const buffered = await apigw.send(new CreateResourceCommand({ restApiId: apiId, parentId: rootId, pathPart: 'buffered' }));
   await putIntegration(buffered.id ?? '', { uri: streamingUri('buffered'), responseTransferMode: 'STREAM' });
   await apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: 'dev' }));
@@ -197,19 +198,19 @@ describe('a STREAM integration\'s invoke URL', () => {
     });
     const done = Date.now();
     expect(got.complete).toBe(true);
-    expect(got.body.length).toBe(14 * 1024 * 1024);
-    expect(got.body[13 * 1024 * 1024]).toBe(97 + 13);
-    // 4 MB past the first 10 at 2 MB/s take 2 s at least (longer than the 1.5 s idle timeout);
+    expect(got.body.length).toBe(18 * 1024 * 1024);
+    expect(got.body[17 * 1024 * 1024]).toBe(97 + 17);
+    // 8 MB past the first 10 at 2 MB/s take 4 s at least (longer than the 3 s idle timeout);
     // unpaced, the whole transfer takes a small part of that.
-    expect(done - started).toBeGreaterThanOrEqual(1900);
-    // The pace starts past the first 10 MB: the last 4 MB take most of the 2 s.
-    expect(done - tenMegabytesAt).toBeGreaterThanOrEqual(1500);
+    expect(done - started).toBeGreaterThanOrEqual(3900);
+    // The pace starts past the first 10 MB: the last 8 MB take most of the 4 s.
+    expect(done - tenMegabytesAt).toBeGreaterThanOrEqual(3000);
   });
 
   it('keeps a stream alive past the idle timeout while bytes flow, within the integration timeout', async () => {
     const got = await get('/steady');
     expect(got.complete).toBe(true);
-    expect(got.body.toString()).toBe(`part1;${'tick;'.repeat(12)}part2`);
+    expect(got.body.toString()).toBe(`part1;${'tick;'.repeat(15)}part2`);
   });
 
   it('answers 504 when no byte comes within the idle timeout, before the metadata', async () => {
