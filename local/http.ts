@@ -110,6 +110,17 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 /**
+ * Sends a provider's answer to a REST-JSON operation: its status, and its JSON body if it has
+ * one, with a new `x-amzn-RequestId`.
+ * @param res the response
+ * @param answer the operation's status and body
+ */
+export function sendOperationAnswer(res: ServerResponse, answer: { status: number; body?: unknown }): void {
+  if (answer.body === undefined) send(res, answer.status, { 'x-amzn-RequestId': newRequestId() });
+  else sendJson(res, answer.status, answer.body, { 'x-amzn-RequestId': newRequestId() });
+}
+
+/**
  * Requests handed on to a handler and not yet answered. A server whose handler holds state it
  * closes (dynalite's database) waits for these first: a request still being worked on, say from
  * a caller that gave up, would otherwise run against the closed state and throw.

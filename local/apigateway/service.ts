@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsError } from '../errors';
-import { newRequestId, regionOf, send, sendJson } from '../http';
+import { regionOf, sendOperationAnswer } from '../http';
 import { Router } from '../routes';
 import type { InvocationResult, ResponseSink } from '../lambda/types';
 import { sendApiGatewayError, unknownOperation } from './errors';
@@ -65,8 +65,7 @@ export class ApiGatewayService {
       if (!route) throw unknownOperation(method, url.pathname);
       const region = regionOf(req, this.options.defaultRegion);
       const answer = await this.provider.dispatch(route.operation, { req, params: route.params, query: url.searchParams, region });
-      if (answer.body === undefined) send(res, answer.status, { 'x-amzn-RequestId': newRequestId() });
-      else sendJson(res, answer.status, answer.body, { 'x-amzn-RequestId': newRequestId() });
+      sendOperationAnswer(res, answer);
     } catch (err) {
       if (err instanceof AwsError) sendApiGatewayError(res, err);
       else throw err;

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { AwsError } from '../errors';
-import { newRequestId, regionOf, send, sendJson } from '../http';
+import { regionOf, send, sendOperationAnswer } from '../http';
 import { Router } from '../routes';
 import { internalError, sendLambdaError, unknownOperation } from './errors';
 import { LAMBDA_ROUTES, LambdaProvider, type LambdaOperation } from './provider';
@@ -113,8 +113,7 @@ export class LambdaService {
         return;
       }
       const answer = await this.provider.dispatch(route.operation, { req, params: route.params, query: url.searchParams, region });
-      if (answer.body === undefined) send(res, answer.status, { 'x-amzn-RequestId': newRequestId() });
-      else sendJson(res, answer.status, answer.body, { 'x-amzn-RequestId': newRequestId() });
+      sendOperationAnswer(res, answer);
     } catch (err) {
       if (err instanceof AwsError) sendLambdaError(res, err);
       else {
