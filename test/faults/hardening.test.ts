@@ -172,8 +172,11 @@ describe.skipIf(!faultsEnabled).concurrent('hung calls and lost answers', () => 
     const d = kit('hlostfail');
     const m = marker('hlostfail');
     fs.stack.ops.dynamoDbFault({ drop: 'after-apply', operations: ['UpdateItem'], count: 1, tables: [d.table], match: '":failed"' });
+    // The Proxy may read the FAILED status before the Talker, retrying its write, has logged.
+    const talkerDone = nextEvent<AsyncAttempt>(fs.stack.events, 'async-attempt', (e) => e.functionName === d.talker);
     const target = url(d, `boom?fail=1&seconds=1&m=${m}`);
     const failed = await settle(await exchange(target), target);
+    await talkerDone;
     expect(failed.response.status).toBe(502);
     expect(kitError(failed.body).code).toBe('MAIN_ERROR');
     expect(fs.stack.ops.stats().dynamodb.faults.filter((f) => f.tables?.includes(d.table))).toEqual([]);
