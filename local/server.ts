@@ -17,6 +17,7 @@ import { workerScriptPath } from './lambda/worker-script';
 import type { EnvironmentCounts } from './lambda/types';
 import { DEFAULT_INTEGRATION_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, executeTarget } from './apigateway/invoke';
 import { API_GATEWAY_PREFIXES, ApiGatewayService } from './apigateway/service';
+import { API_GATEWAY_V2_PREFIX, ApiGatewayV2Service } from './apigatewayv2/service';
 import { IamService } from './iam/service';
 import { createOps, handleOps, OPS_PREFIX, type StackOps } from './ops';
 
@@ -117,6 +118,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     invokeLambdaStreaming: (ref, payload, sink) => lambda.invokeStreaming(ref, payload, sink),
     log,
   });
+  const apigatewayv2 = new ApiGatewayV2Service({
+    defaultRegion: region,
+    integrationTimeoutMs: options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS,
+    endpoint: () => baseUrl,
+    invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
+    log,
+  });
   const iam = new IamService();
   const ops = createOps(dynamodb, lambda.runtime, (name) => lambda.functions.specOf(name), lambda.faults);
 
@@ -129,7 +137,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const target = executeTarget(rawUrl, req.headers.host);
     if (target) {
-      await apigateway.execute(req, res, target);
+      // REST and HTTP API ids share one namespace, as execute-api's host names do.
+      if (apigatewayv2.serves(target)) await apigatewayv2.execute(req, res, target);
+      else await apigateway.execute(req, res, target);
       return;
     }
     if (path.startsWith(OPS_PREFIX)) {
@@ -150,6 +160,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const first = path.split('/')[1] ?? '';
     if (service === 'lambda' || LAMBDA_VERSIONS.has(first)) {
       await lambda.handle(req, res);
+      return;
+    }
+    if (first === API_GATEWAY_V2_PREFIX && (service === 'apigateway' || service === undefined)) {
+      await apigatewayv2.handle(req, res);
       return;
     }
     if (service === 'apigateway' || API_GATEWAY_PREFIXES.has(first)) {

@@ -55,10 +55,15 @@ export interface ApiInvokeDeps {
 export interface ExecuteTarget {
   /** API id. */
   apiId: string;
-  /** Stage name. */
+  /** Stage name: the first segment after the API id (empty when there is none). */
   stage: string;
   /** Path after the stage, starting with `/` (still percent-encoded). */
   path: string;
+  /**
+   * The whole path after the API id, starting with `/` (still percent-encoded): an HTTP API
+   * decides from its stages whether the first segment names one, or the `$default` stage serves it.
+   */
+  apiPath: string;
   /** Raw query string without `?`. */
   query: string;
 }
@@ -66,7 +71,8 @@ export interface ExecuteTarget {
 /**
  * Recognises the invoke URL shapes: `/_aws/execute-api/{api}/{stage}/...`,
  * `/restapis/{api}/{stage}/_user_request_/...` and the host
- * `{api}.execute-api.localhost.localstack.cloud` with `/{stage}/...`.
+ * `{api}.execute-api.localhost.localstack.cloud` with `/{stage}/...` (for an HTTP API's
+ * `$default` stage, the path follows the API id or the host directly).
  * @param rawUrl the request URL
  * @param host the Host header
  */
@@ -74,15 +80,16 @@ export function executeTarget(rawUrl: string, host: string | undefined): Execute
   const q = rawUrl.indexOf('?');
   const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const query = q < 0 ? '' : rawUrl.slice(q + 1);
-  let m = /^\/_aws\/execute-api\/([a-z0-9]+)\/([^/]+)(\/.*)?$/.exec(pathname);
-  if (m) return { apiId: m[1] ?? '', stage: m[2] ?? '', path: m[3] ?? '/', query };
+  const split = (apiId: string, apiPath: string): ExecuteTarget => {
+    const p = /^\/([^/]+)(\/.*)?$/.exec(apiPath);
+    return { apiId, stage: p?.[1] ?? '', path: p?.[2] ?? '/', apiPath, query };
+  };
+  let m = /^\/_aws\/execute-api\/([a-z0-9]+)(\/.*)?$/.exec(pathname);
+  if (m) return split(m[1] ?? '', m[2] ?? '/');
   m = /^\/restapis\/([a-z0-9]+)\/([^/]+)\/_user_request_(\/.*)?$/.exec(pathname);
-  if (m) return { apiId: m[1] ?? '', stage: m[2] ?? '', path: m[3] ?? '/', query };
+  if (m) return { apiId: m[1] ?? '', stage: m[2] ?? '', path: m[3] ?? '/', apiPath: `/${m[2] ?? ''}${m[3] ?? '/'}`, query };
   const h = /^([a-z0-9]+)\.execute-api\.localhost\.localstack\.cloud(:\d+)?$/.exec(host ?? '');
-  if (h) {
-    const p = /^\/([^/]+)(\/.*)?$/.exec(pathname);
-    if (p) return { apiId: h[1] ?? '', stage: p[1] ?? '', path: p[2] ?? '/', query };
-  }
+  if (h) return split(h[1] ?? '', pathname || '/');
   return undefined;
 }
 
@@ -163,17 +170,17 @@ function apiKeyAllowed(store: ApiGatewayStore, apiId: string, stage: string, key
 }
 
 /**
- * Builds the v1.0 proxy event.
+ * Builds the v1.0 proxy event (a REST API's, and an HTTP API's with payload format 1.0).
  * @param req the request
  * @param target where the invoke URL points
- * @param api the API
+ * @param api the API: its id, and the media types it passes as base64
  * @param body request body
  * @param route matched resource and path parameters
  * @param ids request ids
  * @param stageVariables the stage's variables
  */
-function buildEvent(
-  req: IncomingMessage, target: ExecuteTarget, api: RestApi, body: Buffer,
+export function buildEvent(
+  req: IncomingMessage, target: ExecuteTarget, api: Pick<RestApi, 'id' | 'binaryMediaTypes'>, body: Buffer,
   route: { resourcePath: string; resourceId: string; pathParameters: Record<string, string> | null },
   ids: { requestId: string; extendedRequestId: string; now: Date },
   stageVariables: Record<string, string> | null,
