@@ -160,6 +160,38 @@ describe('AWS CLI v2 against the local stack', { timeout: 90_000 }, () => {
     expect(res.status).toBe(502);
   });
 
+  it.skipIf(!hasAws)('apigatewayv2: an HTTP API with a Lambda proxy integration, routes and the $default stage', async () => {
+    const api = await awsJson('apigatewayv2', 'create-api', '--name', 'cli-http', '--protocol-type', 'HTTP');
+    const apiId = String(api.ApiId);
+    expect(api).toMatchObject({ Name: 'cli-http', ProtocolType: 'HTTP', RouteSelectionExpression: '$request.method $request.path' });
+    const fn = 'arn:aws:lambda:us-east-1:000000000000:function:cli-fn';
+    const integration = await awsJson('apigatewayv2', 'create-integration', '--api-id', apiId, '--integration-type', 'AWS_PROXY',
+      '--integration-uri', fn, '--payload-format-version', '2.0', '--timeout-in-millis', '30000');
+    expect(integration).toMatchObject({ IntegrationType: 'AWS_PROXY', IntegrationUri: fn, PayloadFormatVersion: '2.0', TimeoutInMillis: 30000 });
+    const target = `integrations/${String(integration.IntegrationId)}`;
+    for (const key of ['ANY /', 'ANY /{proxy+}']) {
+      expect(await awsJson('apigatewayv2', 'create-route', '--api-id', apiId, '--route-key', key, '--target', target)).toMatchObject({ RouteKey: key, Target: target });
+    }
+    // The CLI sends $default as %24default in GetStage's path.
+    expect(await awsJson('apigatewayv2', 'create-stage', '--api-id', apiId, '--stage-name', '$default', '--auto-deploy')).toMatchObject({ StageName: '$default', AutoDeploy: true });
+    expect(await awsJson('apigatewayv2', 'get-stage', '--api-id', apiId, '--stage-name', '$default')).toMatchObject({ StageName: '$default', AutoDeploy: true });
+    const routes = await awsJson('apigatewayv2', 'get-routes', '--api-id', apiId);
+    expect((routes.Items as { RouteKey: string }[]).map((r) => r.RouteKey).sort()).toEqual(['ANY /', 'ANY /{proxy+}']);
+    const listed = await awsJson('apigatewayv2', 'get-apis');
+    expect((listed.Items as { Name: string }[]).map((a) => a.Name)).toContain('cli-http');
+    const refused = await aws('apigatewayv2', 'create-integration', '--api-id', apiId, '--integration-type', 'AWS_PROXY', '--integration-uri', fn,
+      '--payload-format-version', '2.0', '--timeout-in-millis', '30001');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('BadRequestException');
+    // cli-fn answers { got: event }: valid JSON without statusCode, so HTTP API answers 200 with it.
+    const res = await fetch(`${stack.url}/_aws/execute-api/${apiId}/anything?x=1`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ got: { version: '2.0', rawPath: '/anything', rawQueryString: 'x=1', routeKey: 'ANY /{proxy+}' } });
+    expect((await aws('apigatewayv2', 'delete-api', '--api-id', apiId)).code).toBe(0);
+    const gone = await aws('apigatewayv2', 'get-api', '--api-id', apiId);
+    expect(gone.stderr).toContain('NotFoundException');
+  });
+
   // Debian's CLI (2.9) predates responseTransferMode (CLI 2.32.0). AWS_DATA_PATH gives it the
   // installed API Gateway model plus the member AWS documents (responseTransferMode:
   // BUFFERED | STREAM on PutIntegration's input and on Integration), so that the CLI builds and
