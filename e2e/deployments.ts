@@ -5,12 +5,36 @@
 /** The role a deployment plays in the browser suite. */
 export type Role = 'base' | 'form' | 'get' | 'chain' | 'links';
 
+/** The API types the suite runs against: a REST API (payload 1.0) or an HTTP API (payload 2.0). */
+export const E2E_API_TYPES = ['rest', 'http'] as const;
+
+/** One of {@link E2E_API_TYPES}. */
+export type E2eApiType = (typeof E2E_API_TYPES)[number];
+
+/**
+ * The API type `E2E_API_TYPE` asks for (default rest).
+ *
+ * @param raw - the variable's value
+ */
+export function e2eApiType(raw: string | undefined): E2eApiType {
+  const value = raw?.trim() || 'rest';
+  const found = E2E_API_TYPES.find((t) => t === value);
+  if (found === undefined) throw new Error(`E2E_API_TYPE must be one of ${E2E_API_TYPES.join(', ')}, got "${value}"`);
+  return found;
+}
+
 /**
  * Deploy flags of each deployment, by the role the tests give it.
  *
  * @param signingSecret - the SIGNING_SECRET of the links deployment (32 characters or more)
+ * @param apiType - the API type every deployment gets
  */
-export function e2eDeployments(signingSecret: string): Record<Role, string[]> {
+export function e2eDeployments(signingSecret: string, apiType: E2eApiType = 'rest'): Record<Role, string[]> {
+  const flags = e2eRoleFlags(signingSecret);
+  return Object.fromEntries(Object.entries(flags).map(([role, f]) => [role, apiType === 'rest' ? f : [...f, '--api-type', apiType]])) as Record<Role, string[]>;
+}
+
+function e2eRoleFlags(signingSecret: string): Record<Role, string[]> {
   return {
     // a Main that throws (4), and the direct route (3): Main behind API Gateway without the kit
     base: ['--name-prefix', 'e2e', '--direct-route'],

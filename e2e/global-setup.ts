@@ -3,7 +3,7 @@
  * free loopback port (the CLI, as a child process whose output goes to a log file the tests
  * read), builds the functions if their zips are stale, and deploys the kit with the deploy script
  * five times under different name prefixes, one deployment per concern so that each test can
- * count its own Main's runs. The returned function is the global teardown: it stops the stack.
+ * count its own Main's runs, behind REST APIs, or HTTP APIs with `E2E_API_TYPE=http`. The returned function is the global teardown: it stops the stack.
  *
  * With `E2E_BASE_URL` set it deploys nothing: the tests drive the browser against it.
  */
@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { zipsAreStale } from '../scripts/lib/build-lib';
 import { chooseChromium } from './support/browser';
-import { e2eDeployments, mainFunctionName, suiteEnvironment, type Role } from './deployments';
+import { e2eApiType, e2eDeployments, mainFunctionName, suiteEnvironment, type Role } from './deployments';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -116,7 +116,9 @@ export default async function globalSetup(): Promise<(() => Promise<void>) | und
   const stack = await startStack(logFile);
   log(`local stack at ${stack.url} (log: ${path.relative(process.cwd(), logFile)})`);
   const secret = randomBytes(24).toString('hex');
-  const roles = Object.entries(e2eDeployments(secret)) as Array<[Role, string[]]>;
+  const apiType = e2eApiType(process.env.E2E_API_TYPE);
+  log(`API type: ${apiType} (E2E_API_TYPE)`);
+  const roles = Object.entries(e2eDeployments(secret, apiType)) as Array<[Role, string[]]>;
   let states: Array<[Role, { invokeUrl: string; directUrl: string | null }]>;
   try {
     states = await Promise.all(roles.map(async ([role, flags]) => [role, await deploy(stack.url, role, flags)] as [Role, { invokeUrl: string; directUrl: string | null }]));

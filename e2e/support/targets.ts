@@ -8,7 +8,8 @@
  * | `E2E_BASE_URL` | a Main that throws (4); the default of the others | required for an existing deployment |
  * | `E2E_FORM_URL` | the form POST (1) | `E2E_BASE_URL` |
  * | `E2E_GET_URL` | the typed address (2) | `E2E_BASE_URL` |
- * | `E2E_DIRECT_URL` | the direct route, 504 after 29 s (3) | skipped when unset |
+ * | `E2E_DIRECT_URL` | the direct route, 504 after 29 s, or 503 after 30 s on an HTTP API (3) | skipped when unset |
+ * | `E2E_API_TYPE` | `rest` or `http`: the API type deployed (by global setup) or given; (3) expects its timeout answer | `rest` |
  * | `E2E_LONG_CHAIN_URL` | more than 20 redirects (5), with 1 s windows asked for by `Prefer: wait=1` | `E2E_BASE_URL` |
  * | `E2E_LINKS_URL` | continuation links opened again or altered (6), with `Prefer: wait=1` | `E2E_BASE_URL` |
  * | `E2E_RESULT_GRACE_SECONDS` | (6): the deployment's `RESULT_GRACE_SECONDS`, if known | either documented answer is accepted |
@@ -17,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import type { Role } from '../deployments';
+import { e2eApiType, type E2eApiType, type Role } from '../deployments';
 
 export type { Role };
 
@@ -54,6 +55,19 @@ export function kitUrl(role: Role): string | undefined {
 export function directUrl(): string | undefined {
   const url = env('E2E_DIRECT_URL');
   return url?.replace(/\/+$/, '');
+}
+
+/** What the direct route answers when Main outlasts the integration timeout, by API type. */
+export const GATEWAY_TIMEOUT_ANSWERS: Record<E2eApiType, { status: number; message: string; afterMs: number }> = {
+  // REST: 29 s, then 504 and API Gateway's message.
+  rest: { status: 504, message: 'Endpoint request timed out', afterMs: 29_000 },
+  // HTTP API: 30 s (it cannot be raised), then 503.
+  http: { status: 503, message: 'Service Unavailable', afterMs: 30_000 },
+};
+
+/** The API type under test (`E2E_API_TYPE`, default rest). */
+export function apiType(): E2eApiType {
+  return e2eApiType(process.env.E2E_API_TYPE);
 }
 
 /** The links deployment's `RESULT_GRACE_SECONDS`, when the one who deployed it said. */
