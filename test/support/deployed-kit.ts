@@ -24,12 +24,18 @@ export interface DeployedKit {
   stop(): Promise<void>;
 }
 
-export async function deployKit(deployArgs: string[], stackOptions: LocalStackOptions = {}): Promise<DeployedKit> {
+/**
+ * Starts a stack and deploys the kit onto it.
+ *
+ * @param prepare - runs on the stack before the deploy (e.g. creates the Main a `--main-name` names)
+ */
+export async function deployKit(deployArgs: string[], stackOptions: LocalStackOptions = {}, prepare?: (stack: LocalStack) => Promise<void>): Promise<DeployedKit> {
   const logs: string[] = [];
   const stack = await startLocalStack({ port: 0, log: (line) => logs.push(line), ...stackOptions });
   const scratch = mkdtempSync(path.join(tmpdir(), 'kit-'));
   const stateFile = path.join(scratch, 'state.json');
   try {
+    await prepare?.(stack);
     await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--endpoint', stack.url, '--state-file', stateFile, ...deployArgs], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: scratch, AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0' },
