@@ -1,6 +1,6 @@
 /**
  * The local AWS stack: DynamoDB (dynalite), Lambda (worker-thread
- * execution environments), API Gateway REST, IAM and STS behind one
+ * execution environments), API Gateway (REST APIs and HTTP APIs), IAM and STS behind one
  * loopback endpoint shaped like LocalStack's.
  * @module
  */
