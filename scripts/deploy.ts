@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-// npm run deploy: the tasks table, the roles, Proxy, Talker and Main, and a REST API in front,
+// npm run deploy: the tasks table, the roles, Proxy, Talker and Main, and a REST or HTTP API in front,
 // on AWS or on LocalStack / the local stack (--endpoint). See --help.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -3,8 +3,8 @@
 // builds the functions if needed, starts the local AWS stack, deploys the kit with the 60 s
 // main-example and the direct route, prints the URLs, then streams the functions' logs until Ctrl-C.
 //
-//   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--transfer-mode buffered|stream]
-//                [--stream-idle-timeout-ms N] [--data-dir DIR] [--state-file PATH]
+//   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--api-type rest|http]
+//                [--transfer-mode buffered|stream] [--stream-idle-timeout-ms N] [--data-dir DIR] [--state-file PATH]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,9 +19,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `Usage: npm start -- [flags]
 
 Runs the whole kit locally: the local AWS stack (DynamoDB, Lambda, API Gateway, IAM) on one
-loopback port, with Proxy, Talker and a main-example that takes 60 s deployed behind a REST API.
+loopback port, with Proxy, Talker and a main-example that takes 60 s deployed behind a REST API
+(or an HTTP API with --api-type http).
 
   --port N            the stack's port (default 4566; 0 picks a free one)
+  --api-type TYPE     rest (default: a REST API, payload 1.0, 29 s) or http (an HTTP API,
+                      payload 2.0, 30 s, $default stage; no stream mode)
   --main-delay S      how long main-example takes (default 60)
   --wait-seconds S    the Proxy's wait window before each 303 (default 25; in stream mode 2 s
                       less than the stream's idle timeout less the margin, or a tenth of that
@@ -81,7 +84,7 @@ function startStack(port: number, dataDir: string | undefined, streamIdleMs: str
 
 await runMain('start', async () => {
   const flags = parseFlags(scriptArgs(import.meta.url), {
-    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file', 'transfer-mode', 'stream-idle-timeout-ms'],
+    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file', 'transfer-mode', 'stream-idle-timeout-ms', 'api-type'],
     boolean: ['help'],
     alias: { h: 'help' },
   });
@@ -95,6 +98,11 @@ await runMain('start', async () => {
   const stateFile = path.resolve(root, flags['state-file'] ?? '.local/deploy-state.json');
   const transferMode = flags['transfer-mode'] ?? 'buffered';
   if (transferMode !== 'buffered' && transferMode !== 'stream') throw new UsageError(`--transfer-mode must be buffered or stream, got "${transferMode}"`);
+  const apiType = flags['api-type'] ?? 'rest';
+  if (apiType !== 'rest' && apiType !== 'http') throw new UsageError(`--api-type must be rest or http, got "${apiType}"`);
+  if (apiType === 'http' && transferMode === 'stream') {
+    throw new UsageError('--transfer-mode stream needs a REST API: HTTP APIs have no response streaming (use --api-type rest)');
+  }
   const streamIdle = flags['stream-idle-timeout-ms'];
   if (streamIdle !== undefined && (!/^\d+$/.test(streamIdle) || Number(streamIdle) < 1000 || Number(streamIdle) > 900_000)) {
     throw new UsageError(`--stream-idle-timeout-ms must be a whole number from 1000 to 900000, got "${streamIdle}"`);
@@ -131,6 +139,7 @@ await runMain('start', async () => {
   ];
   if (flags['wait-seconds'] !== undefined) deploy.push('--wait-seconds', String(flags['wait-seconds']));
   if (transferMode === 'stream') deploy.push('--transfer-mode', 'stream');
+  if (apiType === 'http') deploy.push('--api-type', 'http');
   // The Proxy's bound matches the stack's idle timeout.
   if (streamIdle !== undefined) deploy.push('--proxy-env', `${PROXY_ENV.streamIdleTimeoutMs}=${streamIdle}`);
   try {
@@ -141,13 +150,16 @@ await runMain('start', async () => {
     throw error;
   }
   const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+  const mode = transferMode === 'stream' ? 'streaming (STREAM integrations)' : 'buffered';
+  // API Gateway's own answer when Main outlasts the integration timeout.
+  const cutOff = apiType === 'http' ? '503 after 30 s' : '504 after 29 s';
   console.log(`
-The kit is running on ${url} (local stack: no Docker, no AWS account), ${transferMode === 'stream' ? 'streaming (STREAM integrations)' : 'buffered'}.
+The kit is running on ${url} (local stack: no Docker, no AWS account), ${mode}${apiType === 'http' ? ', behind an HTTP API (payload 2.0)' : ''}.
 
   Through the kit:  ${state.invokeUrl}
                     Main takes ${mainDelay} s: open it in a browser, or run  curl -L ${state.invokeUrl}
   Without the kit:  ${state.directUrl}
-                    the same Main behind API Gateway alone: 504 after 29 s
+                    the same Main behind API Gateway alone: ${cutOff}
 
   Try ?seconds=N to change Main's time, ?fail=1 to make it throw.
   State: ${path.relative(process.cwd(), stateFile)}    Function logs follow; Ctrl-C stops.

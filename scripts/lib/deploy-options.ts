@@ -6,6 +6,18 @@ import {
 } from '../../core/config';
 import { parseFlags, UsageError } from './cli';
 
+/** The kind of API Gateway API in front of the Proxy: a REST API (payload 1.0) or an HTTP API (apigatewayv2, payload 2.0). */
+export type ApiType = 'rest' | 'http';
+
+/** The API types, as `--api-type` spells them. */
+export const API_TYPES: readonly ApiType[] = Object.freeze(['rest', 'http'] as const);
+
+/** HTTP APIs cut every integration off after 30 s at most, and that cannot be raised. */
+export const HTTP_API_TIMEOUT_MS = 30_000;
+
+/** The stage an HTTP API serves at its base URL, with no stage in the path. */
+export const HTTP_DEFAULT_STAGE = '$default';
+
 /** The kit's three functions, as deploy names them. */
 export type FunctionKey = 'proxy' | 'talker' | 'main';
 
@@ -13,7 +25,7 @@ export type FunctionKey = 'proxy' | 'talker' | 'main';
 export interface ResourceNames {
   /** The tasks table. */
   table: string;
-  /** The REST API. */
+  /** The API (REST or HTTP). */
   api: string;
   /** The functions. */
   functions: Record<FunctionKey, string>;
@@ -49,7 +61,9 @@ export interface DeployOptions extends Target {
   namePrefix: string;
   /** The names derived from the prefix. */
   names: ResourceNames;
-  /** `--stage`. */
+  /** `--api-type`: a REST API (default) or an HTTP API. */
+  apiType: ApiType;
+  /** `--stage`; for an HTTP API, `$default` unless `--stage` is given. */
   stage: string;
   /** `--state-file`, absolute. */
   stateFile: string;
@@ -75,7 +89,7 @@ export interface DeployOptions extends Target {
   transferMode: TransferMode;
   /** `--integration-timeout-ms`: the Proxy's integrations' `timeoutInMillis` (also its GATEWAY_TIMEOUT_MS). */
   integrationTimeoutMs: number;
-  /** `--endpoint-type`: the REST API's endpoint type (also the Proxy's ENDPOINT_TYPE). */
+  /** `--endpoint-type`: the REST API's endpoint type (also the Proxy's ENDPOINT_TYPE); REGIONAL for an HTTP API. */
   endpointType: EndpointType;
 }
 
@@ -97,6 +111,8 @@ export interface DestroyOptions extends Target {
   givenRoles: Record<FunctionKey, string | undefined>;
   /** `--keep-table`. */
   keepTable: boolean;
+  /** `--api-type`, if given: which API the dry run deletes (otherwise the state file's, or rest). */
+  apiType: ApiType | undefined;
 }
 
 /** Defaults of every deploy setting that has one. */
@@ -108,7 +124,8 @@ export const DEFAULTS = Object.freeze({
   timeouts: Object.freeze({ proxy: 35, talker: 180, main: 150 }),
   transferMode: 'buffered',
   endpointType: 'REGIONAL',
-  /** The integration timeout by transfer mode: API Gateway's default, or streaming's longest. */
+  apiType: 'rest',
+  /** The integration timeout by transfer mode: API Gateway's default, or streaming's longest (an HTTP API: {@link HTTP_API_TIMEOUT_MS}). */
   integrationTimeoutMs: Object.freeze({ buffered: GATEWAY_LIMITS_MS.bufferedTimeout, stream: GATEWAY_LIMITS_MS.streamTimeoutMax }),
   mainDelay: 60,
   stateFile: '.local/deploy-state.json',
@@ -188,17 +205,18 @@ const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 
 const DEPLOY_STRING_FLAGS = [
   ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
   'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path',
-  'transfer-mode', 'integration-timeout-ms', 'endpoint-type',
+  'transfer-mode', 'integration-timeout-ms', 'endpoint-type', 'api-type',
 ] as const;
 const DEPLOY_REPEATABLE_FLAGS = ['proxy-env', 'talker-env', 'main-env'] as const;
 const DEPLOY_BOOLEAN_FLAGS = ['dry-run', 'direct-route', 'set-stage-name', 'help'] as const;
+const DESTROY_STRING_FLAGS = [...STRING_FLAGS_COMMON, 'api-type'] as const;
 const DESTROY_BOOLEAN_FLAGS = ['dry-run', 'keep-table', 'help'] as const;
 
 /** Usage text of `npm run deploy`. */
 export const DEPLOY_USAGE = `Usage: npm run deploy -- [flags]
 
 Creates or updates the tasks table, one execution role per function, the Proxy, Talker and
-Main (main-example) functions and a REST API in front of the Proxy; prints the invoke URL.
+Main (main-example) functions and a REST or HTTP API in front of the Proxy; prints the invoke URL.
 Runs against real AWS (usual credential chain) unless --endpoint or AWS_ENDPOINT_URL names
 LocalStack or the kit's local stack. Running it again updates what exists and creates nothing twice.
 
@@ -206,7 +224,7 @@ Target
   --endpoint URL          LocalStack / local stack endpoint (default: $AWS_ENDPOINT_URL)
   --region REGION         default: $AWS_REGION, the profile's region, or us-east-1 on an endpoint
   --name-prefix NAME      prefix of every name (default ${DEFAULTS.namePrefix})
-  --stage NAME            API stage (default ${DEFAULTS.stage})
+  --stage NAME            API stage (default ${DEFAULTS.stage}; an HTTP API: ${HTTP_DEFAULT_STAGE}, at the base URL)
   --state-file PATH       where the deployed facts are written as JSON (default ${DEFAULTS.stateFile})
   --dry-run               print the equivalent aws CLI commands and call nothing
 
@@ -230,6 +248,10 @@ Proxy and Talker settings
   --proxy-env KEY=VALUE   any other Proxy variable (repeatable; also --talker-env, --main-env)
 
 API
+  --api-type TYPE         rest (default: a REST API, payload 1.0) or http (an HTTP API through
+                          apigatewayv2, payload 2.0: routes ANY / and ANY /{proxy+}, a ${HTTP_DEFAULT_STAGE}
+                          stage with auto-deploy; its integrations time out after ${HTTP_API_TIMEOUT_MS} ms at
+                          most, which cannot be raised, and it has no stream mode and no endpoint type)
   --transfer-mode MODE    buffered (default: the classic proxy integration, answers within the
                           integration timeout) or stream (responseTransferMode STREAM: the Proxy
                           streams, so one hop may last up to the integration timeout, bounded by
@@ -237,7 +259,8 @@ API
   --integration-timeout-ms N
                           timeoutInMillis of the Proxy's integrations, and the Proxy's
                           GATEWAY_TIMEOUT_MS (default ${DEFAULTS.integrationTimeoutMs.buffered} buffered, ${DEFAULTS.integrationTimeoutMs.stream} stream;
-                          buffered above ${GATEWAY_LIMITS_MS.bufferedTimeout} needs a quota increase, up to ${GATEWAY_LIMITS_MS.bufferedTimeoutMax})
+                          buffered above ${GATEWAY_LIMITS_MS.bufferedTimeout} needs a quota increase, up to ${GATEWAY_LIMITS_MS.bufferedTimeoutMax};
+                          an HTTP API: default and most ${HTTP_API_TIMEOUT_MS})
   --endpoint-type TYPE    REGIONAL (default), EDGE or PRIVATE: the REST API's endpoint type when
                           deploy creates it, and the Proxy's ENDPOINT_TYPE
   --direct-route          also route /direct and /direct/{proxy+} to Main itself, without the kit
@@ -249,7 +272,7 @@ API
 /** Usage text of `npm run destroy`. */
 export const DESTROY_USAGE = `Usage: npm run destroy -- [flags]
 
-Removes what deploy created: the REST API, the functions (and Talker's event invoke config), the
+Removes what deploy created: the REST or HTTP API, the functions (and Talker's event invoke config), the
 roles with their policies, and the table. Resources are found through the state file when it
 exists, otherwise by their names; parts already gone are skipped. Existing functions and roles
 that were given to deploy (--main-name, --*-role) are left alone.
@@ -261,6 +284,8 @@ that were given to deploy (--main-name, --*-role) are left alone.
   --main-name NAME        Main was an existing function: do not delete it
   --proxy-role ARN        the Proxy's role was given: do not delete it (also --talker-role, --main-role)
   --keep-table            keep the tasks table and its data
+  --api-type TYPE         rest or http: the API the dry run deletes (default: the state file's, or
+                          rest); a real destroy removes APIs of both types with the kit's name
   --dry-run               print the equivalent aws CLI commands and call nothing
   --help                  this text`;
 
@@ -349,6 +374,29 @@ function resultsPathFlag(raw: string | undefined): string | undefined {
 }
 
 /**
+ * Refuses the flags an HTTP API cannot honour: stream mode, an endpoint type other than
+ * REGIONAL, an integration timeout past {@link HTTP_API_TIMEOUT_MS}, STAGE_NAME on `$default`.
+ */
+function checkHttpApiFlags(
+  flags: { 'endpoint-type'?: string; 'integration-timeout-ms'?: string; stage?: string; 'set-stage-name': boolean },
+  transferMode: TransferMode, endpointType: EndpointType,
+): void {
+  if (transferMode === 'stream') {
+    throw new UsageError('--transfer-mode stream needs a REST API: HTTP APIs have no response streaming (use --api-type rest)');
+  }
+  if (flags['endpoint-type'] !== undefined && endpointType !== 'REGIONAL') {
+    throw new UsageError(`--endpoint-type ${endpointType} applies to REST APIs only: HTTP APIs are regional (leave it out, or use --api-type rest)`);
+  }
+  const raw = flags['integration-timeout-ms'];
+  if (raw !== undefined && /^\d+$/.test(raw.trim()) && Number(raw) > HTTP_API_TIMEOUT_MS) {
+    throw new UsageError(`--integration-timeout-ms ${raw}: HTTP APIs cut every integration off after ${HTTP_API_TIMEOUT_MS} ms at most, and that cannot be raised (use --api-type rest for a longer hop)`);
+  }
+  if (flags['set-stage-name'] && (flags.stage ?? HTTP_DEFAULT_STAGE) === HTTP_DEFAULT_STAGE) {
+    throw new UsageError(`--set-stage-name: an HTTP API's ${HTTP_DEFAULT_STAGE} stage has no name in its URL (leave the flag out, or give --stage NAME)`);
+  }
+}
+
+/**
  * Reads `KEY=VALUE` pairs of a repeatable `--<fn>-env` flag.
  */
 export function parseEnvPairs(fn: FunctionKey, values: string[]): Record<string, string> {
@@ -390,15 +438,22 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
   const flags = parseFlags(args, { string: DEPLOY_STRING_FLAGS, repeatable: DEPLOY_REPEATABLE_FLAGS, boolean: DEPLOY_BOOLEAN_FLAGS, alias: { h: 'help' } });
   if (flags['help']) return { help: true };
   const namePrefix = prefixFlag(flags['name-prefix']);
-  const stage = flags.stage ?? DEFAULTS.stage;
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage)) throw new UsageError(`--stage must hold only letters, digits, - and _, got "${stage}"`);
+  const apiType = choiceFlag('api-type', flags['api-type'], API_TYPES, DEFAULTS.apiType);
+  const http = apiType === 'http';
+  const stage = flags.stage ?? (http ? HTTP_DEFAULT_STAGE : DEFAULTS.stage);
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stage) && !(http && stage === HTTP_DEFAULT_STAGE)) {
+    throw new UsageError(`--stage must hold only letters, digits, - and _, got "${stage}"`);
+  }
   const architecture = flags.architecture ?? DEFAULTS.architecture;
   if (architecture !== 'x86_64' && architecture !== 'arm64') throw new UsageError(`--architecture must be x86_64 or arm64, got "${architecture}"`);
   const transferMode = choiceFlag('transfer-mode', flags['transfer-mode'], TRANSFER_MODES, DEFAULTS.transferMode);
   const endpointType = choiceFlag('endpoint-type', flags['endpoint-type']?.toUpperCase(), ENDPOINT_TYPES, DEFAULTS.endpointType);
+  if (http) checkHttpApiFlags(flags, transferMode, endpointType);
   // AWS accepts 50 ms, but the Proxy needs its 2 s margin and a window.
-  const integrationTimeoutMs = integerFlag('integration-timeout-ms', flags['integration-timeout-ms'], DEFAULTS.integrationTimeoutMs[transferMode], 3000,
-    transferMode === 'stream' ? GATEWAY_LIMITS_MS.streamTimeoutMax : GATEWAY_LIMITS_MS.bufferedTimeoutMax);
+  const integrationTimeoutMs = http
+    ? integerFlag('integration-timeout-ms', flags['integration-timeout-ms'], HTTP_API_TIMEOUT_MS, 3000, HTTP_API_TIMEOUT_MS)
+    : integerFlag('integration-timeout-ms', flags['integration-timeout-ms'], DEFAULTS.integrationTimeoutMs[transferMode], 3000,
+      transferMode === 'stream' ? GATEWAY_LIMITS_MS.streamTimeoutMax : GATEWAY_LIMITS_MS.bufferedTimeoutMax);
   if (transferMode === 'buffered' && integrationTimeoutMs > GATEWAY_LIMITS_MS.bufferedTimeout && endpointType === 'EDGE') {
     throw new UsageError(`--integration-timeout-ms ${integrationTimeoutMs}: a buffered integration may exceed ${GATEWAY_LIMITS_MS.bufferedTimeout} ms only through a quota increase, which AWS grants to Regional and private REST APIs, not edge-optimized ones; use --endpoint-type REGIONAL or --transfer-mode stream`);
   }
@@ -461,6 +516,7 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
     ...targetOf(flags, env),
     namePrefix,
     names: resourceNames(namePrefix),
+    apiType,
     stage,
     stateFile: path.resolve(cwd, flags['state-file'] ?? DEFAULTS.stateFile),
     architecture,
@@ -492,9 +548,10 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
  * @param args - raw arguments
  */
 export function parseDestroyArgs(args: string[], env: Record<string, string | undefined> = process.env, cwd: string = process.cwd()): DestroyOptions | HelpRequest {
-  const flags = parseFlags(args, { string: STRING_FLAGS_COMMON, boolean: DESTROY_BOOLEAN_FLAGS, alias: { h: 'help' } });
+  const flags = parseFlags(args, { string: DESTROY_STRING_FLAGS, boolean: DESTROY_BOOLEAN_FLAGS, alias: { h: 'help' } });
   if (flags['help']) return { help: true };
   const namePrefix = prefixFlag(flags['name-prefix']);
+  const apiType = flags['api-type'] === undefined ? undefined : choiceFlag('api-type', flags['api-type'], API_TYPES, DEFAULTS.apiType);
   const mainName = functionNameFlag(flags['main-name']);
   return {
     help: false,
@@ -510,5 +567,6 @@ export function parseDestroyArgs(args: string[], env: Record<string, string | un
       main: roleArnFlag('main-role', flags['main-role']),
     },
     keepTable: Boolean(flags['keep-table']),
+    apiType,
   };
 }

@@ -3,7 +3,7 @@
 import { PROXY_ENV, TALKER_ENV } from '../../core/config';
 import { MAIN_EXAMPLE_ENV } from '../../main-example/main';
 import type { EndpointType, TransferMode } from '../../core/config';
-import { HANDLER, ROLES, RUNTIME, SOURCE_FOLDER, STREAM_HANDLER, type DeployOptions, type FunctionKey } from './deploy-options';
+import { HANDLER, HTTP_DEFAULT_STAGE, ROLES, RUNTIME, SOURCE_FOLDER, STREAM_HANDLER, type ApiType, type DeployOptions, type FunctionKey } from './deploy-options';
 
 /** Where resources live. */
 export interface Where {
@@ -87,23 +87,25 @@ export interface DeployPlan {
   functions: FunctionPlan[];
   /** Main, deployed or given. */
   main: { name: string; arn: string; deployed: boolean };
-  /** The REST API. */
+  /** The API (REST or HTTP). */
   api: ApiPlan;
 }
 
-/** The REST API in the plan. */
+/** The API in the plan. */
 export interface ApiPlan {
+  /** Its type: a REST API or an HTTP API. */
+  type: ApiType;
   /** Its name. */
   name: string;
-  /** Its stage. */
+  /** Its stage (`$default` for an HTTP API unless `--stage` is given). */
   stage: string;
   /** Whether Main gets a route of its own, under /direct. */
   directRoute: boolean;
   /** The results route, if any. */
   resultsPath: string | undefined;
-  /** Its endpoint type (when deploy creates it). */
+  /** Its endpoint type (when deploy creates a REST API; an HTTP API is always regional). */
   endpointType: EndpointType;
-  /** How the Proxy's integrations pass its answer on (the direct route stays buffered). */
+  /** How the Proxy's integrations pass its answer on (the direct route stays buffered; always buffered on an HTTP API). */
   transferMode: TransferMode;
   /** The Proxy's integrations' `timeoutInMillis`. */
   integrationTimeoutMs: number;
@@ -149,7 +151,7 @@ export function functionArn(where: Where, nameOrArn: string): string {
 }
 
 /**
- * The source ARN that lets one REST API (any stage, method and path) invoke a function.
+ * The source ARN that lets one API, REST or HTTP (any stage, method and path), invoke a function.
  */
 export function apiSourceArn(where: Where, apiId: string): string {
   return `arn:${where.partition}:execute-api:${where.region}:${where.account}:${apiId}/*`;
@@ -180,12 +182,14 @@ export function permissionStatementId(apiId: string): string {
 }
 
 /**
- * The URL clients call: API Gateway's on AWS, LocalStack's shape on a local endpoint.
+ * The URL clients call: API Gateway's on AWS, LocalStack's shape on a local endpoint. An HTTP
+ * API's `$default` stage is served at the API's base URL, with no stage in the path.
  */
 export function invokeUrl({ endpoint, region, apiId, stage }: { endpoint?: string | undefined; region: string; apiId: string; stage: string }): string {
-  if (endpoint) return `${endpoint.replace(/\/+$/, '')}/_aws/execute-api/${apiId}/${stage}/`;
+  const stagePath = stage === HTTP_DEFAULT_STAGE ? '' : `${stage}/`;
+  if (endpoint) return `${endpoint.replace(/\/+$/, '')}/_aws/execute-api/${apiId}/${stagePath}`;
   const suffix = partitionOf(region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://${apiId}.execute-api.${region}.${suffix}/${stage}/`;
+  return `https://${apiId}.execute-api.${region}.${suffix}/${stagePath}`;
 }
 
 /**
@@ -269,7 +273,7 @@ export function planDeploy(options: DeployOptions, { account, partition: givenPa
     functions,
     main: { name: mainName, arn: arns.main, deployed: deployMain },
     api: {
-      name: names.api, stage: options.stage, directRoute: options.directRoute, resultsPath: options.resultsPath,
+      type: options.apiType, name: names.api, stage: options.stage, directRoute: options.directRoute, resultsPath: options.resultsPath,
       endpointType: options.endpointType, transferMode: options.transferMode, integrationTimeoutMs: options.integrationTimeoutMs,
     },
   };

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { buildFunction } from './build-lib';
 import { ExpectedError } from './cli';
 import { checkApiEndpointType, deleteRestApi, ensureApi, findRestApis, removePermission } from './aws/api';
-import { makeClients, resolveIdentity, resolveRegion, type Clients, type Log } from './aws/clients';
+import { isServiceAnswer, makeClients, resolveIdentity, resolveRegion, type Clients, type Log } from './aws/clients';
 import { deleteFunction, ensureFunction, existingFunctionArn, putEventInvokeConfig } from './aws/functions';
 import { deleteRole, ensureRole } from './aws/roles';
+import { deleteHttpApi, ensureHttpApi, findHttpApis } from './aws/http-api';
 import { deleteTable, ensureTable } from './aws/table';
-import { SOURCE_FOLDER, type DeployOptions, type DestroyOptions, type FunctionKey } from './deploy-options';
+import { SOURCE_FOLDER, type ApiType, type DeployOptions, type DestroyOptions, type FunctionKey } from './deploy-options';
 import { invokeUrl, permissionStatementId, planDeploy } from './deploy-plan';
 import { deployCommands, destroyCommands } from './dry-run';
 import { sha256Base64 } from './zip';
@@ -31,9 +32,11 @@ export interface DeployState {
   region: string;
   /** The account. */
   account: string;
-  /** The REST API's id. */
+  /** The API's type: `rest` or `http` (a state file written before HTTP APIs has none: rest). */
+  apiType: ApiType;
+  /** The API's id. */
   apiId: string;
-  /** The REST API's name. */
+  /** The API's name. */
   apiName: string;
   /** The stage. */
   stage: string;
@@ -67,14 +70,20 @@ export interface LoadedZip {
   path: string;
 }
 
+/** How the log and the errors name an API type. */
+const API_TYPE_LABEL: Readonly<Record<ApiType, string>> = Object.freeze({ rest: 'a REST API', http: 'an HTTP API' });
+
 /**
  * Reads the state file a previous deploy wrote; null when there is none or it cannot be read.
+ * A state file without `apiType` (written before HTTP APIs) describes a REST API.
  */
 export function readState(file: string, warn: Log = () => {}): DeployState | null {
   if (!existsSync(file)) return null;
   try {
     const state = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return state && typeof state === 'object' ? (state as DeployState) : null;
+    if (!state || typeof state !== 'object') return null;
+    const read = state as DeployState;
+    return read.apiType === 'http' ? read : { ...read, apiType: 'rest' };
   } catch (err) {
     warn(`warning: ignoring unreadable state file ${file} (${(err as Error).message})`);
     return null;
@@ -86,6 +95,43 @@ export function readState(file: string, warn: Log = () => {}): DeployState | nul
  */
 export function stateMatches(state: Pick<DeployState, 'namePrefix' | 'endpoint'> | null, options: { namePrefix: string; endpoint?: string | undefined }): boolean {
   return Boolean(state) && state?.namePrefix === options.namePrefix && (state?.endpoint ?? null) === (options.endpoint ?? null);
+}
+
+/**
+ * Refuses, before anything changes, a deploy of one API type where the kit is deployed behind
+ * the other: by the state file, and by name (a REST API and an HTTP API would share one Proxy,
+ * whose GATEWAY_TIMEOUT_MS and payload cannot suit both).
+ *
+ * @param known - the state file, when it describes this deployment
+ */
+export async function checkApiType(c: Pick<Clients, 'apigw' | 'apigw2'>, options: Pick<DeployOptions, 'apiType' | 'names' | 'namePrefix' | 'local' | 'stateFile'>, known: Pick<DeployState, 'apiType' | 'apiId'> | null): Promise<void> {
+  const wanted = options.apiType;
+  const refuse = (other: ApiType, where: string): never => {
+    throw new ExpectedError(`${options.namePrefix} is deployed behind ${API_TYPE_LABEL[other]} (${where}): --api-type ${wanted} cannot replace it in place; run npm run destroy first, or use another --name-prefix`);
+  };
+  const knownType = known?.apiType ?? 'rest';
+  if (known && knownType !== wanted) refuse(knownType, `${known.apiId}, says ${path.relative(process.cwd(), options.stateFile) || options.stateFile}`);
+  if (wanted === 'http') {
+    const rest = await findRestApis(c.apigw, options.names.api);
+    if (rest.length > 0) refuse('rest', `${options.names.api}, ${rest.map((a) => a.id).join(', ')}`);
+  } else {
+    const http = await findHttpApisIfServed(c.apigw2, options.names.api, options.local);
+    if (http.length > 0) refuse('http', `${options.names.api}, ${http.map((a) => a.id).join(', ')}`);
+  }
+}
+
+/**
+ * The HTTP APIs with this name; on a local endpoint that does not serve apigatewayv2 (LocalStack's
+ * free edition), none.
+ */
+async function findHttpApisIfServed(apigw2: Clients['apigw2'], name: string, local: boolean, onUnserved: (err: Error) => void = () => {}): Promise<Array<{ id: string }>> {
+  try {
+    return await findHttpApis(apigw2, name);
+  } catch (err) {
+    if (!local || !isServiceAnswer(err)) throw err;
+    onUnserved(err as Error);
+    return [];
+  }
 }
 
 /**
@@ -147,8 +193,10 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
   const plan = planDeploy({ ...options, region }, identity);
   if (!plan.main.deployed) plan.main.arn = await existingFunctionArn(c.lambda, plan.main.name);
 
-  // Before anything changes: an existing API's endpoint type must be the one the Proxy is told.
-  await checkApiEndpointType(c.apigw, plan.api.name, known?.apiId, plan.api.endpointType);
+  // Before anything changes: the kit is not deployed behind the other API type, and an existing
+  // REST API's endpoint type is the one the Proxy is told.
+  await checkApiType(c, options, known);
+  if (plan.api.type === 'rest') await checkApiEndpointType(c.apigw, plan.api.name, known?.apiId, plan.api.endpointType);
 
   const table = await ensureTable(c.ddb, plan.table, log);
 
@@ -175,15 +223,14 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
   const main = functions.main;
   if (!proxy || !main) throw new Error('proxy or main missing after deploy');
 
-  const api = await ensureApi(
-    { apigw: c.apigw, lambda: c.lambda },
-    {
-      name: plan.api.name, stage: plan.api.stage, directRoute: plan.api.directRoute, resultsPath: plan.api.resultsPath,
-      previousResultsPath: known?.resultsPath ?? undefined, knownId: known?.apiId, proxy, main, where,
-      endpointType: plan.api.endpointType, transferMode: plan.api.transferMode, integrationTimeoutMs: plan.api.integrationTimeoutMs,
-    },
-    log,
-  );
+  const common = {
+    name: plan.api.name, stage: plan.api.stage, directRoute: plan.api.directRoute, resultsPath: plan.api.resultsPath,
+    previousResultsPath: known?.resultsPath ?? undefined, knownId: known?.apiId, proxy, main, where,
+    integrationTimeoutMs: plan.api.integrationTimeoutMs,
+  };
+  const api = plan.api.type === 'http'
+    ? await ensureHttpApi({ apigw2: c.apigw2, lambda: c.lambda }, common, log)
+    : await ensureApi({ apigw: c.apigw, lambda: c.lambda }, { ...common, endpointType: plan.api.endpointType, transferMode: plan.api.transferMode }, log);
   const url = invokeUrl({ endpoint: options.endpoint, region, apiId: api.apiId, stage: plan.api.stage });
   const directUrl = plan.api.directRoute ? `${url}direct` : null;
 
@@ -194,6 +241,7 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
     endpoint: options.endpoint ?? null,
     region,
     account: identity.account,
+    apiType: plan.api.type,
     apiId: api.apiId,
     apiName: plan.api.name,
     stage: plan.api.stage,
@@ -248,8 +296,13 @@ export async function runDestroy(options: DestroyOptions, { log = console.log, c
   const managedRoles: FunctionKey[] = state?.managed?.roles ??
     allKeys.filter((k) => !options.givenRoles[k] && (k !== 'main' || !mainGiven));
 
-  const apiIds = new Set((await findRestApis(c.apigw, names.api)).map((a) => a.id));
-  if (state?.apiId) apiIds.add(state.apiId);
+  const restIds = new Set((await findRestApis(c.apigw, names.api)).map((a) => a.id));
+  // An explicit --api-type http, or a state file that says http, needs apigatewayv2 to answer.
+  const httpExpected = options.apiType === 'http' || state?.apiType === 'http';
+  const httpIds = new Set((await findHttpApisIfServed(c.apigw2, names.api, options.local && !httpExpected,
+    (err) => log(`note: ${options.endpoint ?? 'the endpoint'} does not serve HTTP APIs (${err.name}): none looked up`))).map((a) => a.id));
+  if (state?.apiId) (state.apiType === 'http' ? httpIds : restIds).add(state.apiId);
+  const apiIds = new Set([...restIds, ...httpIds]);
   if (mainGiven) {
     const mainName = options.mainName ?? state?.functions?.main?.name;
     if (mainName) {
@@ -260,7 +313,8 @@ export async function runDestroy(options: DestroyOptions, { log = console.log, c
     }
   }
   if (apiIds.size === 0) log(`API ${names.api}: already gone`);
-  for (const apiId of apiIds) log(`API ${names.api} (${apiId}): ${gone(await deleteRestApi(c.apigw, apiId))}`);
+  for (const apiId of restIds) log(`API ${names.api} (${apiId}): ${gone(await deleteRestApi(c.apigw, apiId))}`);
+  for (const apiId of httpIds) log(`HTTP API ${names.api} (${apiId}): ${gone(await deleteHttpApi(c.apigw2, apiId))}`);
 
   for (const key of managedFunctions) {
     const name = state?.functions?.[key]?.name ?? names.functions[key];

@@ -1,7 +1,8 @@
 // --dry-run: the aws CLI commands equivalent to a deploy or a destroy, as a bash script.
 // Values only known at run time (account, API and resource ids) are shell variables.
-import type { DeployOptions, DestroyOptions } from './deploy-options';
-import { apiSourceArn, integrationUri, invokeUrl, permissionStatementId, planDeploy, responseTransferMode } from './deploy-plan';
+import { existsSync, readFileSync } from 'node:fs';
+import { HTTP_API_TIMEOUT_MS, type ApiType, type DeployOptions, type DestroyOptions } from './deploy-options';
+import { apiSourceArn, integrationUri, invokeUrl, permissionStatementId, planDeploy, responseTransferMode, type DeployPlan, type Where } from './deploy-plan';
 
 /** Settings whose values a dry run never prints. */
 export const SECRET_ENV = /^(API_KEY|SIGNING_SECRET)$|SECRET|PASSWORD|TOKEN/;
@@ -117,6 +118,10 @@ export function deployCommands(options: DeployOptions): string[] {
     }
   }
 
+  if (plan.api.type === 'http') {
+    lines.push(...httpApiCommands(options, plan, where));
+    return lines;
+  }
   lines.push('', '# 4. The REST API: / and /{proxy+} ANY -> Proxy (AWS_PROXY)');
   const api = shellVar('API_ID');
   lines.push(capture('API_ID', 'aws', 'apigateway', 'create-rest-api', '--name', plan.api.name,
@@ -183,17 +188,82 @@ export function deployCommands(options: DeployOptions): string[] {
 }
 
 /**
- * The aws CLI commands equivalent to a destroy with these options (by name: the API id is looked
- * up by the API's name).
+ * Step 4 of a deploy behind an HTTP API: the API, its AWS_PROXY integrations (payload 2.0),
+ * routes, the permissions, and the `$default` (or named) stage with auto-deploy.
  *
  * @returns lines of a bash script
  */
-export function destroyCommands(options: DestroyOptions): string[] {
+function httpApiCommands(options: DeployOptions, plan: DeployPlan, where: Where): string[] {
+  const proxy = plan.functions[0];
+  if (!proxy) throw new Error('the plan has no Proxy');
+  const api = shellVar('API_ID');
+  const lines = ['', `# 4. The HTTP API: ANY / and ANY /{proxy+} -> Proxy (AWS_PROXY, payload 2.0), stage ${plan.api.stage} with auto-deploy`];
+  lines.push(capture('API_ID', 'aws', 'apigatewayv2', 'create-api', '--name', plan.api.name, '--protocol-type', 'HTTP', '--query', 'ApiId', '--output', 'text'));
+  const integration = (name: string, fnArn: string, timeoutMs: number): string => capture(name, 'aws', 'apigatewayv2', 'create-integration',
+    '--api-id', api, '--integration-type', 'AWS_PROXY', '--integration-uri', fnArn, '--payload-format-version', '2.0',
+    '--timeout-in-millis', timeoutMs, '--query', 'IntegrationId', '--output', 'text');
+  const route = (routeKey: string, integrationVar: string): string => cmd('aws', 'apigatewayv2', 'create-route', '--api-id', api,
+    '--route-key', routeKey, '--target', `integrations/${shellVar(integrationVar)}`);
+  lines.push(integration('PROXY_INTEGRATION_ID', proxy.arn, plan.api.integrationTimeoutMs));
+  lines.push(route('ANY /', 'PROXY_INTEGRATION_ID'), route('ANY /{proxy+}', 'PROXY_INTEGRATION_ID'));
+  if (plan.api.directRoute) {
+    lines.push(`# --direct-route: ANY /direct and ANY /direct/{proxy+} -> Main itself, without the kit (${HTTP_API_TIMEOUT_MS} ms, the most an HTTP API allows)`);
+    lines.push(integration('MAIN_INTEGRATION_ID', plan.main.arn, HTTP_API_TIMEOUT_MS));
+    lines.push(route('ANY /direct', 'MAIN_INTEGRATION_ID'), route('ANY /direct/{proxy+}', 'MAIN_INTEGRATION_ID'));
+  }
+  if (plan.api.resultsPath) {
+    lines.push(`# --results-path: GET ${plan.api.resultsPath}/{id} -> Proxy`);
+    lines.push(route(`GET ${plan.api.resultsPath}/{id}`, 'PROXY_INTEGRATION_ID'));
+  }
+  const invokers = [proxy.name];
+  if (plan.api.directRoute) invokers.push(plan.main.name);
+  for (const name of invokers) {
+    lines.push(cmd('aws', 'lambda', 'add-permission', '--function-name', name, '--statement-id', permissionStatementId(api),
+      '--action', 'lambda:InvokeFunction', '--principal', 'apigateway.amazonaws.com', '--source-arn', apiSourceArn(where, api)));
+  }
+  lines.push(cmd('aws', 'apigatewayv2', 'create-stage', '--api-id', api, '--stage-name', plan.api.stage, '--auto-deploy'));
+  const url = invokeUrl({ endpoint: options.endpoint, region: plan.region, apiId: api, stage: plan.api.stage });
+  lines.push('', cmd('echo', `Invoke URL: ${url}`));
+  if (plan.api.directRoute) lines.push(cmd('echo', `Direct URL (no kit): ${url}direct`));
+  if (plan.api.resultsPath) lines.push(cmd('echo', `Results route: ${url}${plan.api.resultsPath.slice(1)}/{id}`));
+  return lines;
+}
+
+/**
+ * The API type a destroy's dry run deletes: `--api-type`, else the state file's when it
+ * describes the same deployment (name prefix and endpoint), else rest.
+ */
+export function destroyApiType(options: Pick<DestroyOptions, 'apiType' | 'stateFile' | 'namePrefix' | 'endpoint'>): ApiType {
+  if (options.apiType) return options.apiType;
+  if (!existsSync(options.stateFile)) return 'rest';
+  try {
+    const state = JSON.parse(readFileSync(options.stateFile, 'utf8')) as { namePrefix?: unknown; endpoint?: unknown; apiType?: unknown };
+    const same = state.namePrefix === options.namePrefix && (state.endpoint ?? null) === (options.endpoint ?? null);
+    return same && state.apiType === 'http' ? 'http' : 'rest';
+  } catch {
+    return 'rest';
+  }
+}
+
+/**
+ * The aws CLI commands equivalent to a destroy with these options (by name: the API id is looked
+ * up by the API's name).
+ *
+ * @param apiType - the API to delete (default {@link destroyApiType})
+ * @returns lines of a bash script
+ */
+export function destroyCommands(options: DestroyOptions, apiType: ApiType = destroyApiType(options)): string[] {
   const { names } = options;
   const lines = header(options, 'destroy');
-  lines.push('', '# 1. The REST API');
-  lines.push(capture('API_ID', 'aws', 'apigateway', 'get-rest-apis', '--query', `items[?name=='${names.api}'].id | [0]`, '--output', 'text'));
-  lines.push(cmd('aws', 'apigateway', 'delete-rest-api', '--rest-api-id', shellVar('API_ID')));
+  if (apiType === 'http') {
+    lines.push('', '# 1. The HTTP API (its integrations, routes and stages go with it)');
+    lines.push(capture('API_ID', 'aws', 'apigatewayv2', 'get-apis', '--query', `Items[?Name=='${names.api}' && ProtocolType=='HTTP'].ApiId | [0]`, '--output', 'text'));
+    lines.push(cmd('aws', 'apigatewayv2', 'delete-api', '--api-id', shellVar('API_ID')));
+  } else {
+    lines.push('', '# 1. The REST API');
+    lines.push(capture('API_ID', 'aws', 'apigateway', 'get-rest-apis', '--query', `items[?name=='${names.api}'].id | [0]`, '--output', 'text'));
+    lines.push(cmd('aws', 'apigateway', 'delete-rest-api', '--rest-api-id', shellVar('API_ID')));
+  }
   lines.push('', '# 2. The functions');
   if (options.mainName) {
     lines.push(`# Main is the existing function ${options.mainName}: only the direct route's permission is removed, if any`);

@@ -108,4 +108,53 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
     expect(item.Item['Status']?.S).toBe('CREATED');
     expect(Number(item.Item['ExpiresAt']?.N)).toBeGreaterThan(Date.now() / 1000);
   });
+
+  it('builds an HTTP API with apigatewayv2 (--api-type http), answers through the kit, and the destroy script removes it', async () => {
+    const { stdout: plan } = await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--dry-run', '--name-prefix', 'clih', '--api-type', 'http', '--direct-route', '--main-delay', '0.5', '--wait-seconds', '0.2', '--results-path', '/_results'], { cwd: root, env });
+    const { stdout } = await runScript(plan);
+    const apiId = /Invoke URL: https:\/\/([a-z0-9]{10})\.execute-api\.us-east-1\.amazonaws\.com\/$/m.exec(stdout)?.[1] as string;
+    expect(apiId).toBeDefined();
+
+    // The API, read back with the CLI.
+    const apis = (await aws('apigatewayv2', 'get-apis')) as { Items: Array<{ ApiId: string; Name: string; ProtocolType: string }> };
+    expect(apis.Items.filter((a) => a.Name === 'clih-api')).toMatchObject([{ ApiId: apiId, ProtocolType: 'HTTP' }]);
+    const integrations = (await aws('apigatewayv2', 'get-integrations', '--api-id', apiId)) as { Items: Array<{ IntegrationId: string; IntegrationType: string; IntegrationUri: string; PayloadFormatVersion: string; TimeoutInMillis: number }> };
+    expect(integrations.Items.map((i) => [i.IntegrationUri, i.IntegrationType, i.PayloadFormatVersion, i.TimeoutInMillis]).sort()).toEqual([
+      ['arn:aws:lambda:us-east-1:000000000000:function:clih-main', 'AWS_PROXY', '2.0', 30000],
+      ['arn:aws:lambda:us-east-1:000000000000:function:clih-proxy', 'AWS_PROXY', '2.0', 30000],
+    ]);
+    const proxyIntegration = integrations.Items.find((i) => i.IntegrationUri.endsWith(':clih-proxy'))?.IntegrationId;
+    const mainIntegration = integrations.Items.find((i) => i.IntegrationUri.endsWith(':clih-main'))?.IntegrationId;
+    const routes = (await aws('apigatewayv2', 'get-routes', '--api-id', apiId)) as { Items: Array<{ RouteKey: string; Target: string }> };
+    expect(Object.fromEntries(routes.Items.map((r) => [r.RouteKey, r.Target]))).toEqual({
+      'ANY /': `integrations/${proxyIntegration}`,
+      'ANY /{proxy+}': `integrations/${proxyIntegration}`,
+      'ANY /direct': `integrations/${mainIntegration}`,
+      'ANY /direct/{proxy+}': `integrations/${mainIntegration}`,
+      'GET /_results/{id}': `integrations/${proxyIntegration}`,
+    });
+    const stage = (await aws('apigatewayv2', 'get-stage', '--api-id', apiId, '--stage-name', '$default')) as { AutoDeploy: boolean };
+    expect(stage.AutoDeploy).toBe(true);
+    const proxy = (await aws('lambda', 'get-function-configuration', '--function-name', 'clih-proxy')) as { Timeout: number; Environment: { Variables: Record<string, string> } };
+    expect(proxy).toMatchObject({ Timeout: 36, Environment: { Variables: { GATEWAY_TIMEOUT_MS: '30000', RESULTS_PATH: '/_results' } } });
+
+    // Through the kit, at the $default stage's base URL: 0.5 s past the 0.2 s window, so the
+    // answer comes through the results route.
+    const base = `${stack.url}/_aws/execute-api/${apiId}/`;
+    const { response, body, statuses, urls } = await follow(`${base}cli-check`);
+    expect(response.status).toBe(200);
+    expect(statuses[0]).toBe(303);
+    expect(urls[1]).toMatch(new RegExp(`/_aws/execute-api/${apiId}/_results/[0-9a-f-]{36}\\?`));
+    expect(JSON.parse(body)).toMatchObject({ path: '/cli-check', payloadVersion: '2.0' });
+    const direct = await fetch(`${base}direct?seconds=0`);
+    expect(direct.status).toBe(200);
+
+    // The destroy's dry run, through the CLI too: get-apis and delete-api.
+    const { stdout: teardown } = await execFileP(process.execPath, [tsxCli, 'scripts/destroy.ts', '--dry-run', '--name-prefix', 'clih', '--api-type', 'http'], { cwd: root, env });
+    expect(teardown).toContain('aws apigatewayv2 delete-api');
+    await runScript(teardown);
+    const after = (await aws('apigatewayv2', 'get-apis')) as { Items: Array<{ Name: string }> };
+    expect(after.Items.filter((a) => a.Name === 'clih-api')).toEqual([]);
+    await expect(aws('lambda', 'get-function-configuration', '--function-name', 'clih-proxy')).rejects.toThrow(/ResourceNotFoundException/);
+  });
 });

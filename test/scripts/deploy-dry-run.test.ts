@@ -287,6 +287,16 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
     [['--results-path', '/{id}'], /--results-path must be a path like \/_results/],
     [['--results-path', '/direct/r', '--direct-route'], /would fall under --direct-route's \/direct/],
     [['--proxy-env', 'RESULTS_PATH=/r'], /set by deploy itself \(use --results-path\)/],
+    [['--api-type', 'graphql'], /--api-type must be one of rest, http, got "graphql"/],
+    [['--api-type', 'http', '--transfer-mode', 'stream'], /--transfer-mode stream needs a REST API: HTTP APIs have no response streaming \(use --api-type rest\)/],
+    [['--api-type', 'http', '--endpoint-type', 'EDGE'], /--endpoint-type EDGE applies to REST APIs only: HTTP APIs are regional/],
+    [['--api-type', 'http', '--endpoint-type', 'private'], /--endpoint-type PRIVATE applies to REST APIs only/],
+    [['--api-type', 'http', '--integration-timeout-ms', '30001'], /--integration-timeout-ms 30001: HTTP APIs cut every integration off after 30000 ms at most, and that cannot be raised/],
+    [['--api-type', 'http', '--integration-timeout-ms', '120000'], /after 30000 ms at most/],
+    [['--api-type', 'http', '--integration-timeout-ms', '500'], /--integration-timeout-ms must be a whole number from 3000 to 30000,/],
+    [['--api-type', 'http', '--set-stage-name'], /--set-stage-name: an HTTP API's \$default stage has no name in its URL/],
+    [['--api-type', 'http', '--wait-seconds', '29'], /from 0 to 28 \(GATEWAY_TIMEOUT_MS less SAFETY_MARGIN_MS\), got "29"/],
+    [['--api-type', 'http', '--stage', 'bad stage'], /--stage must hold only letters, digits, - and _/],
   ])('refuses %j with one readable line and exit code 1', async (args, message) => {
     const r = await script('deploy', ['--dry-run', ...args]);
     expect(r.code).toBe(1);
@@ -310,7 +320,108 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
   });
 });
 
+describe.concurrent('npm run deploy -- --dry-run --api-type http', () => {
+  it('builds the HTTP API with apigatewayv2: AWS_PROXY integration with payload 2.0 and 30 s, ANY / and ANY /{proxy+}, a permission, the $default stage with auto-deploy', async () => {
+    const out = await dryRun('--api-type', 'http');
+    await bashAccepts(out);
+    expect(lines(out, /aws apigateway /)).toHaveLength(0);
+    expect(line(out, /create-api/)).toBe('API_ID=$(aws apigatewayv2 create-api --name long-request-kit-api --protocol-type HTTP --query ApiId --output text)');
+    expect(line(out, /create-integration/)).toBe(
+      'PROXY_INTEGRATION_ID=$(aws apigatewayv2 create-integration --api-id "${API_ID}" --integration-type AWS_PROXY'
+      + ' --integration-uri "arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:long-request-kit-proxy" --payload-format-version 2.0'
+      + ' --timeout-in-millis 30000 --query IntegrationId --output text)');
+    expect(lines(out, /create-route/)).toEqual([
+      `aws apigatewayv2 create-route --api-id "\${API_ID}" --route-key 'ANY /' --target "integrations/\${PROXY_INTEGRATION_ID}"`,
+      `aws apigatewayv2 create-route --api-id "\${API_ID}" --route-key 'ANY /{proxy+}' --target "integrations/\${PROXY_INTEGRATION_ID}"`,
+    ]);
+    const permission = line(out, /aws lambda add-permission/);
+    expect(permission).toContain('--function-name long-request-kit-proxy');
+    expect(permission).toContain('--statement-id "apigateway-${API_ID}"');
+    expect(permission).toContain('--source-arn "arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:${API_ID}/*"');
+    expect(line(out, /create-stage/)).toBe(`aws apigatewayv2 create-stage --api-id "\${API_ID}" --stage-name '$default' --auto-deploy`);
+    // the stage comes after the routes and the permission: auto-deploy publishes them at once
+    expect(out.indexOf('create-stage')).toBeGreaterThan(out.indexOf('add-permission'));
+    expect(line(out, /Invoke URL/)).toBe('echo "Invoke URL: https://${API_ID}.execute-api.us-east-1.amazonaws.com/"');
+  });
+
+  it('gives the Proxy GATEWAY_TIMEOUT_MS 30000 and a 36 s timeout by default, and the given integration timeout up to 30000', async () => {
+    const out = await dryRun('--api-type', 'http');
+    const proxy = line(out, /create-function --function-name long-request-kit-proxy/);
+    expect(proxy).toContain('"GATEWAY_TIMEOUT_MS":"30000"');
+    expect(proxy).toContain('--timeout 36');
+    expect(proxy).toContain('--handler index.handler');
+    expect(proxy).not.toContain('ENDPOINT_TYPE');
+    const shorter = await dryRun('--api-type', 'http', '--integration-timeout-ms', '20000', '--endpoint-type', 'regional');
+    expect(line(shorter, /create-integration/)).toContain('--timeout-in-millis 20000');
+    expect(line(shorter, /create-function --function-name long-request-kit-proxy/)).toContain('"GATEWAY_TIMEOUT_MS":"20000"');
+  });
+
+  it('adds ANY /direct and ANY /direct/{proxy+} to Main (30 s) with --direct-route, and GET <path>/{id} with --results-path', async () => {
+    const out = await dryRun('--api-type', 'http', '--direct-route', '--results-path', '/_results');
+    await bashAccepts(out);
+    const main = line(out, /^MAIN_INTEGRATION_ID=/);
+    expect(main).toContain('--integration-uri "arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:long-request-kit-main" --payload-format-version 2.0 --timeout-in-millis 30000');
+    expect(lines(out, /create-route/).map((l) => /--route-key '([^']+)' --target "integrations\/\$\{([A-Z_]+)\}"/.exec(l)?.slice(1))).toEqual([
+      ['ANY /', 'PROXY_INTEGRATION_ID'],
+      ['ANY /{proxy+}', 'PROXY_INTEGRATION_ID'],
+      ['ANY /direct', 'MAIN_INTEGRATION_ID'],
+      ['ANY /direct/{proxy+}', 'MAIN_INTEGRATION_ID'],
+      ['GET /_results/{id}', 'PROXY_INTEGRATION_ID'],
+    ]);
+    expect(line(out, /add-permission --function-name long-request-kit-main /)).toContain('--source-arn "arn:aws:execute-api:us-east-1:${ACCOUNT_ID}:${API_ID}/*"');
+    expect(line(out, /create-function --function-name long-request-kit-proxy/)).toContain('"RESULTS_PATH":"/_results"');
+    expect(line(out, /Direct URL/)).toContain('amazonaws.com/direct"');
+    expect(line(out, /Results route/)).toContain('amazonaws.com/_results/{id}"');
+  });
+
+  it('uses a named stage with auto-deploy when --stage is given, and serves it under /NAME/', async () => {
+    const out = await dryRun('--api-type', 'http', '--stage', 'prod', '--set-stage-name');
+    expect(line(out, /create-stage/)).toBe('aws apigatewayv2 create-stage --api-id "${API_ID}" --stage-name prod --auto-deploy');
+    expect(line(out, /Invoke URL/)).toContain('amazonaws.com/prod/"');
+    expect(line(out, /create-function --function-name long-request-kit-proxy/)).toContain('"STAGE_NAME":"prod"');
+  });
+
+  it('prints the local invoke URL shape of an HTTP API on an endpoint', async () => {
+    const out = await dryRun('--api-type', 'http', '--endpoint', 'http://localhost:4566');
+    expect(line(out, /Invoke URL/)).toBe('echo "Invoke URL: http://localhost:4566/_aws/execute-api/${API_ID}/"');
+  });
+
+  it('leaves the REST output as it was with --api-type rest', async () => {
+    expect(await dryRun('--api-type', 'rest', '--direct-route')).toBe(await dryRun('--direct-route'));
+  });
+
+  it('names --api-type in the usage', async () => {
+    const r = await script('deploy', ['--help']);
+    expect(r.stdout).toMatch(/--api-type TYPE\s+rest \(default/);
+  });
+});
+
 describe.concurrent('npm run destroy -- --dry-run', () => {
+  it('deletes the HTTP API with --api-type http, or when the state file says http', async () => {
+    const r = await script('destroy', ['--dry-run', '--region', 'us-east-1', '--api-type', 'http', '--main-name', 'theirs']);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout, /aws apigateway /)).toHaveLength(0);
+    expect(line(r.stdout, /get-apis/)).toMatch(/^API_ID=\$\(aws apigatewayv2 get-apis --query .*long-request-kit-api.*ProtocolType.*HTTP.*\.ApiId \| \[0\]' --output text\)$/);
+    expect(line(r.stdout, /delete-api/)).toBe('aws apigatewayv2 delete-api --api-id "${API_ID}"');
+    expect(line(r.stdout, /remove-permission/)).toContain('--function-name theirs --statement-id "apigateway-${API_ID}"');
+    await bashAccepts(r.stdout);
+
+    const stateFile = path.join(home, `state-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(stateFile, JSON.stringify({ namePrefix: 'long-request-kit', endpoint: null, apiType: 'http', apiId: 'abc' }));
+    const byState = await script('destroy', ['--dry-run', '--region', 'us-east-1', '--state-file', stateFile]);
+    expect(lines(byState.stdout, /aws apigatewayv2 delete-api/)).toHaveLength(1);
+    // another deployment's state file does not count
+    const other = await script('destroy', ['--dry-run', '--region', 'us-east-1', '--state-file', stateFile, '--name-prefix', 'other']);
+    expect(lines(other.stdout, /aws apigateway delete-rest-api/)).toHaveLength(1);
+    expect(lines(other.stdout, /apigatewayv2/)).toHaveLength(0);
+  });
+
+  it('refuses an unknown --api-type', async () => {
+    const r = await script('destroy', ['--dry-run', '--api-type', 'ws']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('destroy: --api-type must be one of rest, http, got "ws"');
+  });
+
   it('prints the delete commands for everything deploy creates, and bash accepts them', async () => {
     const r = await script('destroy', ['--dry-run', '--region', 'us-east-1']);
     expect(r.code).toBe(0);

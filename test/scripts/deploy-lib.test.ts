@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,9 @@ import { clientConfig, resolveIdentity } from '../../scripts/lib/aws/clients';
 import { configurationDiff } from '../../scripts/lib/aws/functions';
 import { withRolePropagation } from '../../scripts/lib/aws/roles';
 import { ensureTtl } from '../../scripts/lib/aws/table';
-import { loadZips, stateMatches } from '../../scripts/lib/deploy-run';
+import { checkApiType, loadZips, readState, stateMatches } from '../../scripts/lib/deploy-run';
+import { destroyApiType } from '../../scripts/lib/dry-run';
+import { ensureHttpApiResource, ensureHttpIntegration, ensureHttpRoute, ensureHttpStage, findHttpApis } from '../../scripts/lib/aws/http-api';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-lib-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -67,6 +69,27 @@ describe('deploy options', () => {
 
   it('refuse a wait window at or past the Proxy timeout', () => {
     expect(() => parseDeployArgs(['--wait-seconds', '20', '--proxy-timeout', '15'])).toThrow(UsageError);
+  });
+
+  it('default to a REST API, and with --api-type http to the $default stage and a 30 s integration timeout', () => {
+    expect(parseDeployArgs([], {})).toMatchObject({ apiType: 'rest', stage: 'dev', integrationTimeoutMs: 29_000, endpointType: 'REGIONAL' });
+    const http = parseDeployArgs(['--api-type', 'http'], {});
+    expect(http).toMatchObject({ apiType: 'http', stage: '$default', integrationTimeoutMs: 30_000, endpointType: 'REGIONAL', transferMode: 'buffered' });
+    expect(http.env.proxy).toEqual({ GATEWAY_TIMEOUT_MS: '30000' });
+    expect(http.timeouts.proxy).toBe(36);
+    expect(parseDeployArgs(['--api-type', 'http', '--stage', 'prod'], {}).stage).toBe('prod');
+    expect(parseDeployArgs(['--api-type', 'http', '--stage', '$default'], {}).stage).toBe('$default');
+    expect(parseDeployArgs(['--api-type', 'http', '--integration-timeout-ms', '29000'], {}).env.proxy).toEqual({});
+    expect(parseDeployArgs(['--api-type', 'http', '--endpoint-type', 'REGIONAL'], {}).endpointType).toBe('REGIONAL');
+  });
+
+  it('refuse what an HTTP API cannot do, naming its limits', () => {
+    expect(() => parseDeployArgs(['--api-type', 'http', '--transfer-mode', 'stream'])).toThrow(/HTTP APIs have no response streaming/);
+    expect(() => parseDeployArgs(['--api-type', 'http', '--endpoint-type', 'EDGE'])).toThrow(/HTTP APIs are regional/);
+    expect(() => parseDeployArgs(['--api-type', 'http', '--integration-timeout-ms', '31000'])).toThrow(/after 30000 ms at most, and that cannot be raised/);
+    expect(() => parseDeployArgs(['--api-type', 'http', '--set-stage-name'])).toThrow(UsageError);
+    expect(() => parseDeployArgs(['--api-type', 'rest', '--stage', '$default'])).toThrow(/--stage must hold only/);
+    expect(() => parseDeployArgs(['--api-type', 'HTTP'])).toThrow(/--api-type must be one of rest, http/);
   });
 
   it('for destroy, accept --keep-table and refuse deploy-only flags', () => {
@@ -114,6 +137,20 @@ describe('the deploy plan', () => {
     const cn = planDeploy(parseDeployArgs(['--region', 'cn-north-1'], {}), { account: '123456789012' });
     expect(cn.table.arn).toMatch(/^arn:aws-cn:dynamodb:/);
     expect(invokeUrl({ region: 'cn-north-1', apiId: 'abc', stage: 'dev' })).toBe('https://abc.execute-api.cn-north-1.amazonaws.com.cn/dev/');
+  });
+
+  it('plans the API type and stage', () => {
+    const http = planDeploy(parseDeployArgs(['--region', 'eu-west-1', '--api-type', 'http', '--direct-route'], {}), { account: '123456789012' });
+    expect(http.api).toMatchObject({ type: 'http', stage: '$default', integrationTimeoutMs: 30_000, transferMode: 'buffered', directRoute: true });
+    expect(http.functions.find((f) => f.key === 'proxy')).toMatchObject({ handler: 'index.handler', timeout: 36, environment: { GATEWAY_TIMEOUT_MS: '30000' } });
+    expect(plan.api.type).toBe('rest');
+  });
+
+  it('builds HTTP API invoke URLs: the $default stage at the base URL, a named stage under /NAME/', () => {
+    expect(invokeUrl({ region: 'eu-west-1', apiId: 'a1', stage: '$default' })).toBe('https://a1.execute-api.eu-west-1.amazonaws.com/');
+    expect(invokeUrl({ region: 'cn-north-1', apiId: 'a1', stage: '$default' })).toBe('https://a1.execute-api.cn-north-1.amazonaws.com.cn/');
+    expect(invokeUrl({ endpoint: 'http://localhost:4566', region: 'us-east-1', apiId: 'a1', stage: '$default' })).toBe('http://localhost:4566/_aws/execute-api/a1/');
+    expect(invokeUrl({ endpoint: 'http://localhost:4566', region: 'us-east-1', apiId: 'a1', stage: 'live' })).toBe('http://localhost:4566/_aws/execute-api/a1/live/');
   });
 
   it('builds invoke URLs for AWS and for a local endpoint', () => {
@@ -192,6 +229,25 @@ describe('AWS helpers', () => {
     await expect(loadZips(scratch, ['proxy'], () => {})).rejects.toThrow('proxy/dist/deploy.zip is missing and could not be built: proxy/index.ts not found');
   });
 
+  it('read a state file without apiType as a REST deployment', () => {
+    const file = path.join(scratch, 'old-state.json');
+    writeFileSync(file, JSON.stringify({ namePrefix: 'a', endpoint: null, apiId: 'r1' }));
+    expect(readState(file)?.apiType).toBe('rest');
+    writeFileSync(file, JSON.stringify({ namePrefix: 'a', endpoint: null, apiId: 'h1', apiType: 'http' }));
+    expect(readState(file)?.apiType).toBe('http');
+  });
+
+  it('pick the API type of a destroy dry run: the flag, the matching state file, or rest', () => {
+    const file = path.join(scratch, 'dry-state.json');
+    writeFileSync(file, JSON.stringify({ namePrefix: 'a', endpoint: null, apiType: 'http' }));
+    expect(destroyApiType({ apiType: undefined, stateFile: file, namePrefix: 'a', endpoint: undefined })).toBe('http');
+    expect(destroyApiType({ apiType: 'rest', stateFile: file, namePrefix: 'a', endpoint: undefined })).toBe('rest');
+    expect(destroyApiType({ apiType: undefined, stateFile: file, namePrefix: 'b', endpoint: undefined })).toBe('rest');
+    expect(destroyApiType({ apiType: undefined, stateFile: path.join(scratch, 'none.json'), namePrefix: 'a', endpoint: undefined })).toBe('rest');
+    expect(parseDestroyArgs(['--api-type', 'http']).apiType).toBe('http');
+    expect(parseDestroyArgs([]).apiType).toBeUndefined();
+  });
+
   it('read a state file only when it describes the same prefix and endpoint', () => {
     expect(stateMatches({ namePrefix: 'a', endpoint: null }, { namePrefix: 'a' })).toBe(true);
     expect(stateMatches({ namePrefix: 'a', endpoint: 'http://x' }, { namePrefix: 'a' })).toBe(false);
@@ -209,5 +265,95 @@ describe('script plumbing', () => {
   it('turns a missing-credentials error into advice', () => {
     const e = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
     expect(describeError(e)).toMatch(/^no usable AWS credentials .* --endpoint URL/);
+  });
+});
+
+/** A fake SDK client: answers each command by its class name, and records the calls. */
+function fakeClient(answers: Record<string, (input: Record<string, unknown>) => unknown>): { send: (command: object) => Promise<unknown>; calls: Array<[string, Record<string, unknown>]> } {
+  const calls: Array<[string, Record<string, unknown>]> = [];
+  return {
+    calls,
+    send: async (command: object) => {
+      const name = command.constructor.name;
+      const input = (command as { input: Record<string, unknown> }).input;
+      calls.push([name, input]);
+      const answer = answers[name];
+      if (!answer) throw new Error(`unexpected ${name}`);
+      return answer(input);
+    },
+  };
+}
+
+describe('the HTTP API steps', () => {
+  it('find HTTP APIs by name across pages, leaving WebSocket APIs and other names out', async () => {
+    const pages: Record<string, unknown> = {
+      first: { Items: [{ ApiId: 'w1', Name: 'kit-api', ProtocolType: 'WEBSOCKET' }, { ApiId: 'h1', Name: 'kit-api', ProtocolType: 'HTTP' }], NextToken: 'p2' },
+      p2: { Items: [{ ApiId: 'o1', Name: 'other', ProtocolType: 'HTTP' }, { ApiId: 'h2', Name: 'kit-api', ProtocolType: 'HTTP' }] },
+    };
+    const apigw2 = fakeClient({ GetApisCommand: (input) => pages[(input.NextToken as string | undefined) ?? 'first'] });
+    expect(await findHttpApis(apigw2 as never, 'kit-api')).toEqual([{ id: 'h1', name: 'kit-api' }, { id: 'h2', name: 'kit-api' }]);
+    expect(apigw2.calls.map(([, input]) => input.NextToken)).toEqual([undefined, 'p2']);
+    // several: the state file's id wins; without one, deploy refuses to guess
+    await expect(ensureHttpApiResource(apigw2 as never, 'kit-api', 'h2', () => {})).resolves.toEqual({ id: 'h2', created: false });
+    await expect(ensureHttpApiResource(apigw2 as never, 'kit-api', undefined, () => {})).rejects.toThrow(/several HTTP APIs are named kit-api \(h1, h2\)/);
+  });
+
+  it('create the API when there is none, with protocol HTTP', async () => {
+    const apigw2 = fakeClient({ GetApisCommand: () => ({ Items: [] }), CreateApiCommand: () => ({ ApiId: 'new1' }) });
+    await expect(ensureHttpApiResource(apigw2 as never, 'kit-api', undefined, () => {})).resolves.toEqual({ id: 'new1', created: true });
+    expect(apigw2.calls[1]).toEqual(['CreateApiCommand', { Name: 'kit-api', ProtocolType: 'HTTP', Description: 'lambda-long-request-kit' }]);
+  });
+
+  it('reuse an integration by its URI, updating its timeout and payload version, or create one', async () => {
+    const apigw2 = fakeClient({ UpdateIntegrationCommand: () => ({}), CreateIntegrationCommand: () => ({ IntegrationId: 'i2' }) });
+    const integrations = [{ id: 'i1', type: 'AWS_PROXY', uri: 'arn:proxy', payloadFormatVersion: '1.0', timeoutMs: 30_000 }];
+    expect(await ensureHttpIntegration(apigw2 as never, 'a', integrations, 'arn:proxy', 20_000)).toBe('i1');
+    expect(apigw2.calls[0]).toEqual(['UpdateIntegrationCommand', { ApiId: 'a', IntegrationId: 'i1', IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', TimeoutInMillis: 20_000 }]);
+    // now as wanted: no call
+    expect(await ensureHttpIntegration(apigw2 as never, 'a', integrations, 'arn:proxy', 20_000)).toBe('i1');
+    expect(apigw2.calls).toHaveLength(1);
+    expect(await ensureHttpIntegration(apigw2 as never, 'a', integrations, 'arn:main', 30_000)).toBe('i2');
+    expect(apigw2.calls[1]).toEqual(['CreateIntegrationCommand', {
+      ApiId: 'a', IntegrationType: 'AWS_PROXY', IntegrationUri: 'arn:main', PayloadFormatVersion: '2.0', TimeoutInMillis: 30_000, Description: 'lambda-long-request-kit',
+    }]);
+  });
+
+  it('point an existing route at the integration in place, or create it', async () => {
+    const apigw2 = fakeClient({ UpdateRouteCommand: () => ({}), CreateRouteCommand: () => ({ RouteId: 'r2' }) });
+    const routes = [{ id: 'r1', routeKey: 'ANY /', target: 'integrations/old' }];
+    expect(await ensureHttpRoute(apigw2 as never, 'a', routes, 'ANY /', 'i1')).toBe('updated');
+    expect(apigw2.calls[0]).toEqual(['UpdateRouteCommand', { ApiId: 'a', RouteId: 'r1', Target: 'integrations/i1' }]);
+    expect(await ensureHttpRoute(apigw2 as never, 'a', routes, 'ANY /', 'i1')).toBe('unchanged');
+    expect(await ensureHttpRoute(apigw2 as never, 'a', routes, 'ANY /{proxy+}', 'i1')).toBe('created');
+    expect(apigw2.calls[1]).toEqual(['CreateRouteCommand', { ApiId: 'a', RouteKey: 'ANY /{proxy+}', Target: 'integrations/i1', AuthorizationType: 'NONE' }]);
+  });
+
+  it('create the stage with auto-deploy when GetStage says NotFound, and turn auto-deploy on when it is off', async () => {
+    const missing = fakeClient({ GetStageCommand: () => { throw awsError('NotFoundException'); }, CreateStageCommand: () => ({}) });
+    expect(await ensureHttpStage(missing as never, 'a', '$default')).toBe('created');
+    expect(missing.calls[1]?.[1]).toMatchObject({ ApiId: 'a', StageName: '$default', AutoDeploy: true });
+    const off = fakeClient({ GetStageCommand: () => ({ AutoDeploy: false }), UpdateStageCommand: () => ({}) });
+    expect(await ensureHttpStage(off as never, 'a', 'prod')).toBe('updated');
+    expect(off.calls[1]).toEqual(['UpdateStageCommand', { ApiId: 'a', StageName: 'prod', AutoDeploy: true }]);
+    const on = fakeClient({ GetStageCommand: () => ({ AutoDeploy: true }) });
+    expect(await ensureHttpStage(on as never, 'a', '$default')).toBe('unchanged');
+  });
+
+  it('refuse a deploy of the other API type, by the state file or by name, before anything changes', async () => {
+    const names = { api: 'kit-api' } as never;
+    const none = { apigw: fakeClient({ GetRestApisCommand: () => ({ items: [] }) }), apigw2: fakeClient({ GetApisCommand: () => ({ Items: [] }) }) };
+    const base = { names, namePrefix: 'kit', local: false, stateFile: path.join(scratch, 'state.json') };
+    await expect(checkApiType(none as never, { ...base, apiType: 'http' }, { apiType: 'rest', apiId: 'r1' }))
+      .rejects.toThrow(/^kit is deployed behind a REST API \(r1, says .*state\.json\): --api-type http cannot replace it in place; run npm run destroy first, or use another --name-prefix$/);
+    await expect(checkApiType(none as never, { ...base, apiType: 'rest' }, { apiType: 'http', apiId: 'h1' })).rejects.toThrow(/behind an HTTP API \(h1/);
+    await expect(checkApiType(none as never, { ...base, apiType: 'http' }, { apiType: 'http', apiId: 'h1' })).resolves.toBeUndefined();
+    const restByName = { ...none, apigw: fakeClient({ GetRestApisCommand: () => ({ items: [{ id: 'r9', name: 'kit-api' }] }) }) };
+    await expect(checkApiType(restByName as never, { ...base, apiType: 'http' }, null)).rejects.toThrow(/behind a REST API \(kit-api, r9\)/);
+    const httpByName = { ...none, apigw2: fakeClient({ GetApisCommand: () => ({ Items: [{ ApiId: 'h9', Name: 'kit-api', ProtocolType: 'HTTP' }] }) }) };
+    await expect(checkApiType(httpByName as never, { ...base, apiType: 'rest' }, null)).rejects.toThrow(/behind an HTTP API \(kit-api, h9\)/);
+    // a local endpoint without apigatewayv2 (LocalStack's free edition) has no HTTP APIs; AWS's errors stand
+    const unserved = { ...none, apigw2: fakeClient({ GetApisCommand: () => { throw awsError('InternalFailure', 'not included in your license', 501); } }) };
+    await expect(checkApiType(unserved as never, { ...base, local: true, apiType: 'rest' }, null)).resolves.toBeUndefined();
+    await expect(checkApiType(unserved as never, { ...base, apiType: 'rest' }, null)).rejects.toThrow(/license/);
   });
 });

@@ -1,6 +1,7 @@
 // The AWS clients of deploy and destroy, and what every resource module shares: error tests,
 // the target's configuration, the account and region.
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -35,6 +36,8 @@ export interface Clients {
   lambda: LambdaClient;
   /** API Gateway: the REST API. */
   apigw: APIGatewayClient;
+  /** API Gateway V2: the HTTP API. */
+  apigw2: ApiGatewayV2Client;
   /** STS: the account. */
   sts: STSClient;
 }
@@ -84,6 +87,7 @@ export function makeClients(target: ClientTarget): Clients {
     iam: new IAMClient(config),
     lambda: new LambdaClient(config),
     apigw: new APIGatewayClient(config),
+    apigw2: new ApiGatewayV2Client(config),
     sts: new STSClient(config),
   };
 }
@@ -117,6 +121,14 @@ export async function resolveIdentity(sts: STSClient, { local, region }: { local
     if (!local || !answered) throw err;
     return { account: LOCAL_ACCOUNT, partition: partitionOf(region) };
   }
+}
+
+/**
+ * Whether an error is an answer from the endpoint (an HTTP status came back), as opposed to a
+ * failure to reach it.
+ */
+export function isServiceAnswer(err: unknown): boolean {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode !== undefined;
 }
 
 /**
