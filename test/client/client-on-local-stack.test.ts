@@ -191,3 +191,48 @@ describe('the client with RESULTS_PATH', () => {
     expect(await resumed.json()).toMatchObject({ path: '/resume-paths', waitedSeconds: 3 });
   }, 20_000);
 });
+
+// The same client behind an HTTP API (deploy --api-type http): payload 2.0 events, HTTP API's
+// answers (apigw-requestid), the $default stage at the API's base URL.
+describe('the client on an HTTP API', () => {
+  let http: DeployedKit;
+  const httpUrl = (path: string) => `${http.state.invokeUrl}${path}`;
+
+  beforeAll(async () => {
+    http = await deployKit(['--name-prefix', 'client-http', '--api-type', 'http', '--wait-seconds', '0.2', '--main-delay', '0.5', '--proxy-env', 'RETRY_AFTER_SECONDS=1']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await http?.stop();
+  });
+
+  it('follows a chain of more than 20 redirects to Main\'s answer', async () => {
+    const progress: LongRequestProgress[] = [];
+    const response = await callLongRequest(httpUrl('orders?seconds=6&tag=http'), { method: 'POST', body: '{"order":7}', headers: { 'content-type': 'application/json' } },
+      { onProgress: (p) => progress.push(p), timeoutMs: 30_000 });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('apigw-requestid')).toBeTruthy();
+    expect(await response.json()).toMatchObject({ method: 'POST', path: '/orders', bodyBytes: 11, waitedSeconds: 6, query: { seconds: ['6'], tag: ['http'] }, payloadVersion: '2.0' });
+    expect(progress.at(-1)).toMatchObject({ status: 200, next: 'done' });
+    expect(progress.at(-1)!.hops).toBeGreaterThan(20);
+    expect(progress.slice(0, -1).every((p) => p.status === 303 && p.url.startsWith(http.state.invokeUrl))).toBe(true);
+  }, 40_000);
+
+  it('polls a 202 after Retry-After to Main\'s answer', async () => {
+    const progress: LongRequestProgress[] = [];
+    const response = await callLongRequest(httpUrl('async?seconds=2.5'), { method: 'PUT', body: 'abc', headers: { 'content-type': 'text/plain' } }, { respondAsync: true, onProgress: (p) => progress.push(p) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ method: 'PUT', path: '/async', bodyBytes: 3, waitedSeconds: 2.5 });
+    const polls = progress.filter((p) => p.next === 'poll');
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect(polls.every((p) => p.status === 202 && p.waitMs === 1000)).toBe(true);
+  }, 20_000);
+
+  it('returns a Main that throws as a 502 response with the RequestID', async () => {
+    const response = await callLongRequest(httpUrl('boom?seconds=1&fail=1'));
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: { code: string; requestId: string } };
+    expect(body.error.code).toBe('MAIN_ERROR');
+    expect(response.headers.get('x-request-id')).toBe(body.error.requestId);
+  }, 20_000);
+});

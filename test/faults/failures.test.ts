@@ -33,6 +33,8 @@ const DEPLOYMENTS: Record<string, string[]> = {
   fmalformed: ['--main-name', 'fx-malformed-main'],
   flarge: ['--proxy-env', 'SHOW_ERROR_DETAILS=true'],
   fkill: ['--talker-timeout', '10'],
+  // The smoke case behind an HTTP API (payload 2.0, 30 s): the same fault as fkill.
+  fhttpkill: ['--talker-timeout', '10', '--api-type', 'http'],
   fddbreset: ['--wait-seconds', '2'],
   fddbunavail: ['--wait-seconds', '2'],
   fdup: [],
@@ -165,12 +167,15 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     expect(runsOf(fs, d.main)).toBe(1);
   });
 
-  it('the Talker\'s process is killed while Main runs: 504 LOST at the task\'s Deadline, not an endless chain; Main ran once', async () => {
-    const d = kit('fkill');
+  it.each([
+    ['behind a REST API', 'fkill'],
+    ['behind an HTTP API', 'fhttpkill'],
+  ] as const)('the Talker\'s process is killed while Main runs (%s): 504 LOST at the task\'s Deadline, not an endless chain; Main ran once', async (_label, name) => {
+    const d = kit(name);
     const mainStarted = nextEvent<StartEvent>(fs.stack.events, 'invocation-start', (e) => e.functionName === d.main);
     const mainEnded = nextEvent<EndEvent>(fs.stack.events, 'invocation', (e) => e.functionName === d.main);
     const discarded = nextEvent<{ functionName: string; attempts: number; reason: string }>(fs.stack.events, 'async-discarded', (e) => e.functionName === d.talker);
-    const client = follow(url(d, `work?seconds=15&m=${marker('kill')}`));
+    const client = follow(url(d, `work?seconds=15&m=${marker(name)}`));
     await mainStarted;
     expect(fs.stack.ops.killEnvironments(d.talker, 'busy')).toBe(1);
     const r = await client;
@@ -178,6 +183,7 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     expect(r.statuses).toEqual([504]);
     const error = await kitError(r.body);
     expect(error.code).toBe('LOST');
+    expect(r.response.headers.has('apigw-requestid')).toBe(d.state.apiType === 'http');
     expect(r.elapsedMs).toBeGreaterThanOrEqual(10_000);
     expect(r.elapsedMs).toBeLessThan(25_000);
     // The killed Talker is not retried (the deploy sets MaximumRetryAttempts 0 on it).
