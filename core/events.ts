@@ -18,7 +18,10 @@ export interface IncomingRequest {
    * the path parameters (so without a stage or a custom domain's base path).
    */
   apiPath: string;
-  /** REST only: `requestContext.path`, the path as the client sent it (with stage or base path). */
+  /**
+   * The path as the client sent it, with the stage or base path: REST's `requestContext.path`,
+   * an HTTP API's `rawPath`.
+   */
   clientPath?: string;
   /** When API Gateway received the request (epoch ms), if the event says. */
   receivedAt?: number;
@@ -116,7 +119,7 @@ export function readRequest(event: ApiGatewayEvent): IncomingRequest {
     const routeKey = text(raw['routeKey'], '$default');
     const template = routeKey.includes(' ') ? routeKey.slice(routeKey.indexOf(' ') + 1) : undefined;
     const stage = text(context['stage'], '$default');
-    const stagePrefix = stage !== '$default' && path.startsWith(`/${stage}/`) ? `/${stage}` : '';
+    const stagePrefix = stage !== '$default' && (path === `/${stage}` || path.startsWith(`/${stage}/`)) ? `/${stage}` : '';
     const receivedAt = epoch(context['timeEpoch']);
     return {
       ...(receivedAt !== undefined && { receivedAt }),
@@ -124,6 +127,8 @@ export function readRequest(event: ApiGatewayEvent): IncomingRequest {
       method: text(http['method'], 'GET').toUpperCase(),
       path,
       apiPath: (template !== undefined ? fillTemplate(template, raw['pathParameters']) : undefined) ?? (path.slice(stagePrefix.length) || '/'),
+      // rawPath keeps a named stage, as REST's requestContext.path does: relative links need it.
+      clientPath: path,
       query: rawQuery !== undefined ? parseRawQuery(rawQuery) : collect(raw['queryStringParameters'], undefined, false),
       headers: collect(raw['headers'], undefined, true),
       bodyBytes: bodySize(raw['body'], raw['isBase64Encoded']),

@@ -22,6 +22,8 @@ export const MAX_HTTP_API_PAYLOAD = 10 * 1024 * 1024;
 export const HTTP_API_RESPONSES = {
   /** No stage serves the path, or no route matches it. */
   NOT_FOUND: { status: 404, message: 'Not Found' },
+  /** The API's default endpoint is disabled (`disableExecuteApiEndpoint`). */
+  FORBIDDEN: { status: 403, message: 'Forbidden' },
   /** The body is over the 10 MB payload limit. */
   REQUEST_TOO_LARGE: { status: 413, message: 'Request Entity Too Large' },
   /** The function failed, could not be called, or answered with something HTTP API cannot map. */
@@ -186,7 +188,8 @@ export function parseResponseV2(payload: string): ResponseV2 {
   }
   const o = r as Record<string, unknown>;
   const status = typeof o.statusCode === 'string' && /^\d+$/.test(o.statusCode) ? Number(o.statusCode) : o.statusCode;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return { malformed: 'statusCode is not a valid HTTP status' };
+  // 1xx are interim answers, never a final one: HTTP cannot end a request with them.
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return { malformed: 'statusCode is not a valid final HTTP status (200 to 599)' };
   const scalar = (v: unknown): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v);
   const headers: [string, string][] = [];
   if (o.headers !== undefined && o.headers !== null) {
@@ -240,7 +243,16 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
     }
     throw err;
   }
-  const api = deps.store.api(target.apiId);
+  // Looked up after the body was read: the API may have been deleted meanwhile.
+  const api = deps.store.apis.get(target.apiId);
+  if (!api) {
+    done(sendOwn(res, 'NOT_FOUND', base), '(no such API)');
+    return;
+  }
+  if (api.disableExecuteApiEndpoint) {
+    done(sendOwn(res, 'FORBIDDEN', base), '(the default endpoint is disabled)');
+    return;
+  }
   const served = stageFor(api, target.apiPath);
   const deployment = served?.stage.deploymentId !== undefined ? api.deployments.get(served.stage.deploymentId) : undefined;
   if (!served || !deployment) {
@@ -314,9 +326,14 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
     grouped.set(key, g);
   }
   if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
+  // `cookies` join a Set-Cookie the headers carry: one header, every cookie once.
+  if (parsed.cookies.length > 0) {
+    const setCookie = grouped.get('set-cookie') ?? { name: 'Set-Cookie', values: [] };
+    setCookie.values.push(...parsed.cookies);
+    grouped.set('set-cookie', setCookie);
+  }
   const headers: Record<string, string | string[]> = {};
-  for (const { name, values } of grouped.values()) headers[name] = values.length === 1 ? (values[0] ?? '') : values;
-  if (parsed.cookies.length > 0) headers['Set-Cookie'] = [...(grouped.get('set-cookie')?.values ?? []), ...parsed.cookies];
+  for (const { name, values } of grouped.values()) headers[name] = values.length === 1 && name.toLowerCase() !== 'set-cookie' ? (values[0] ?? '') : values;
   Object.assign(headers, base);
   try {
     send(res, parsed.status, headers, parsed.body);

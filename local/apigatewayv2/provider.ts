@@ -213,6 +213,27 @@ function checkTarget(api: HttpApi, target: unknown): string | undefined {
   return target as string;
 }
 
+/** The authorization types of an HTTP API route. */
+export const ROUTE_AUTHORIZATION_TYPES = ['NONE', 'AWS_IAM', 'JWT', 'CUSTOM'] as const;
+
+/**
+ * Checks a route's authorization type: JWT and CUSTOM need an authorizer, which AWS requires and
+ * the stack does not emulate (no CreateAuthorizer), so they are refused; AWS_IAM is recorded and
+ * not enforced, as IAM is not.
+ */
+function checkAuthorization(body: Json): string | undefined {
+  const type = optionalString(body, 'authorizationType');
+  if (type === undefined) return undefined;
+  if (!(ROUTE_AUTHORIZATION_TYPES as readonly string[]).includes(type)) {
+    throw badRequest(`Invalid authorization type ${type}: it must be one of ${ROUTE_AUTHORIZATION_TYPES.join(', ')}`);
+  }
+  if ((type === 'JWT' || type === 'CUSTOM') && optionalString(body, 'authorizerId') === undefined) {
+    throw badRequest(`An authorizerId is required for authorization type ${type}`);
+  }
+  if (type === 'JWT' || type === 'CUSTOM') throw badRequest(`Authorization type ${type} needs an authorizer, and the local stack does not emulate authorizers`);
+  return type;
+}
+
 function checkRouteKey(api: HttpApi, routeKey: unknown, except?: string): string {
   if (typeof routeKey !== 'string' || !routeKey) throw badRequest('RouteKey is required');
   if (!parseRouteKey(routeKey)) {
@@ -430,11 +451,12 @@ export class ApiGatewayV2Provider {
     const routeKey = checkRouteKey(api, body.routeKey);
     const target = checkTarget(api, body.target);
     const operationName = optionalString(body, 'operationName');
+    const authorizationType = checkAuthorization(body);
     const route: HttpRoute = {
       routeId: unique(api.routes, 7),
       routeKey,
       ...(target !== undefined && { target }),
-      authorizationType: optionalString(body, 'authorizationType') ?? 'NONE',
+      authorizationType: authorizationType ?? 'NONE',
       apiKeyRequired: false,
       apiGatewayManaged: false,
       ...(operationName !== undefined && { operationName }),
@@ -464,7 +486,7 @@ export class ApiGatewayV2Provider {
     if (body.routeKey !== undefined) patched.routeKey = checkRouteKey(api, body.routeKey, route.routeId);
     const target = checkTarget(api, body.target);
     if (target !== undefined) patched.target = target;
-    const authorizationType = optionalString(body, 'authorizationType');
+    const authorizationType = checkAuthorization(body);
     if (authorizationType !== undefined) patched.authorizationType = authorizationType;
     api.routes.set(patched.routeId, patched);
     this.autoDeploy(api);

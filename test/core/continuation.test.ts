@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { continuationLocation, readContinuation } from '../../core/continuation';
 import { verifyContinuation } from '../../core/secrets';
 import { readRequest } from '../../core/events';
+import type { ApiGatewayEvent } from '../../core/types';
 import { restEvent } from '../support/events';
 
 const id = '3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e6f';
@@ -43,3 +44,20 @@ describe('continuationLocation', () => {
     }
   });
 });
+
+describe('continuationLocation on a results path, behind an HTTP API stage', () => {
+  const event = (rawPath: string, stage: string, routeKey: string): ApiGatewayEvent => ({
+    version: '2.0', routeKey, rawPath, rawQueryString: '', headers: {}, isBase64Encoded: false,
+    requestContext: { http: { method: 'GET', path: rawPath }, stage, timeEpoch: 1 },
+  } as unknown as ApiGatewayEvent);
+  const resolved = (url: string, request: ReturnType<typeof readRequest>): string =>
+    new URL(continuationLocation({ requestId: id, token, hop: 1, mode: 'redirect' }, undefined, { resultsPath: '/_results', from: request }), url).pathname;
+
+  it('stays on the named stage when its root is asked for without the trailing slash', () => {
+    expect(resolved('https://h/live', readRequest(event('/live', 'live', 'ANY /')))).toBe(`/live/_results/${id}`);
+    expect(resolved('https://h/live/', readRequest(event('/live/', 'live', 'ANY /')))).toBe(`/live/_results/${id}`);
+    expect(resolved('https://h/live/a/b', readRequest(event('/live/a/b', 'live', 'ANY /{proxy+}')))).toBe(`/live/_results/${id}`);
+    expect(resolved('https://h/', readRequest(event('/', '$default', 'ANY /')))).toBe(`/_results/${id}`);
+  });
+});
+

@@ -82,6 +82,14 @@ describe('readRequest, HTTP API payload 2.0', () => {
     expect(readRequest(http()).apiPath).toBe('/orders/7');
   });
 
+  it('keeps the path as the client sent it, a bare named stage included, for relative links', () => {
+    const bare = readRequest(http({ routeKey: 'ANY /', rawPath: '/live', requestContext: { http: { method: 'GET' }, stage: 'live' } }));
+    expect(bare).toMatchObject({ apiPath: '/', clientPath: '/live' });
+    const $default = readRequest(http({ rawPath: '/', requestContext: { http: { method: 'GET' }, stage: '$default' } }));
+    expect($default).toMatchObject({ apiPath: '/', clientPath: '/' });
+    expect(readRequest(http({ rawPath: '/live', requestContext: { http: { method: 'GET' }, stage: 'live' } })).apiPath).toBe('/');
+  });
+
   it('uses the route template of a route key with a path', () => {
     const routed = readRequest(http({ routeKey: 'ANY /{proxy+}', rawPath: '/prod/a/b', pathParameters: { proxy: 'a/b' }, requestContext: { http: { method: 'GET' }, stage: 'prod' } }));
     expect(routed.apiPath).toBe('/a/b');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ApiGatewayV2Client, CreateApiCommand, CreateDeploymentCommand, CreateIntegrationCommand, CreateRouteCommand, CreateStageCommand,
   DeleteApiCommand, DeleteIntegrationCommand, DeleteRouteCommand, GetApiCommand, GetApisCommand, GetIntegrationCommand, GetRoutesCommand,
-  GetStageCommand, GetStagesCommand, UpdateIntegrationCommand, UpdateRouteCommand,
+  GetStageCommand, GetStagesCommand, UpdateApiCommand, UpdateIntegrationCommand, UpdateRouteCommand,
 } from '@aws-sdk/client-apigatewayv2';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +30,8 @@ exports.handler = async (event) => {
   if (p === 'cookies') return { statusCode: 201, headers: { 'x-one': '1' }, cookies: ['a=1; Path=/', 'b=2'], body: 'with cookies' };
   if (p === 'binary') return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: event.body, isBase64Encoded: event.isBase64Encoded };
   if (p === 'badstatus') return { statusCode: 'abc', body: 'x' };
+  if (p === 'interim') return { statusCode: 100, body: 'x' };
+  if (p === 'bothcookies') return { statusCode: 200, headers: { 'set-cookie': 'h=1' }, cookies: ['c=2'], body: 'x' };
   if (p === 'badheaders') return { statusCode: 200, headers: { 'set-cookie': ['a', 'b'] }, body: 'x' };
   if (p === 'throw') throw new Error('boom');
   if (p === 'slow') { await new Promise((r) => setTimeout(r, 2500)); return 'late'; }
@@ -131,6 +133,16 @@ describe('HTTP API control plane (apigatewayv2)', () => {
       .rejects.toMatchObject({ name: 'ConflictException' });
     await expect(v2.send(new GetStageCommand({ ApiId: apiId, StageName: 'nope' })))
       .rejects.toMatchObject({ name: 'NotFoundException' });
+    // JWT and CUSTOM need an authorizer (AWS requires one; the stack has none to offer).
+    for (const AuthorizationType of ['JWT', 'CUSTOM'] as const) {
+      await expect(v2.send(new CreateRouteCommand({ ApiId: apiId, RouteKey: `GET /auth-${AuthorizationType}`, AuthorizationType })))
+        .rejects.toMatchObject({ name: 'BadRequestException', message: `An authorizerId is required for authorization type ${AuthorizationType}` });
+    }
+    await expect(v2.send(new CreateRouteCommand({ ApiId: apiId, RouteKey: 'GET /auth-bogus', AuthorizationType: 'BOGUS' as 'NONE' })))
+      .rejects.toMatchObject({ name: 'BadRequestException' });
+    const iam = await v2.send(new CreateRouteCommand({ ApiId: apiId, RouteKey: 'GET /auth-iam', AuthorizationType: 'AWS_IAM', Target: `integrations/${integrationId}` }));
+    expect(iam.AuthorizationType).toBe('AWS_IAM');
+    await v2.send(new DeleteRouteCommand({ ApiId: apiId, RouteId: iam.RouteId }));
   });
 
   it('updates in place and auto-deploys every change; a stage without auto-deploy serves its deployment', async () => {
@@ -263,8 +275,13 @@ describe('HTTP API invoke URLs: answers and limits', () => {
     expect(res.body.toString()).toBe('with cookies');
   });
 
+  it('sends a Set-Cookie of the headers and the cookies together, each once', async () => {
+    const res = await rawRequest(`${base()}/bothcookies`, 'GET', []);
+    expect(res.headers['set-cookie']).toEqual(['h=1', 'c=2']);
+  });
+
   it('answers 500 Internal Server Error for a malformed answer or a function error', async () => {
-    for (const path of ['badstatus', 'badheaders', 'throw']) {
+    for (const path of ['badstatus', 'interim', 'badheaders', 'throw']) {
       const res = await rawRequest(`${base()}/${path}`, 'GET', []);
       expect([path, res.status, json(res)]).toEqual([path, 500, { message: 'Internal Server Error' }]);
       expect(res.headers['apigw-requestid']).toBeTruthy();
@@ -291,6 +308,34 @@ describe('HTTP API invoke URLs: answers and limits', () => {
     }
     const big = await rawRequest(`${base()}/echo`, 'POST', ['Content-Type', 'application/octet-stream'], Buffer.alloc(10 * 1024 * 1024 + 1));
     expect([big.status, json(big)]).toEqual([413, { message: 'Request Entity Too Large' }]);
+  });
+
+  it('answers 403 Forbidden while the default endpoint is disabled', async () => {
+    const api = await v2.send(new CreateApiCommand({ Name: 'closable', ProtocolType: 'HTTP', Target: fnArn('app') }));
+    const url = `${stack.url}/_aws/execute-api/${api.ApiId}/object`;
+    expect((await rawRequest(url, 'GET', [])).status).toBe(200);
+    await v2.send(new UpdateApiCommand({ ApiId: api.ApiId, DisableExecuteApiEndpoint: true }));
+    const closed = await rawRequest(url, 'GET', []);
+    expect([closed.status, json(closed)]).toEqual([403, { message: 'Forbidden' }]);
+    await v2.send(new UpdateApiCommand({ ApiId: api.ApiId, DisableExecuteApiEndpoint: false }));
+    expect((await rawRequest(url, 'GET', [])).status).toBe(200);
+  });
+
+  it('answers 404 for a request whose API is deleted while its body arrives', async () => {
+    const api = await v2.send(new CreateApiCommand({ Name: 'doomed', ProtocolType: 'HTTP', Target: fnArn('app') }));
+    const answer = new Promise<Answer>((resolve, reject) => {
+      const req = request(`${stack.url}/_aws/execute-api/${api.ApiId}/object`, { method: 'POST', headers: { 'Content-Length': '4', 'Content-Type': 'text/plain' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.write('ab', () => {
+        void v2.send(new DeleteApiCommand({ ApiId: api.ApiId })).then(() => req.end('cd'), reject);
+      });
+    });
+    const res = await answer;
+    expect([res.status, json(res)]).toEqual([404, { message: 'Not Found' }]);
   });
 
   it('sends payload format 1.0 events when the integration asks for them', async () => {
