@@ -5,7 +5,7 @@ import path from 'node:path';
 import { buildFunction } from './build-lib';
 import { ExpectedError } from './cli';
 import { checkApiEndpointType, deleteRestApi, ensureApi, findRestApis, removePermission } from './aws/api';
-import { isServiceAnswer, makeClients, resolveIdentity, resolveRegion, type Clients, type Log } from './aws/clients';
+import { isAwsError, isServiceAnswer, makeClients, resolveIdentity, resolveRegion, type Clients, type Log } from './aws/clients';
 import { deleteFunction, ensureFunction, existingFunctionArn, putEventInvokeConfig } from './aws/functions';
 import { deleteRole, ensureRole } from './aws/roles';
 import { deleteHttpApi, ensureHttpApi, findHttpApis } from './aws/http-api';
@@ -103,8 +103,9 @@ export function stateMatches(state: Pick<DeployState, 'namePrefix' | 'endpoint'>
  * whose GATEWAY_TIMEOUT_MS and payload cannot suit both).
  *
  * @param known - the state file, when it describes this deployment
+ * @param log - where a skipped check is noted (a REST deploy whose credentials cannot list HTTP APIs)
  */
-export async function checkApiType(c: Pick<Clients, 'apigw' | 'apigw2'>, options: Pick<DeployOptions, 'apiType' | 'names' | 'namePrefix' | 'local' | 'stateFile'>, known: Pick<DeployState, 'apiType' | 'apiId'> | null): Promise<void> {
+export async function checkApiType(c: Pick<Clients, 'apigw' | 'apigw2'>, options: Pick<DeployOptions, 'apiType' | 'names' | 'namePrefix' | 'local' | 'stateFile'>, known: Pick<DeployState, 'apiType' | 'apiId'> | null, log: Log = () => {}): Promise<void> {
   const wanted = options.apiType;
   const refuse = (other: ApiType, where: string): never => {
     throw new ExpectedError(`${options.namePrefix} is deployed behind ${API_TYPE_LABEL[other]} (${where}): --api-type ${wanted} cannot replace it in place; run npm run destroy first, or use another --name-prefix`);
@@ -115,7 +116,15 @@ export async function checkApiType(c: Pick<Clients, 'apigw' | 'apigw2'>, options
     const rest = await findRestApis(c.apigw, options.names.api);
     if (rest.length > 0) refuse('rest', `${options.names.api}, ${rest.map((a) => a.id).join(', ')}`);
   } else {
-    const http = await findHttpApisIfServed(c.apigw2, options.names.api, options.local);
+    let http: Array<{ id: string }>;
+    try {
+      http = await findHttpApisIfServed(c.apigw2, options.names.api, options.local);
+    } catch (err) {
+      // A REST deploy with credentials limited to REST APIs: the check is skipped, not the deploy.
+      if (!isAwsError(err, 'AccessDeniedException', 'AccessDenied', 'ForbiddenException')) throw err;
+      log(`note: cannot list HTTP APIs (${(err as Error).name}): not checking for an HTTP API named ${options.names.api}`);
+      return;
+    }
     if (http.length > 0) refuse('http', `${options.names.api}, ${http.map((a) => a.id).join(', ')}`);
   }
 }
@@ -195,7 +204,7 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
 
   // Before anything changes: the kit is not deployed behind the other API type, and an existing
   // REST API's endpoint type is the one the Proxy is told.
-  await checkApiType(c, options, known);
+  await checkApiType(c, options, known, log);
   if (plan.api.type === 'rest') await checkApiEndpointType(c.apigw, plan.api.name, known?.apiId, plan.api.endpointType);
 
   const table = await ensureTable(c.ddb, plan.table, log);
@@ -229,7 +238,7 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
     integrationTimeoutMs: plan.api.integrationTimeoutMs,
   };
   const api = plan.api.type === 'http'
-    ? await ensureHttpApi({ apigw2: c.apigw2, lambda: c.lambda }, common, log)
+    ? await ensureHttpApi({ apigw2: c.apigw2, lambda: c.lambda }, { ...common, previousStage: known?.stage }, log)
     : await ensureApi({ apigw: c.apigw, lambda: c.lambda }, { ...common, endpointType: plan.api.endpointType, transferMode: plan.api.transferMode }, log);
   const url = invokeUrl({ endpoint: options.endpoint, region, apiId: api.apiId, stage: plan.api.stage });
   const directUrl = plan.api.directRoute ? `${url}direct` : null;

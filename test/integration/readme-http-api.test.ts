@@ -58,9 +58,11 @@ describe.skipIf(!hasAws && process.env.REQUIRE_TOOLS !== '1')('the README\'s man
     const quick = await follow(`${url}quick?seconds=1`);
     expect(quick.statuses).toEqual([200]);
     expect(JSON.parse(quick.body)).toMatchObject({ path: '/quick', payloadVersion: '2.0', waitedSeconds: 1 });
-    // Main takes 35 s: more than HTTP API's 30 s, so the kit answers with a 303 first.
+    // Main takes 35 s: more than HTTP API's 30 s, so the kit answers with a 303 first, to the
+    // results route (RESULTS_PATH, set by the second block).
     const long = await follow(`${url}long`);
     expect(long.statuses[0]).toBe(303);
+    expect(new URL(long.urls[1] ?? '').pathname).toMatch(new RegExp(`^/_aws/execute-api/${apiId}/_results/[0-9a-f-]{36}$`));
     expect(long.statuses.at(-1)).toBe(200);
     expect(JSON.parse(long.body)).toMatchObject({ path: '/long', payloadVersion: '2.0', waitedSeconds: 35 });
     // The second block added the open results route.

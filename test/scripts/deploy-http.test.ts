@@ -244,11 +244,25 @@ describe('deploy --api-type http against the local stack', () => {
     const policy = async () => (await clients.lambda.send(new GetPolicyCommand({ FunctionName: mainName }))).Policy ?? '';
     expect(await policy()).toContain(`apigateway-${s.apiId}`);
 
+    // Deployed again on $default without --direct-route: the stage live, the direct routes, Main's
+    // integration and the permission it gave this API all go; nothing reaches Main but the kit.
+    const again = await scriptAs(other, otherState, 'deploy', '--api-type', 'http', '--main-name', mainName, '--wait-seconds', '0.2');
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`removed the direct route to ${mainName}`);
+    expect(again.stdout).toContain('removed the earlier stage live');
+    expect(Object.keys(await routes(s.apiId)).sort()).toEqual(['ANY /', 'ANY /{proxy+}']);
+    expect((await integrations(s.apiId)).map((i) => i.uri)).toEqual([`arn:aws:lambda:us-east-1:000000000000:function:${other}-proxy`]);
+    expect(await gone(() => clients.apigw2.send(new GetStageCommand({ ApiId: s.apiId, StageName: 'live' })))).toBe('NotFoundException');
+    expect(await policy().catch(() => '')).not.toContain(`apigateway-${s.apiId}`);
+    const moved = readStateFile(otherState);
+    expect(moved).toMatchObject({ stage: '$default', directUrl: null, invokeUrl: `${stack.url}/_aws/execute-api/${s.apiId}/` });
+    expect((await follow(`${moved.invokeUrl}hi?seconds=0.1`)).response.status).toBe(200);
+
     const d = await scriptAs(other, otherState, 'destroy');
     expect(d.code).toBe(0);
     expect(d.stdout).toContain(`HTTP API ${other}-api (${s.apiId}): deleted`);
     expect(await gone(() => clients.lambda.send(new GetFunctionCommand({ FunctionName: mainName })))).toBe('present');
-    expect(await policy().catch(() => '')).not.toContain(`apigateway-${s.apiId}`);
   }, 120_000);
 
   it('destroys the HTTP API and everything else, and tolerates a second run', async () => {

@@ -28,7 +28,7 @@ import { withRolePropagation } from '../../scripts/lib/aws/roles';
 import { ensureTtl } from '../../scripts/lib/aws/table';
 import { checkApiType, loadZips, readState, stateMatches } from '../../scripts/lib/deploy-run';
 import { destroyApiType } from '../../scripts/lib/dry-run';
-import { ensureHttpApiResource, ensureHttpIntegration, ensureHttpRoute, ensureHttpStage, findHttpApis } from '../../scripts/lib/aws/http-api';
+import { ensureHttpApiResource, ensureHttpIntegration, ensureHttpRoute, ensureHttpStage, findHttpApis, waitForAutoDeploy } from '../../scripts/lib/aws/http-api';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'deploy-lib-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -328,6 +328,19 @@ describe('the HTTP API steps', () => {
     expect(apigw2.calls[1]).toEqual(['CreateRouteCommand', { ApiId: 'a', RouteKey: 'ANY /{proxy+}', Target: 'integrations/i1', AuthorizationType: 'NONE' }]);
   });
 
+  it('wait for the auto-deployment of the changes: a stage serving a new deployment, or give up after the timeout; a failed one stops', async () => {
+    const answers = [{ DeploymentId: 'd1' }, { DeploymentId: 'd1' }, { DeploymentId: 'd2' }];
+    const later = fakeClient({ GetStageCommand: () => answers.shift() ?? { DeploymentId: 'd2' } });
+    expect(await waitForAutoDeploy(later as never, 'a', '$default', 'd1', 5000, 1)).toBe(true);
+    expect(later.calls.length).toBe(3);
+    const fresh = fakeClient({ GetStageCommand: () => ({ DeploymentId: 'd1' }) });
+    expect(await waitForAutoDeploy(fresh as never, 'a', '$default', undefined, 5000, 1)).toBe(true);
+    const stuck = fakeClient({ GetStageCommand: () => ({ DeploymentId: 'd1' }) });
+    expect(await waitForAutoDeploy(stuck as never, 'a', '$default', 'd1', 20, 5)).toBe(false);
+    const failed = fakeClient({ GetStageCommand: () => ({ DeploymentId: 'd1', LastDeploymentStatusMessage: 'Failed to deploy stage: bad integration' }) });
+    await expect(waitForAutoDeploy(failed as never, 'a', 'live', 'd1', 5000, 1)).rejects.toThrow('HTTP API a: the auto-deployment of stage live failed: Failed to deploy stage: bad integration');
+  });
+
   it('create the stage with auto-deploy when GetStage says NotFound, and turn auto-deploy on when it is off', async () => {
     const missing = fakeClient({ GetStageCommand: () => { throw awsError('NotFoundException'); }, CreateStageCommand: () => ({}) });
     expect(await ensureHttpStage(missing as never, 'a', '$default')).toBe('created');
@@ -355,5 +368,10 @@ describe('the HTTP API steps', () => {
     const unserved = { ...none, apigw2: fakeClient({ GetApisCommand: () => { throw awsError('InternalFailure', 'not included in your license', 501); } }) };
     await expect(checkApiType(unserved as never, { ...base, local: true, apiType: 'rest' }, null)).resolves.toBeUndefined();
     await expect(checkApiType(unserved as never, { ...base, apiType: 'rest' }, null)).rejects.toThrow(/license/);
+    // a REST deploy whose credentials may not list HTTP APIs: the check is skipped with a note
+    const denied = { ...none, apigw2: fakeClient({ GetApisCommand: () => { throw awsError('AccessDeniedException', 'not authorized', 403); } }) };
+    const notes: string[] = [];
+    await expect(checkApiType(denied as never, { ...base, apiType: 'rest' }, null, (line) => notes.push(line))).resolves.toBeUndefined();
+    expect(notes).toEqual(['note: cannot list HTTP APIs (AccessDeniedException): not checking for an HTTP API named kit-api']);
   });
 });

@@ -1,7 +1,7 @@
 // The HTTP API (apigatewayv2): its integrations, routes and auto-deploy stage, the permissions
 // that let it invoke the functions, and its deletion.
 import type { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
-import { CreateApiCommand, CreateIntegrationCommand, CreateRouteCommand, CreateStageCommand, DeleteApiCommand, DeleteRouteCommand,
+import { CreateApiCommand, CreateIntegrationCommand, CreateRouteCommand, CreateStageCommand, DeleteApiCommand, DeleteIntegrationCommand, DeleteRouteCommand, DeleteStageCommand,
   GetApisCommand, GetIntegrationsCommand, GetRoutesCommand, GetStageCommand, UpdateIntegrationCommand, UpdateRouteCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-apigatewayv2';
@@ -10,7 +10,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ExpectedError } from '../cli';
 import { HTTP_API_TIMEOUT_MS } from '../deploy-options';
 import type { Where } from '../deploy-plan';
-import { ensureApiPermission } from './api';
+import { permissionStatementId } from '../deploy-plan';
+import { ensureApiPermission, removePermission } from './api';
 import { DESCRIPTION, deleteIfPresent, isAwsError, isNotFound, type Log } from './clients';
 
 /** The payload format of every integration deploy writes on an HTTP API. */
@@ -30,6 +31,8 @@ export interface HttpApiSpec {
   previousResultsPath?: string | undefined;
   /** The API's id from the state file. */
   knownId?: string | undefined;
+  /** The stage of the previous deploy, removed when it changed. */
+  previousStage?: string | undefined;
   /** The Proxy. */
   proxy: { name: string; arn: string };
   /** Main. */
@@ -38,7 +41,12 @@ export interface HttpApiSpec {
   where: Where;
   /** The Proxy's integration's timeoutInMillis (at most {@link HTTP_API_TIMEOUT_MS}). */
   integrationTimeoutMs: number;
+  /** How long to wait for the auto-deployment of the changes (AWS makes it shortly after), ms; default 60000. */
+  deployWaitMs?: number | undefined;
 }
+
+/** The routes of the direct route, to Main without the kit. */
+const DIRECT_ROUTE_KEYS = ['ANY /direct', 'ANY /direct/{proxy+}'] as const;
 
 /** An HTTP API as deploy finds it. */
 export interface HttpApiSummary {
@@ -238,6 +246,58 @@ export async function ensureHttpStage(apigw2: ApiGatewayV2Client, apiId: string,
 }
 
 /**
+ * The deployment a stage serves now, or undefined when the stage or its deployment is missing.
+ */
+async function stageDeployment(apigw2: ApiGatewayV2Client, apiId: string, stage: string): Promise<{ deploymentId?: string | undefined; message?: string | undefined } | undefined> {
+  try {
+    const out = await apigw2.send(new GetStageCommand({ ApiId: apiId, StageName: stage }));
+    return { deploymentId: out.DeploymentId, message: out.LastDeploymentStatusMessage };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Waits until an auto-deploy stage serves a deployment other than `before` (AWS deploys the
+ * changes shortly after they are made, not at once): the URL printed next then answers with
+ * the new routes.
+ *
+ * @param before - the deployment the stage served before the changes
+ * @returns whether the new deployment arrived in time
+ */
+export async function waitForAutoDeploy(apigw2: ApiGatewayV2Client, apiId: string, stage: string, before: string | undefined, timeoutMs: number, pollMs = 1000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await stageDeployment(apigw2, apiId, stage);
+    if (now?.message && /fail/i.test(now.message)) throw new ExpectedError(`HTTP API ${apiId}: the auto-deployment of stage ${stage} failed: ${now.message}`);
+    if (now?.deploymentId !== undefined && now.deploymentId !== before) return true;
+    if (Date.now() >= until) return false;
+    await delay(pollMs);
+  }
+}
+
+/**
+ * Removes the direct route (`ANY /direct`, `ANY /direct/{proxy+}`), Main's integration and the
+ * permission it gave this API, so that a deploy without `--direct-route` leaves Main reachable
+ * only through the kit.
+ *
+ * @returns whether anything was removed
+ */
+async function removeDirectRoute(clients: { apigw2: ApiGatewayV2Client; lambda: LambdaClient }, apiId: string, routes: HttpRouteSummary[], integrations: HttpIntegrationSummary[], main: { name: string; arn: string }): Promise<boolean> {
+  let removed = false;
+  for (const key of DIRECT_ROUTE_KEYS) removed = (await removeHttpRoute(clients.apigw2, apiId, routes, key)) || removed;
+  const toMain = integrations.find((i) => i.uri === main.arn);
+  if (toMain && !routes.some((r) => r.target === integrationTarget(toMain.id))) {
+    await deleteIfPresent(() => clients.apigw2.send(new DeleteIntegrationCommand({ ApiId: apiId, IntegrationId: toMain.id })));
+    integrations.splice(integrations.indexOf(toMain), 1);
+    removed = true;
+  }
+  if (removed) await removePermission(clients.lambda, main.name, permissionStatementId(apiId));
+  return removed;
+}
+
+/**
  * Sets up the whole HTTP API: `ANY /` and `ANY /{proxy+}` to the Proxy, optionally
  * `ANY /direct` and `ANY /direct/{proxy+}` to Main, optionally the results route
  * `GET <resultsPath>/{id}` to the Proxy, AWS_PROXY integrations with payload 2.0, the
@@ -247,12 +307,17 @@ export async function ensureHttpApi({ apigw2, lambda }: { apigw2: ApiGatewayV2Cl
   const { id: apiId, created } = await ensureHttpApiResource(apigw2, spec.name, spec.knownId, log);
   const integrations = await listHttpIntegrations(apigw2, apiId);
   const routes = await listHttpRoutes(apigw2, apiId);
+  const before = (await stageDeployment(apigw2, apiId, spec.stage))?.deploymentId;
+  const shape = (): string => JSON.stringify([integrations, routes]);
+  const initial = shape();
   const toProxy = await ensureHttpIntegration(apigw2, apiId, integrations, spec.proxy.arn, spec.integrationTimeoutMs);
   const wanted: Array<[string, { name: string }, string]> = [['ANY /', spec.proxy, toProxy], ['ANY /{proxy+}', spec.proxy, toProxy]];
   if (spec.directRoute) {
     // The direct route stays as API Gateway makes it: 30 s, the most an HTTP API allows (it shows the problem).
     const toMain = await ensureHttpIntegration(apigw2, apiId, integrations, spec.main.arn, HTTP_API_TIMEOUT_MS);
     wanted.push(['ANY /direct', spec.main, toMain], ['ANY /direct/{proxy+}', spec.main, toMain]);
+  } else if (await removeDirectRoute({ apigw2, lambda }, apiId, routes, integrations, spec.main)) {
+    log(`HTTP API ${spec.name}: removed the direct route to ${spec.main.name} (deployed without --direct-route)`);
   }
   if (spec.previousResultsPath && spec.previousResultsPath !== spec.resultsPath) {
     if (await removeHttpRoute(apigw2, apiId, routes, `GET ${spec.previousResultsPath}/{id}`)) {
@@ -274,6 +339,18 @@ export async function ensureHttpApi({ apigw2, lambda }: { apigw2: ApiGatewayV2Cl
   }
   const stage = await ensureHttpStage(apigw2, apiId, spec.stage);
   log(`HTTP API ${spec.name}: stage ${spec.stage} with auto-deploy${stage === 'unchanged' ? ' (exists)' : `: ${stage}`}`);
+  if (spec.previousStage !== undefined && spec.previousStage !== spec.stage) {
+    // A stage left behind would keep serving the API (a $default one, every path).
+    if (await deleteIfPresent(() => apigw2.send(new DeleteStageCommand({ ApiId: apiId, StageName: spec.previousStage })))) {
+      log(`HTTP API ${spec.name}: removed the earlier stage ${spec.previousStage}`);
+    }
+  }
+  if (stage !== 'unchanged' || shape() !== initial || before === undefined) {
+    const waitMs = spec.deployWaitMs ?? 60_000;
+    if (!(await waitForAutoDeploy(apigw2, apiId, spec.stage, before, waitMs))) {
+      log(`HTTP API ${spec.name}: stage ${spec.stage} has not deployed the changes after ${waitMs / 1000} s; it should shortly`);
+    }
+  }
   return { apiId, created, permissions };
 }
 
