@@ -76,18 +76,34 @@ function multiHeaders(value: unknown): Record<string, string[]> | undefined {
   return out;
 }
 
+const REST_MEMBERS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded', 'cookies']);
+
+/**
+ * The status of a REST proxy response as API Gateway reads it: a number, a string of digits, or
+ * 200 when a response of only REST's members leaves it out; undefined for anything else.
+ */
+function restStatus(result: Record<string, unknown>): number | undefined {
+  const status = result['statusCode'];
+  if (typeof status === 'number') return status;
+  if (typeof status === 'string' && /^\d+$/.test(status)) return Number(status);
+  if (status === undefined && Object.keys(result).length > 0 && Object.keys(result).every((key) => REST_MEMBERS.has(key))) return 200;
+  return undefined;
+}
+
 /**
  * Splits an answer into what is streamed: Main's REST proxy response, or the Proxy's own, gives
- * its status, headers and body (decoded when `isBase64Encoded`); an answer in payload format
+ * its status (a string of digits read as a number, 200 when left out), headers and body
+ * (decoded when `isBase64Encoded`); an answer in payload format
  * 2.0's short form (a value without `statusCode`) is a 200 JSON answer, as HTTP APIs read it.
  *
  * @param result - what the Proxy decided to answer
  */
 export function streamedAnswer(result: ProxyResult): StreamedAnswer {
-  if (!isRecord(result) || typeof result['statusCode'] !== 'number') {
+  const status = isRecord(result) ? restStatus(result) : undefined;
+  if (!isRecord(result) || status === undefined) {
     return { metadata: { statusCode: 200, headers: { 'content-type': 'application/json' } }, body: Buffer.from(JSON.stringify(result), 'utf8') };
   }
-  const metadata: StreamMetadata = { statusCode: result['statusCode'] };
+  const metadata: StreamMetadata = { statusCode: status };
   const headers = stringHeaders(result['headers']);
   if (headers && Object.keys(headers).length > 0) metadata.headers = headers;
   const multi = multiHeaders(result['multiValueHeaders']);

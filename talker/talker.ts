@@ -86,13 +86,35 @@ export type TalkerHandler = (payload: unknown, context: TalkerContext) => Promis
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The members of a REST (payload 1.0) Lambda proxy response; API Gateway answers 502 to any other. */
+export const REST_RESPONSE_KEYS = ['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded'] as const;
+
+const isScalar = (v: unknown): boolean => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A `statusCode` API Gateway reads: a whole number or a string of digits, of a final status. */
+function validStatus(value: unknown): boolean {
+  const status = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 200 && status <= 599;
+}
+
 /**
- * Checks that Main's answer is something API Gateway can use. A REST (1.0) integration needs
- * an object with a numeric `statusCode`; an HTTP API (2.0) accepts any JSON.
+ * Checks that Main's answer is something API Gateway can use, by the event's payload format.
+ *
+ * - REST (1.0), as recorded on AWS (LocalStack's parity snapshot
+ *   `tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json`,
+ *   `test_aws_proxy_response_payload_format_validation`): an object whose members are only
+ *   `statusCode`, `headers`, `multiValueHeaders`, `body` and `isBase64Encoded` (any other gives
+ *   502); `statusCode` may be left out (200) or be a string of digits; `multiValueHeaders`
+ *   values are lists.
+ * - HTTP API (2.0): any JSON; an object with `statusCode` is a structured response whose
+ *   `headers` hold single values, `cookies` a list of strings and `body` a string.
+ *
+ * A 1xx status is refused in both: it is not a final answer.
  *
  * @param text - Main's payload
  * @param format - the event's payload format
- * @returns a reason when the answer is unusable, `undefined` when it is fine
+ * @returns a reason when the answer is unusable, naming the member at fault; `undefined` when it is fine
  */
 export function checkMainResponse(text: string, format: PayloadFormat): string | undefined {
   let value: unknown;
@@ -101,21 +123,42 @@ export function checkMainResponse(text: string, format: PayloadFormat): string |
   } catch {
     return 'the response is not JSON';
   }
-  if (format === '2.0') return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the response is not an object';
-  const response = value as Record<string, unknown>;
+  if (format === '2.0') {
+    // Anything but an object with statusCode is the short form: a 200 JSON answer.
+    if (!isPlainObject(value) || !('statusCode' in value)) return undefined;
+    return checkMembers(value, format);
+  }
+  if (!isPlainObject(value)) return 'the response is not an object';
+  const extra = Object.keys(value).find((key) => !(REST_RESPONSE_KEYS as readonly string[]).includes(key));
+  if (extra !== undefined) {
+    return `it has the member ${JSON.stringify(extra)}, which a REST API does not accept (only ${REST_RESPONSE_KEYS.join(', ')}; API Gateway answers 502)`;
+  }
+  return checkMembers(value, format);
+}
+
+function checkMembers(response: Record<string, unknown>, format: PayloadFormat): string | undefined {
   const status = response['statusCode'];
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
-    return 'statusCode is missing or not an HTTP status';
+  if ((format === '2.0' || status !== undefined) && !validStatus(status)) return `statusCode ${JSON.stringify(status)} is not an HTTP status from 200 to 599`;
+  const body = response['body'];
+  if (body !== undefined && body !== null && typeof body !== 'string') return 'body is not a string';
+  const base64 = response['isBase64Encoded'];
+  if (base64 !== undefined && base64 !== null && typeof base64 !== 'boolean') return 'isBase64Encoded is not a boolean';
+  const headers = response['headers'];
+  if (headers !== undefined && headers !== null) {
+    if (!isPlainObject(headers)) return 'headers is not an object';
+    const bad = Object.entries(headers).find(([, v]) => !isScalar(v));
+    if (bad) return `headers.${bad[0]} is not a single value${format === '2.0' ? ' (use cookies for several Set-Cookie)' : ' (use multiValueHeaders for several)'}`;
   }
-  if (response['body'] !== undefined && response['body'] !== null && typeof response['body'] !== 'string') {
-    return 'body is not a string';
-  }
-  for (const field of ['headers', 'multiValueHeaders']) {
-    const headers = response[field];
-    if (headers !== undefined && headers !== null && (typeof headers !== 'object' || Array.isArray(headers))) {
-      return `${field} is not an object`;
+  if (format === '1.0') {
+    const multi = response['multiValueHeaders'];
+    if (multi !== undefined && multi !== null) {
+      if (!isPlainObject(multi)) return 'multiValueHeaders is not an object';
+      const bad = Object.entries(multi).find(([, v]) => v !== null && (!Array.isArray(v) || !v.every(isScalar)));
+      if (bad) return `multiValueHeaders.${bad[0]} is not a list of values`;
     }
+  } else {
+    const cookies = response['cookies'];
+    if (cookies !== undefined && cookies !== null && (!Array.isArray(cookies) || !cookies.every((c) => typeof c === 'string'))) return 'cookies is not a list of strings';
   }
   return undefined;
 }

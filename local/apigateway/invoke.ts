@@ -114,11 +114,19 @@ function requestTime(d: Date): string {
 /** A parsed proxy response, or a reason why it is malformed. */
 type ProxyResponse = { status: number; headers: [string, string][]; body: Buffer } | { malformed: string };
 
+/** The members of a REST API's Lambda proxy response; any other one is refused with 502. */
+export const PROXY_RESPONSE_MEMBERS: ReadonlySet<string> = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
+
 /**
- * Checks and converts a Lambda proxy integration response (v1.0 format).
+ * Checks and converts a Lambda proxy integration response (v1.0 format), as a REST API reads it
+ * (recorded on AWS: LocalStack's parity snapshot `tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json`,
+ * `test_aws_proxy_response_payload_format_validation`): a member other than the five of
+ * {@link PROXY_RESPONSE_MEMBERS} is malformed, a missing `statusCode` is 200, a string of digits
+ * is a status.
  * @param payload the function's result JSON
+ * @param options `onlyKnownMembers: false` for an HTTP API's payload 1.0, which does not refuse other members
  */
-export function parseProxyResponse(payload: string): ProxyResponse {
+export function parseProxyResponse(payload: string, options: { onlyKnownMembers?: boolean } = {}): ProxyResponse {
   let r: unknown;
   try {
     r = JSON.parse(payload);
@@ -127,9 +135,15 @@ export function parseProxyResponse(payload: string): ProxyResponse {
   }
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return { malformed: 'result is not an object' };
   const o = r as Record<string, unknown>;
-  const status = typeof o.statusCode === 'string' && /^\d+$/.test(o.statusCode) ? Number(o.statusCode) : o.statusCode;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
-    return { malformed: 'statusCode is missing or not a valid HTTP status' };
+  if (options.onlyKnownMembers !== false) {
+    const extra = Object.keys(o).find((key) => !PROXY_RESPONSE_MEMBERS.has(key));
+    if (extra !== undefined) return { malformed: `the member ${JSON.stringify(extra)} is not one of ${[...PROXY_RESPONSE_MEMBERS].join(', ')}` };
+  }
+  const given = o.statusCode === undefined ? 200 : o.statusCode;
+  const status = typeof given === 'string' && /^\d+$/.test(given) ? Number(given) : given;
+  // 1xx are interim answers, never a final one.
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+    return { malformed: 'statusCode is not a valid final HTTP status (200 to 599)' };
   }
   const scalar = (v: unknown): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v);
   const headers: [string, string][] = [];

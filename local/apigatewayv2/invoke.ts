@@ -311,7 +311,7 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(function error ${outcome.errorType ?? ''})`);
     return;
   }
-  const parsed = format === '2.0' ? parseResponseV2(outcome.payload) : withoutCookies(parseProxyResponse(outcome.payload));
+  const parsed = format === '2.0' ? parseResponseV2(outcome.payload) : withoutCookies(parseProxyResponse(outcome.payload, { onlyKnownMembers: false }));
   if ('malformed' in parsed) {
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(malformed Lambda proxy response, payload ${format}: ${parsed.malformed})`);
     return;

@@ -57,6 +57,15 @@ describe('streamedAnswer', () => {
     expect(answer.body.length).toBe(0);
   });
 
+  it('reads statusCode as a REST API does: a string of digits is a status, a response of only REST\'s members without it is 200', () => {
+    // Recorded on AWS: LocalStack's snapshot tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,
+    // test_aws_proxy_response_payload_format_validation (invoke-api-status-code-str, invoke-api-only-headers).
+    expect(streamedAnswer({ statusCode: '201', body: 'x' }).metadata.statusCode).toBe(201);
+    const headersOnly = streamedAnswer({ headers: { 'test-header': 'value' } });
+    expect(headersOnly.metadata).toEqual({ statusCode: 200, headers: { 'test-header': 'value' } });
+    expect(headersOnly.body.length).toBe(0);
+  });
+
   it('reads a value without statusCode as payload format 2.0 does: a 200 JSON answer', () => {
     const answer = streamedAnswer({ hello: 'world' });
     expect(answer.metadata).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' } });

@@ -18,7 +18,7 @@ describe('classifyMainAnswer', () => {
   });
 
   it('refuses an answer API Gateway cannot use, by payload format', () => {
-    expect(classifyMainAnswer({ payload: json({ hello: 1 }) }, '1.0', limits)).toMatchObject({ kind: 'failure', failure: { kind: 'MALFORMED_RESPONSE', message: expect.stringContaining('statusCode') as unknown } });
+    expect(classifyMainAnswer({ payload: json({ hello: 1 }) }, '1.0', limits)).toMatchObject({ kind: 'failure', failure: { kind: 'MALFORMED_RESPONSE', message: expect.stringContaining('"hello"') as unknown } });
     expect(classifyMainAnswer({ payload: json({ hello: 1 }) }, '2.0', limits).kind).toBe('result');
   });
 
@@ -33,24 +33,52 @@ describe('classifyMainAnswer', () => {
 });
 
 describe('checkMainResponse', () => {
-  it('accepts a REST proxy response with a numeric statusCode', () => {
-    expect(checkMainResponse(JSON.stringify({ statusCode: 200, body: 'x', headers: {} }), '1.0')).toBeUndefined();
+  // REST (1.0) facts recorded on AWS: LocalStack's parity snapshot
+  // tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,
+  // test_aws_proxy_response_payload_format_validation (invoke-api-wrong-format: an extra member
+  // gives 502; invoke-api-status-code-str: "201" works; invoke-api-only-headers: no statusCode
+  // gives 200; invoke-api-invalid-status-code, invoke-api-multi-headers-invalid,
+  // invoke-api-just-string: 502).
+  it.each([
+    ['{"statusCode":200,"body":"x","headers":{}}'],
+    ['{"statusCode":"201"}'],
+    ['{"headers":{"test-header":"value"}}'],
+    ['{"statusCode":200,"headers":null,"multiValueHeaders":{"a":["1","2"]},"isBase64Encoded":false}'],
+    ['{"statusCode":200,"headers":{"header-bool":true}}'],
+  ])('accepts %s for a REST API, as AWS does', (text) => {
+    expect(checkMainResponse(text, '1.0')).toBeUndefined();
   });
 
   it.each([
-    ['"just a string"', 'the response is not an object'],
-    ['{"body":"x"}', 'statusCode is missing or not an HTTP status'],
-    ['{"statusCode":"200"}', 'statusCode is missing or not an HTTP status'],
+    ['"justAString"', 'the response is not an object'],
+    ['{"statusCode":200,"wrongValue":"value"}', 'it has the member "wrongValue", which a REST API does not accept (only statusCode, headers, multiValueHeaders, body, isBase64Encoded; API Gateway answers 502)'],
+    ['{"statusCode":200,"cookies":["a=1"]}', 'it has the member "cookies", which a REST API does not accept (only statusCode, headers, multiValueHeaders, body, isBase64Encoded; API Gateway answers 502)'],
+    ['{"statusCode":"test"}', 'statusCode "test" is not an HTTP status from 200 to 599'],
+    ['{"statusCode":100}', 'statusCode 100 is not an HTTP status from 200 to 599'],
+    ['{"statusCode":200,"multiValueHeaders":{"test-multi-invalid":"value1"}}', 'multiValueHeaders.test-multi-invalid is not a list of values'],
     ['{"statusCode":200,"body":{"a":1}}', 'body is not a string'],
     ['{"statusCode":200,"headers":[1]}', 'headers is not an object'],
+    ['{"statusCode":200,"headers":{"set-cookie":["a","b"]}}', 'headers.set-cookie is not a single value (use multiValueHeaders for several)'],
+    ['{"statusCode":200,"isBase64Encoded":"yes"}', 'isBase64Encoded is not a boolean'],
     ['not json', 'the response is not JSON'],
-  ])('refuses %s for a REST API', (text, reason) => {
+  ])('refuses %s for a REST API, naming what is wrong', (text, reason) => {
     expect(checkMainResponse(text, '1.0')).toBe(reason);
   });
 
-  it('accepts any JSON for an HTTP API, which infers the response itself', () => {
+  it('accepts any JSON short form for an HTTP API, which infers the response itself', () => {
     expect(checkMainResponse('"hello"', '2.0')).toBeUndefined();
     expect(checkMainResponse('{"a":1}', '2.0')).toBeUndefined();
+    expect(checkMainResponse('{"statusCode":201,"cookies":["a=1"],"body":"x","extra":1}', '2.0')).toBeUndefined();
+  });
+
+  it.each([
+    ['{"statusCode":"abc"}', 'statusCode "abc" is not an HTTP status from 200 to 599'],
+    ['{"statusCode":200,"headers":{"set-cookie":["a","b"]}}', 'headers.set-cookie is not a single value (use cookies for several Set-Cookie)'],
+    ['{"statusCode":200,"cookies":"a=1"}', 'cookies is not a list of strings'],
+    ['{"statusCode":200,"body":{"a":1}}', 'body is not a string'],
+    ['not json', 'the response is not JSON'],
+  ])('refuses %s for an HTTP API, as its answer would be 500', (text, reason) => {
+    expect(checkMainResponse(text, '2.0')).toBe(reason);
   });
 });
 
