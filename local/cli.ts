@@ -5,6 +5,7 @@
  * npx tsx local/cli.ts [--port 4566] [--host 127.0.0.1] [--data-dir DIR] [--region us-east-1]
  *                      [--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000]
  *                      [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000]
+ *                      [--lambda-state-delay-ms 200]
  * ```
  *
  * Prints `Local AWS stack ready at http://127.0.0.1:4566` when it serves,
@@ -33,13 +34,14 @@ export function parseCliOptions(argv: string[]): LocalStackOptions {
       'idle-timeout-ms': { type: 'string' },
       'integration-timeout-ms': { type: 'string' },
       'stream-idle-timeout-ms': { type: 'string' },
+      'lambda-state-delay-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write('Usage: npx tsx local/cli.ts [--port 4566] [--host 127.0.0.1] [--data-dir DIR] [--region us-east-1] '
-      + '[--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000] [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000]\n');
+      + '[--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000] [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000] [--lambda-state-delay-ms 200]\n');
     process.exit(0);
   }
   const num = (name: string, v: string | undefined, min: number): number | undefined => {
@@ -64,6 +66,8 @@ export function parseCliOptions(argv: string[]): LocalStackOptions {
   if (integration !== undefined) options.integrationTimeoutMs = integration;
   const streamIdle = num('stream-idle-timeout-ms', values['stream-idle-timeout-ms'], 1000);
   if (streamIdle !== undefined) options.streamIdleTimeoutMs = streamIdle;
+  const stateDelay = num('lambda-state-delay-ms', values['lambda-state-delay-ms'], 0);
+  if (stateDelay !== undefined) options.lambdaStateDelayMs = stateDelay;
   return options;
 }
 

@@ -45,6 +45,12 @@ export interface LocalStackOptions {
   integrationTimeoutMs?: number;
   /** How long a streamed API Gateway response may stay silent, in ms (default 300000: Regional and private endpoints). */
   streamIdleTimeoutMs?: number;
+  /**
+   * How long a new Lambda function stays `Pending` and an update `InProgress`, in ms (default
+   * 200; 0: at once). Meanwhile an update or an invocation gets ResourceConflictException, as on
+   * AWS, so clients must wait (`aws lambda wait function-active-v2`, `function-updated-v2`).
+   */
+  lambdaStateDelayMs?: number;
   /** Receives each console line (function output, API Gateway access lines); default prints to stdout. */
   log?: (line: string) => void;
 }
@@ -60,7 +66,8 @@ export interface LocalStack {
   /**
    * Events for observers and tests: `invocation-start` (a synchronous Lambda
    * invocation got its environment), `invocation` (a synchronous Lambda
-   * invocation ended), `async-attempt` (an Event invocation attempt ended),
+   * invocation ended), `function-settled` (a function's creation or update
+   * ended: it is Active, its last update Successful), `async-attempt` (an Event invocation attempt ended),
    * `async-discarded` (an Event invocation was given up), `fault` (a test
    * hook held a request or lost an answer: `local/faults.ts`).
    */
@@ -76,6 +83,9 @@ export interface LocalStack {
   /** Stops the server, every execution environment and the store. */
   stop(): Promise<void>;
 }
+
+/** How long a Lambda creation or update takes in the stack by default (ms). */
+export const DEFAULT_LAMBDA_STATE_DELAY_MS = 200;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -109,6 +119,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     retryScale: options.retryScale ?? 1,
     log,
     events,
+    stateDelayMs: options.lambdaStateDelayMs ?? DEFAULT_LAMBDA_STATE_DELAY_MS,
   });
   const apigateway = new ApiGatewayService({
     defaultRegion: region,

@@ -10,11 +10,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { AwsError, BodyTooLargeError } from '../errors';
 import { newRequestId, readBody, send } from '../http';
-import { invalidRequestContent, requestTooLarge } from './errors';
+import { invalidRequestContent, requestTooLarge, resourceConflict } from './errors';
 import type { LambdaRuntime } from './runtime';
 import type { InvocationResult, ResponseSink } from './types';
 import { EVENT_STREAM_CONTENT_TYPE, invokeComplete, payloadChunk, type InvokeComplete } from './event-stream';
-import type { FunctionStore } from './store';
+import type { FunctionRecord, FunctionStore } from './store';
 import { functionSpec } from './store';
 import type { AsyncQueue } from './async-queue';
 import { loseAnswer, type FaultEvent, type LambdaFaults } from '../faults';
@@ -75,6 +75,17 @@ export function checkJsonPayload(text: string): void {
 }
 
 /**
+ * The function, unless it is still being created: Lambda refuses to invoke a Pending function.
+ * @param fn the function
+ */
+function invocable(fn: FunctionRecord): FunctionRecord {
+  if (fn.config.State === 'Pending') {
+    throw resourceConflict('The operation cannot be performed at this time. The function is currently in the following state: Pending');
+  }
+  return fn;
+}
+
+/**
  * Runs a function synchronously, applying the response size limit, and
  * emits `invocation`.
  * @param deps what Invoke needs
@@ -88,7 +99,7 @@ export async function invokeSync(
   deps: InvokeDeps, name: string, qualifier: string | undefined, region: string, payload: string,
   options: { clientContext?: unknown; sink?: ResponseSink; requestId?: string } = {},
 ): Promise<InvocationResult> {
-  const fn = deps.functions.find(name, qualifier, region);
+  const fn = invocable(deps.functions.find(name, qualifier, region));
   const { requestId = newRequestId(), ...request } = options;
   const spec = functionSpec(fn);
   deps.runtime.checkCapacity(spec);
@@ -138,7 +149,7 @@ export async function handleInvoke(
       `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
   }
   const payload = await readPayload(req, type === 'Event' ? MAX_ASYNC_REQUEST : MAX_SYNC_REQUEST, 'InvokeFunction');
-  const fn = deps.functions.find(name, qualifier, region);
+  const fn = invocable(deps.functions.find(name, qualifier, region));
 
   // Test/ops hook: a hung Lambda endpoint (nothing runs), or an answer lost after the invocation was accepted.
   const fault = deps.faults.take(fn.config.FunctionName);
@@ -222,7 +233,7 @@ export async function handleInvokeWithResponseStream(
       `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]`);
   }
   const payload = await readPayload(req, MAX_SYNC_REQUEST, 'InvokeWithResponseStream');
-  deps.functions.find(name, qualifier, region);
+  invocable(deps.functions.find(name, qualifier, region));
   if (type === 'DryRun') {
     send(res, 204, { 'x-amzn-RequestId': newRequestId(), 'X-Amz-Executed-Version': '$LATEST' });
     return;

@@ -86,7 +86,18 @@ export interface LambdaProviderOptions {
   onChange: (functionName: string) => void;
   /** Concurrency limit reported by GetAccountSettings. */
   maxConcurrency: number;
+  /**
+   * How long a creation stays `Pending` and an update `InProgress` (ms), as on AWS, where they
+   * take a moment: an update or an invocation meanwhile gets ResourceConflictException. 0: at once.
+   */
+  stateDelayMs: number;
+  /** Called when a creation or an update has ended (the function is Active, its update Successful). */
+  onSettled?: (functionName: string) => void;
 }
+
+/** What CreateFunction and the updates answer while they are under way, as recorded on AWS. */
+const CREATING = { StateReason: 'The function is being created.', StateReasonCode: 'Creating' } as const;
+const UPDATING = { LastUpdateStatusReason: 'The function is being created.', LastUpdateStatusReasonCode: 'Creating' } as const;
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -205,8 +216,10 @@ export class LambdaProvider {
       ...(settings.Environment ? { Environment: settings.Environment } : {}),
       TracingConfig: { Mode: str((body.TracingConfig as Json | undefined)?.Mode) ?? 'PassThrough' },
       RevisionId: newRevisionId(),
-      State: 'Active',
-      LastUpdateStatus: 'Successful',
+      // Recorded on AWS (LocalStack's snapshot tests/aws/services/lambda_/test_lambda_api.snapshot.json,
+      // TestLambdaFunction::test_function_lifecycle): Pending, "The function is being created.", no LastUpdateStatus.
+      State: 'Pending',
+      ...CREATING,
       PackageType: 'Zip',
       Architectures: Array.isArray(body.Architectures) && body.Architectures.length ? body.Architectures : ['x86_64'],
       EphemeralStorage: (body.EphemeralStorage as Json | undefined) ?? { Size: 512 },
@@ -220,7 +233,9 @@ export class LambdaProvider {
       config, region: r.region, zip, codeDir, revision: 1, policy: [], tags: { ...((body.Tags ?? {}) as Record<string, string>) },
     };
     this.store.add(record);
-    return done(201, configOf(record));
+    const answer = configOf(record);
+    this.settle(record);
+    return done(201, answer);
   }
 
   /** ListFunctions, paged by `Marker` and `MaxItems`. */
@@ -246,6 +261,7 @@ export class LambdaProvider {
   /** DeleteFunction. */
   deleteFunction(r: LambdaRequest): LambdaAnswer {
     const fn = this.functionOf(r);
+    clearTimeout(fn.settling);
     this.store.delete(fn.config.FunctionName);
     this.options.onChange(fn.config.FunctionName);
     return done(204);
@@ -260,6 +276,7 @@ export class LambdaProvider {
   async updateFunctionConfiguration(r: LambdaRequest): Promise<LambdaAnswer> {
     const fn = this.functionOf(r, false);
     const body = await readJson(r.req, MAX_JSON_REQUEST, 'UpdateFunctionConfiguration');
+    refuseWhileChanging(fn);
     checkRevision(fn, body);
     const settings = this.checkSettings(body);
     if (body.Role !== undefined) {
@@ -296,6 +313,7 @@ export class LambdaProvider {
   async updateFunctionCode(r: LambdaRequest): Promise<LambdaAnswer> {
     const fn = this.functionOf(r, false);
     const body = await readJson(r.req, MAX_CODE_REQUEST, 'UpdateFunctionCode');
+    refuseWhileChanging(fn);
     checkRevision(fn, body);
     const zip = this.zipOf(body);
     if (body.DryRun === true) {
@@ -524,9 +542,43 @@ export class LambdaProvider {
     fn.revision++;
     fn.config.RevisionId = newRevisionId();
     fn.config.LastModified = lambdaTimestamp();
-    fn.config.State = 'Active';
-    fn.config.LastUpdateStatus = 'Successful';
+    // Recorded on AWS (test_lambda_api.snapshot.json, test_function_lifecycle): the update's
+    // answer says InProgress; GetFunction says Successful once it is done.
+    fn.config.LastUpdateStatus = 'InProgress';
+    Object.assign(fn.config, UPDATING);
     this.options.onChange(fn.config.FunctionName);
+    this.settle(fn);
+  }
+
+  /** Ends a creation or an update after the configured delay (at once when it is 0). */
+  private settle(fn: FunctionRecord): void {
+    clearTimeout(fn.settling);
+    delete fn.settling;
+    const finish = (): void => {
+      delete fn.settling;
+      fn.config.State = 'Active';
+      fn.config.LastUpdateStatus = 'Successful';
+      for (const key of [...Object.keys(CREATING), ...Object.keys(UPDATING)]) delete fn.config[key];
+      this.options.onSettled?.(fn.config.FunctionName);
+    };
+    if (this.options.stateDelayMs <= 0) {
+      finish();
+      return;
+    }
+    fn.settling = setTimeout(finish, this.options.stateDelayMs);
+    fn.settling.unref();
+  }
+}
+
+/**
+ * ResourceConflictException while the function is being created or updated, as recorded on AWS
+ * (test_lambda_api.snapshot.json, TestLambdaFunction::test_lambda_concurrent_code_updates and
+ * test_lambda_concurrent_config_updates).
+ * @param fn the function
+ */
+function refuseWhileChanging(fn: FunctionRecord): void {
+  if (fn.config.State === 'Pending' || fn.config.LastUpdateStatus === 'InProgress') {
+    throw resourceConflict(`The operation cannot be performed at this time. An update is in progress for resource: ${fn.config.FunctionArn}`);
   }
 }
 

@@ -40,6 +40,8 @@ export interface LambdaServiceOptions {
   log: (line: string) => void;
   /** The stack's event emitter. */
   events: EventEmitter;
+  /** How long a creation stays Pending and an update InProgress (ms; 0: at once). */
+  stateDelayMs: number;
 }
 
 /** Path prefixes (first segment) that belong to Lambda. */
@@ -75,6 +77,8 @@ export class LambdaService {
       baseUrl: options.baseUrl,
       maxConcurrency: options.maxConcurrency,
       onChange: (name) => this.runtime.discard(name),
+      stateDelayMs: options.stateDelayMs,
+      onSettled: (functionName) => options.events.emit('function-settled', { functionName }),
     });
     this.queue = new AsyncQueue({
       runtime: this.runtime,

@@ -49,6 +49,8 @@ export interface FunctionRecord {
   reservedConcurrency?: number;
   /** Tags. */
   tags: Record<string, string>;
+  /** The timer that ends the function's creation or its last update, while one is under way. */
+  settling?: NodeJS.Timeout;
 }
 
 /** The functions of the stack, by name. */

@@ -65,7 +65,8 @@ describe('AWS CLI v2 against the local stack', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     if (!hasAws) return;
-    ({ stack } = await startQuietStack());
+    // Creations and updates take 300 ms, as they take a moment on AWS: the CLI's waiters wait.
+    ({ stack } = await startQuietStack({ lambdaStateDelayMs: 300 }));
     work = mkdtempSync(join(tmpdir(), 'awscli-test-'));
   });
 
@@ -109,13 +110,15 @@ describe('AWS CLI v2 against the local stack', { timeout: 90_000 }, () => {
     const created = await awsJson('lambda', 'create-function', '--function-name', 'cli-fn', '--runtime', 'nodejs20.x',
       '--role', 'arn:aws:iam::000000000000:role/kit-proxy', '--handler', 'index.handler', '--zip-file', `fileb://${zipPath}`,
       '--timeout', '5', '--memory-size', '256', '--tracing-config', 'Mode=Active', '--environment', 'Variables={STAGE_NAME=dev}');
-    expect(created).toMatchObject({ FunctionName: 'cli-fn', State: 'Active', Timeout: 5, MemorySize: 256, TracingConfig: { Mode: 'Active' } });
+    // CreateFunction answers Pending, as on AWS; the waiter below sees it Active.
+    expect(created).toMatchObject({ FunctionName: 'cli-fn', State: 'Pending', Timeout: 5, MemorySize: 256, TracingConfig: { Mode: 'Active' } });
     expect((await aws('lambda', 'wait', 'function-active-v2', '--function-name', 'cli-fn')).code).toBe(0);
     const fn = await awsJson('lambda', 'get-function', '--function-name', 'cli-fn');
     expect((fn.Configuration as Record<string, unknown>).CodeSha256).toBe(created.CodeSha256);
     await awsJson('lambda', 'update-function-configuration', '--function-name', 'cli-fn', '--timeout', '6');
     expect((await aws('lambda', 'wait', 'function-updated-v2', '--function-name', 'cli-fn')).code).toBe(0);
     await awsJson('lambda', 'update-function-code', '--function-name', 'cli-fn', '--zip-file', `fileb://${zipPath}`);
+    expect((await aws('lambda', 'wait', 'function-updated-v2', '--function-name', 'cli-fn')).code).toBe(0);
     expect(await awsJson('lambda', 'put-function-event-invoke-config', '--function-name', 'cli-fn', '--maximum-retry-attempts', '0'))
       .toMatchObject({ MaximumRetryAttempts: 0 });
     expect(await awsJson('lambda', 'get-function-event-invoke-config', '--function-name', 'cli-fn')).toMatchObject({ MaximumRetryAttempts: 0 });

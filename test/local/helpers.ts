@@ -20,10 +20,14 @@ export interface StartedStack {
   lines: string[];
 }
 
-/** Starts a quiet stack on a free port. */
+/**
+ * Starts a quiet stack on a free port. Functions are Active at once (`lambdaStateDelayMs: 0`)
+ * unless the options say otherwise: these tests create a function and invoke it at once, where
+ * the deploy script and the CLI wait for it (test/local/lambda-states.test.ts covers the wait).
+ */
 export async function startQuietStack(options: LocalStackOptions = {}): Promise<StartedStack> {
   const lines: string[] = [];
-  const stack = await startLocalStack({ port: 0, log: (l) => lines.push(l), ...options });
+  const stack = await startLocalStack({ port: 0, log: (l) => lines.push(l), lambdaStateDelayMs: 0, ...options });
   return { stack, lines };
 }
 

@@ -58,7 +58,7 @@ describe('Lambda control plane', () => {
     }));
     expect(created).toMatchObject({
       FunctionName: 'crud', FunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:crud', Runtime: 'nodejs20.x',
-      Handler: 'index.handler', Timeout: 7, MemorySize: 256, State: 'Active', LastUpdateStatus: 'Successful',
+      Handler: 'index.handler', Timeout: 7, MemorySize: 256, State: 'Pending', StateReasonCode: 'Creating',
       CodeSize: zip.length, CodeSha256: createHash('sha256').update(zip).digest('base64'), Version: '$LATEST',
       Environment: { Variables: { MODE: 'one' } }, TracingConfig: { Mode: 'Active' }, PackageType: 'Zip',
     });

@@ -236,7 +236,8 @@ describe('5. every call is bounded by the answer deadline', () => {
 describe('5. (Lambda) a hung Talker invoke', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, log: () => undefined });
+    // Functions Active at once: the test creates one and has the Proxy invoke it straight away.
+    stack = await startLocalStack({ port: 0, log: () => undefined, lambdaStateDelayMs: 0 });
     await createFunction(new (await import('@aws-sdk/client-lambda')).LambdaClient({ endpoint: stack.url, region: 'us-east-1', credentials: testCredentials }), 'hung-talker', 'exports.handler = async () => ({});');
   });
   afterAll(async () => {
@@ -273,7 +274,8 @@ describe('5. (Lambda) a hung Talker invoke', () => {
 describe('6. conditional writes recognise their own success when the SDK retries them', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ port: 0, log: () => undefined });
+    // Functions Active at once: the test creates one and has the Proxy invoke it straight away.
+    stack = await startLocalStack({ port: 0, log: () => undefined, lambdaStateDelayMs: 0 });
     const client = new DynamoDBClient({ endpoint: stack.url, region: 'us-east-1', credentials: testCredentials });
     await client.send(new CreateTableCommand({
       TableName: TABLE, AttributeDefinitions: [{ AttributeName: 'RequestID', AttributeType: 'S' }],
