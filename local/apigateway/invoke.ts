@@ -111,8 +111,12 @@ function requestTime(d: Date): string {
   return `${pad(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
-/** A parsed proxy response, or a reason why it is malformed. */
-type ProxyResponse = { status: number; headers: [string, string][]; body: Buffer } | { malformed: string };
+/**
+ * A parsed proxy response, or a reason why it is malformed. `body` is decoded when the response
+ * says `isBase64Encoded`; `encoded` then keeps the text, which a REST API sends as it is unless
+ * the request's Accept names a binary media type.
+ */
+type ProxyResponse = { status: number; headers: [string, string][]; body: Buffer; encoded?: string } | { malformed: string };
 
 /** The members of a REST API's Lambda proxy response; any other one is refused with 502. */
 export const PROXY_RESPONSE_MEMBERS: ReadonlySet<string> = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
@@ -169,8 +173,34 @@ export function parseProxyResponse(payload: string, options: { onlyKnownMembers?
     return { malformed: 'isBase64Encoded is not a boolean' };
   }
   const text = typeof o.body === 'string' ? o.body : '';
-  const body = o.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
-  return { status, headers, body };
+  if (o.isBase64Encoded !== true) return { status, headers, body: Buffer.from(text, 'utf8') };
+  return { status, headers, body: Buffer.from(text, 'base64'), encoded: text };
+}
+
+/** Text that is base64 (whitespace aside), as API Gateway decodes it. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Whether a REST API sends a base64 body decoded, as recorded on AWS (LocalStack's
+ * `tests/aws/services/apigateway/test_apigateway_lambda.py::test_aws_proxy_binary_response`,
+ * validated against AWS): only the first media range of the request's Accept counts, without
+ * its parameters; it must equal a binary media type, or fall under one whose subtype is `*`
+ * (`application/*`). A type with a star on the left ("star/test") matches nothing; "star/star",
+ * the usual "everything is binary", is taken to match every Accept (not in that recording). The
+ * function's Content-Type plays no part.
+ * @param accept the request's Accept header
+ * @param binaryMediaTypes the deployed API's binary media types
+ */
+export function acceptsBinary(accept: string | undefined, binaryMediaTypes: readonly string[]): boolean {
+  const first = (accept ?? '').split(',')[0]?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!/^[^/\s]+\/[^/\s]+$/.test(first)) return false;
+  return binaryMediaTypes.some((raw) => {
+    const pattern = raw.toLowerCase();
+    if (pattern === '*/*') return true;
+    if (pattern.startsWith('*')) return false;
+    if (pattern.endsWith('/*')) return first.startsWith(pattern.slice(0, -1));
+    return pattern === first;
+  });
 }
 
 /** Whether `x-api-key` names an enabled key of a usage plan covering this stage. */
@@ -182,6 +212,15 @@ function apiKeyAllowed(store: ApiGatewayStore, apiId: string, stage: string, key
     (p) => p.keyIds.has(found.id) && p.apiStages.some((s) => s.apiId === apiId && s.stage === stage),
   );
 }
+
+/**
+ * Header names a REST API's event spells its own way, whatever the client sent, and headers it
+ * leaves out, as recorded on AWS (LocalStack's `test_apigateway_lambda.snapshot.json`,
+ * `test_lambda_aws_proxy_integration`: `authorization` arrives as `Authorization`; a POST's
+ * `Content-Length` and `Connection` are not in the event).
+ */
+const CANONICAL_HEADER_NAMES: Readonly<Record<string, string>> = { authorization: 'Authorization', 'user-agent': 'User-Agent' };
+const DROPPED_HEADERS: ReadonlySet<string> = new Set(['content-length', 'connection']);
 
 /**
  * Builds the v1.0 proxy event (a REST API's, and an HTTP API's with payload format 1.0).
@@ -196,17 +235,22 @@ function apiKeyAllowed(store: ApiGatewayStore, apiId: string, stage: string, key
 export function buildEvent(
   req: IncomingMessage, target: ExecuteTarget, api: Pick<RestApi, 'id' | 'binaryMediaTypes'>, body: Buffer,
   route: { resourcePath: string; resourceId: string; pathParameters: Record<string, string> | null },
-  ids: { requestId: string; extendedRequestId: string; now: Date },
+  ids: { requestId: string; extendedRequestId: string; now: Date; deploymentId: string },
   stageVariables: Record<string, string> | null,
 ): Record<string, unknown> {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   const add = (name: string, value: string): void => {
-    const existing = Object.keys(multiValueHeaders).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
+    const canonical = CANONICAL_HEADER_NAMES[name.toLowerCase()] ?? name;
+    const existing = Object.keys(multiValueHeaders).find((k) => k.toLowerCase() === canonical.toLowerCase()) ?? canonical;
     headers[existing] = value;
     (multiValueHeaders[existing] ??= []).push(value);
   };
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) add(req.rawHeaders[i] ?? '', req.rawHeaders[i + 1] ?? '');
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] ?? '';
+    if (DROPPED_HEADERS.has(name.toLowerCase())) continue;
+    add(name, req.rawHeaders[i + 1] ?? '');
+  }
   const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
   const has = (name: string): boolean => Object.keys(headers).some((k) => k.toLowerCase() === name.toLowerCase());
   if (!has('X-Forwarded-For')) add('X-Forwarded-For', sourceIp);
@@ -223,12 +267,15 @@ export function buildEvent(
     }
   }
   const binary = body.length > 0 && (isBinaryType(req.headers['content-type'], api.binaryMediaTypes) || !isUtf8(body));
-  const domainName = String(req.headers.host ?? 'localhost');
+  // The API's own host, as on AWS; a path-style URL of the stack names it in the path only.
+  const host = String(req.headers.host ?? 'localhost');
+  const domainName = host.startsWith(`${api.id}.execute-api.`) ? host : `${api.id}.execute-api.localhost.localstack.cloud:${req.socket.localPort ?? 4566}`;
   const userAgent = req.headers['user-agent'] ?? null;
   const apiKey = typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : null;
   return {
     resource: route.resourcePath,
-    path: target.path,
+    // Recorded on AWS: a path sent as //proxy-value is /proxy-value here (and kept in requestContext.path).
+    path: target.path.replace(/^\/{2,}/, '/'),
     httpMethod: req.method,
     headers: Object.keys(headers).length ? headers : null,
     multiValueHeaders: Object.keys(multiValueHeaders).length ? multiValueHeaders : null,
@@ -238,6 +285,7 @@ export function buildEvent(
     stageVariables,
     requestContext: {
       resourceId: route.resourceId,
+      deploymentId: ids.deploymentId,
       resourcePath: route.resourcePath,
       httpMethod: req.method,
       extendedRequestId: ids.extendedRequestId,
@@ -323,7 +371,7 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   }
   const event = buildEvent(req, target, api, body, {
     resourcePath: route.resource.path, resourceId: route.resource.id, pathParameters: route.pathParameters,
-  }, { requestId, extendedRequestId, now }, stage.variables && Object.keys(stage.variables).length ? stage.variables : null);
+  }, { requestId, extendedRequestId, now, deploymentId: deployment.id }, stage.variables && Object.keys(stage.variables).length ? stage.variables : null);
   const own = typeof integration?.['timeoutInMillis'] === 'number' ? integration['timeoutInMillis'] : DEFAULT_INTEGRATION_TIMEOUT_MS;
   const traceId = String((event.headers as Record<string, string>)['X-Amzn-Trace-Id'] ?? '');
   if (streaming) {
@@ -362,6 +410,15 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
     done(sendGatewayResponse(res, 'DEFAULT_5XX', base), `(malformed Lambda proxy response: ${parsed.malformed})`);
     return;
   }
+  let answerBody = parsed.body;
+  if (parsed.encoded !== undefined) {
+    if (!acceptsBinary(req.headers.accept, deployment.binaryMediaTypes ?? api.binaryMediaTypes)) answerBody = Buffer.from(parsed.encoded, 'utf8');
+    else if (!BASE64.test(parsed.encoded.replace(/\s/g, ''))) {
+      // Recorded on AWS: a body that is not base64, to be decoded, is a 500.
+      done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), '(isBase64Encoded, but the body is not base64)');
+      return;
+    }
+  }
   if (res.headersSent || res.destroyed) return;
   const grouped = new Map<string, { name: string; values: string[] }>();
   for (const [k, v] of parsed.headers) {
@@ -374,7 +431,7 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
   const headers: Record<string, string | string[]> = { ...base, 'X-Amzn-Trace-Id': traceId };
   for (const { name, values } of grouped.values()) headers[name] = values.length === 1 ? (values[0] ?? '') : values;
-  send(res, parsed.status, headers, parsed.body);
+  send(res, parsed.status, headers, answerBody);
   done(parsed.status);
 }
 

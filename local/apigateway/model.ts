@@ -57,6 +57,8 @@ export interface Deployment {
   createdDate: number;
   /** Resources as they were when deployed. */
   snapshot: Resource[];
+  /** The API's binary media types when deployed (they take effect with a deployment). */
+  binaryMediaTypes?: string[];
 }
 
 /** A stage. */
@@ -194,18 +196,13 @@ export interface RouteMatch {
   pathParameters: Record<string, string> | null;
 }
 
-function decodeSegment(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 /**
  * Matches a path (without the stage) and method against resources:
  * literal parts first, then `{param}`, then greedy `{proxy+}`; a method of
- * the request's verb first, then ANY.
+ * the request's verb first, then ANY. Path parameters keep the path as sent, as
+ * recorded on AWS (LocalStack's `test_apigateway_lambda.snapshot.json`,
+ * `test_lambda_aws_proxy_integration`): percent-encoding (`%2B`) stays, and a
+ * greedy parameter keeps inner double slashes.
  * @param resources the deployment's resources
  * @param path request path, e.g. `/a/b`
  * @param httpMethod request method
@@ -218,7 +215,10 @@ export function matchRoute(resources: Resource[], path: string, httpMethod: stri
     else children.set(r.parentId, [...(children.get(r.parentId) ?? []), r]);
   }
   if (!root) return undefined;
-  const segments = path.split('/').filter((s) => s.length > 0);
+  const raw = path.split('/');
+  // Where each non-empty segment is in the raw path, so that a greedy parameter can keep `//`.
+  const positions = raw.flatMap((s, i) => (s.length > 0 ? [i] : []));
+  const segments = positions.map((i) => raw[i] ?? '');
   const pickMethod = (r: Resource): Method | undefined => r.resourceMethods[httpMethod] ?? r.resourceMethods.ANY;
 
   const walk = (node: Resource, index: number, params: Record<string, string>): RouteMatch | undefined => {
@@ -237,7 +237,7 @@ export function matchRoute(resources: Resource[], path: string, httpMethod: stri
     for (const kid of kids) {
       const p = /^\{([^+}]+)\}$/.exec(kid.pathPart ?? '');
       if (p?.[1]) {
-        const m = walk(kid, index + 1, { ...params, [p[1]]: decodeSegment(segment) });
+        const m = walk(kid, index + 1, { ...params, [p[1]]: segment });
         if (m) return m;
       }
     }
@@ -246,7 +246,7 @@ export function matchRoute(resources: Resource[], path: string, httpMethod: stri
       if (g?.[1]) {
         const method = pickMethod(kid);
         if (method) {
-          const rest = segments.slice(index).map(decodeSegment).join('/');
+          const rest = raw.slice(positions[index] ?? raw.length).join('/');
           return { resource: kid, method, pathParameters: { ...params, [g[1]]: rest } };
         }
       }

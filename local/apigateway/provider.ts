@@ -566,6 +566,7 @@ export class ApiGatewayProvider {
       ...(typeof body.description === 'string' ? { description: body.description } : {}),
       createdDate: nowSeconds(),
       snapshot: structuredClone([...api.resources.values()]),
+      binaryMediaTypes: [...api.binaryMediaTypes],
     };
     api.deployments.set(d.id, d);
     if (typeof body.stageName === 'string' && body.stageName) {

@@ -282,7 +282,7 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
       ...buildEvent(req, { ...target, stage: served.stage.stageName, path: served.path }, { id: api.apiId, binaryMediaTypes: [] }, body, {
         resourcePath: match.route.routeKey === '$default' ? '$default' : match.route.routeKey.slice(match.route.routeKey.indexOf(' ') + 1),
         resourceId: match.route.routeId, pathParameters: match.pathParameters ?? null,
-      }, { requestId, extendedRequestId: requestId, now }, Object.keys(served.stage.stageVariables).length ? served.stage.stageVariables : null),
+      }, { requestId, extendedRequestId: requestId, now, deploymentId: deployment.deploymentId }, Object.keys(served.stage.stageVariables).length ? served.stage.stageVariables : null),
     };
   const own = Math.min(integration.timeoutInMillis, HTTP_INTEGRATION_TIMEOUT_MS.max);
   const timeoutMs = deps.integrationTimeoutMs < 29_000 ? Math.min(own, deps.integrationTimeoutMs) : own;

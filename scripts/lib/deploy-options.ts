@@ -91,6 +91,8 @@ export interface DeployOptions extends Target {
   integrationTimeoutMs: number;
   /** `--endpoint-type`: the REST API's endpoint type (also the Proxy's ENDPOINT_TYPE); REGIONAL for an HTTP API. */
   endpointType: EndpointType;
+  /** `--binary-media-types`: the REST API's binary media types, exactly (none by default). */
+  binaryMediaTypes: string[];
 }
 
 /** The destroy script's options. */
@@ -204,7 +206,7 @@ const MANAGED_ENV_FLAGS: Readonly<Record<string, string>> = Object.freeze({
 const STRING_FLAGS_COMMON = ['endpoint', 'region', 'name-prefix', 'state-file', 'main-name', 'proxy-role', 'talker-role', 'main-role'] as const;
 const DEPLOY_STRING_FLAGS = [
   ...STRING_FLAGS_COMMON, 'stage', 'proxy-timeout', 'talker-timeout', 'main-timeout', 'memory', 'architecture',
-  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path',
+  'main-delay', 'api-key', 'signing-secret', 'wait-seconds', 'cors-origin', 'results-path', 'binary-media-types',
   'transfer-mode', 'integration-timeout-ms', 'endpoint-type', 'api-type',
 ] as const;
 const DEPLOY_REPEATABLE_FLAGS = ['proxy-env', 'talker-env', 'main-env'] as const;
@@ -266,6 +268,10 @@ API
   --direct-route          also route /direct and /direct/{proxy+} to Main itself, without the kit
   --results-path PATH     a dedicated continuation route: GET PATH/{id} -> Proxy, open (no API key
                           required), and RESULTS_PATH=PATH on the Proxy; e.g. /_results
+  --binary-media-types T  a REST API's binary media types, comma-separated (e.g. image/png,application/*):
+                          a base64 answer (isBase64Encoded) reaches a client whose first Accept type
+                          is one of them as bytes, any other as base64 text; request bodies of these
+                          types reach Main base64-encoded. Deploy sets exactly these (default none)
 
   --help                  this text`;
 
@@ -357,6 +363,21 @@ function functionNameFlag(raw: string | undefined): string | undefined {
     throw new UsageError(`--main-name must be a Lambda function name or ARN, got "${raw}"`);
   }
   return raw;
+}
+
+/**
+ * Checks --binary-media-types: media types (`type/subtype`, `type/*`, `*` + `/*`), comma-separated.
+ *
+ * @returns the types, without duplicates, in the order given
+ */
+function binaryMediaTypesFlag(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const bad = types.find((t) => !/^[A-Za-z0-9!#$&^_.+*-]+\/[A-Za-z0-9!#$&^_.+*-]+$/.test(t));
+  if (types.length === 0 || bad !== undefined) {
+    throw new UsageError(`--binary-media-types takes media types separated by commas, such as image/png,application/*, got "${bad ?? raw}"`);
+  }
+  return [...new Set(types)];
 }
 
 /**
@@ -487,6 +508,10 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
   if (corsOrigin !== undefined) proxyEnv[PROXY_ENV.corsAllowOrigin] = corsOrigin;
   const resultsPath = resultsPathFlag(flags['results-path']);
   if (resultsPath !== undefined) proxyEnv[PROXY_ENV.resultsPath] = resultsPath;
+  const binaryMediaTypes = binaryMediaTypesFlag(flags['binary-media-types']);
+  if (http && binaryMediaTypes.length > 0) {
+    throw new UsageError('--binary-media-types is a REST API setting: an HTTP API decodes every isBase64Encoded answer and sends every non-text body base64-encoded, with nothing to configure');
+  }
   const directRoute = Boolean(flags['direct-route']);
   if (resultsPath !== undefined && directRoute && (resultsPath === '/direct' || resultsPath.startsWith('/direct/'))) {
     throw new UsageError(`--results-path ${resultsPath} would fall under --direct-route's /direct`);
@@ -536,6 +561,7 @@ export function parseDeployArgs(args: string[], env: Record<string, string | und
     },
     directRoute,
     resultsPath,
+    binaryMediaTypes,
     transferMode,
     integrationTimeoutMs,
     endpointType,

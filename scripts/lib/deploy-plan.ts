@@ -109,6 +109,8 @@ export interface ApiPlan {
   transferMode: TransferMode;
   /** The Proxy's integrations' `timeoutInMillis`. */
   integrationTimeoutMs: number;
+  /** A REST API's binary media types (none for an HTTP API). */
+  binaryMediaTypes: string[];
 }
 
 /** Trust policy of every execution role: Lambda may assume it. */
@@ -275,6 +277,7 @@ export function planDeploy(options: DeployOptions, { account, partition: givenPa
     api: {
       type: options.apiType, name: names.api, stage: options.stage, directRoute: options.directRoute, resultsPath: options.resultsPath,
       endpointType: options.endpointType, transferMode: options.transferMode, integrationTimeoutMs: options.integrationTimeoutMs,
+      binaryMediaTypes: options.binaryMediaTypes,
     },
   };
 }

@@ -239,7 +239,9 @@ export async function runDeploy(options: DeployOptions, { root, log = console.lo
   };
   const api = plan.api.type === 'http'
     ? await ensureHttpApi({ apigw2: c.apigw2, lambda: c.lambda }, { ...common, previousStage: known?.stage }, log)
-    : await ensureApi({ apigw: c.apigw, lambda: c.lambda }, { ...common, endpointType: plan.api.endpointType, transferMode: plan.api.transferMode }, log);
+    : await ensureApi({ apigw: c.apigw, lambda: c.lambda }, {
+      ...common, endpointType: plan.api.endpointType, transferMode: plan.api.transferMode, binaryMediaTypes: plan.api.binaryMediaTypes,
+    }, log);
   const url = invokeUrl({ endpoint: options.endpoint, region, apiId: api.apiId, stage: plan.api.stage });
   const directUrl = plan.api.directRoute ? `${url}direct` : null;
 

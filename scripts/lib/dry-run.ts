@@ -125,7 +125,9 @@ export function deployCommands(options: DeployOptions): string[] {
   lines.push('', '# 4. The REST API: / and /{proxy+} ANY -> Proxy (AWS_PROXY)');
   const api = shellVar('API_ID');
   lines.push(capture('API_ID', 'aws', 'apigateway', 'create-rest-api', '--name', plan.api.name,
-    '--endpoint-configuration', `types=${plan.api.endpointType}`, '--query', 'id', '--output', 'text'));
+    '--endpoint-configuration', `types=${plan.api.endpointType}`,
+    ...(plan.api.binaryMediaTypes.length > 0 ? ['--binary-media-types', ...plan.api.binaryMediaTypes] : []),
+    '--query', 'id', '--output', 'text'));
   lines.push(capture('ROOT_ID', 'aws', 'apigateway', 'get-resources', '--rest-api-id', api, '--query', 'items[?path==`/`].id', '--output', 'text'));
   lines.push(capture('PROXY_RESOURCE_ID', 'aws', 'apigateway', 'create-resource', '--rest-api-id', api,
     '--parent-id', shellVar('ROOT_ID'), '--path-part', '{proxy+}', '--query', 'id', '--output', 'text'));

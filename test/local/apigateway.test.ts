@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LocalStack } from '../../local/server';
 import type { InvocationEvent } from '../../local/lambda/invoke';
+import { acceptsBinary } from '../../local/apigateway/invoke';
 import { clientConfig, createFunction, nextEvent, startQuietStack } from './helpers';
 
 let stack: LocalStack;
@@ -115,7 +116,7 @@ describe('API Gateway invoke URLs', () => {
       httpMethod: 'POST',
       queryStringParameters: { x: '2', y: 'z' },
       multiValueQueryStringParameters: { x: ['1', '2'], y: ['z'] },
-      pathParameters: { proxy: 'hello/w orld' },
+      pathParameters: { proxy: 'hello/w%20orld' },
       stageVariables: null,
       body: '{"a":1}',
       isBase64Encoded: false,
@@ -131,6 +132,29 @@ describe('API Gateway invoke URLs', () => {
     expect(event.requestContext.requestTime).toMatch(/^\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000$/);
   });
 
+  // Parity: LocalStack's snapshot tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,
+  // test_lambda_aws_proxy_integration, recorded on AWS: authorization arrives as Authorization
+  // (other names keep their case), Content-Length and Connection are left out, X-Forwarded-*
+  // are added, requestContext has deploymentId and the API's host as domainName, path
+  // parameters keep %2B and double slashes, and query values are decoded.
+  it('sends the event REST APIs send: header names, dropped and added headers, deploymentId, raw path parameters', async () => {
+    const res = await rawRequest(`${stack.url}/_aws/execute-api/${apiId}/dev/proxy-value//api/test%2Balias@gmail.com/plus/test+alias@gmail.com?email=test%2Balias%40gmail.com&plus=test+alias`, 'POST',
+      ['authorization', 'random-value', 'tEsT-HEADeR', 'aValUE', 'user-agent', 'python/test', 'Connection', 'keep-alive', 'Content-Type', 'application/json'], '{"a":1}');
+    const event = JSON.parse(res.body) as { headers: Record<string, string>; multiValueHeaders: Record<string, string[]>; requestContext: Record<string, unknown>; pathParameters: Record<string, string>; path: string; queryStringParameters: Record<string, string> };
+    expect(event.headers).toMatchObject({ Authorization: 'random-value', 'tEsT-HEADeR': 'aValUE', 'User-Agent': 'python/test', 'Content-Type': 'application/json' });
+    expect(Object.keys(event.headers).map((k) => k.toLowerCase()).filter((k) => k === 'connection' || k === 'content-length')).toEqual([]);
+    expect(Object.keys(event.multiValueHeaders).map((k) => k.toLowerCase()).filter((k) => k === 'connection' || k === 'content-length')).toEqual([]);
+    expect(event.headers).toMatchObject({ 'X-Forwarded-For': '127.0.0.1', 'X-Forwarded-Proto': 'http' });
+    expect(event.pathParameters).toEqual({ proxy: 'proxy-value//api/test%2Balias@gmail.com/plus/test+alias@gmail.com' });
+    expect(event.path).toBe('/proxy-value//api/test%2Balias@gmail.com/plus/test+alias@gmail.com');
+    expect(event.queryStringParameters).toEqual({ email: 'test+alias@gmail.com', plus: 'test alias' });
+    const deployment = await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'dev' }));
+    expect(event.requestContext).toMatchObject({
+      deploymentId: deployment.deploymentId, domainName: `${apiId}.execute-api.localhost.localstack.cloud:${stack.port}`, domainPrefix: apiId,
+      path: '/dev/proxy-value//api/test%2Balias@gmail.com/plus/test+alias@gmail.com',
+    });
+  });
+
   it('serves the root and the older LocalStack URL shape, with null query and path parameters', async () => {
     const res = await fetch(`${stack.url}/restapis/${apiId}/dev/_user_request_/`);
     expect(res.status).toBe(201);
@@ -141,14 +165,47 @@ describe('API Gateway invoke URLs', () => {
     });
   });
 
-  it('round-trips a binary body as base64', async () => {
+  it('round-trips a binary body as base64 for a client that accepts the binary type, and sends others the base64 text', async () => {
     const bytes = randomBytes(4096);
-    const res = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/binary`, {
-      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: bytes,
+    const put = (accept?: string) => fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/binary`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', ...(accept !== undefined && { Accept: accept }) }, body: bytes,
     });
+    const res = await put('application/octet-stream');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/octet-stream');
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+    // fetch's default Accept is */*: not a binary media type, so the client gets the text.
+    const text = await put();
+    expect(await text.text()).toBe(bytes.toString('base64'));
+  });
+
+  // Parity: LocalStack's tests/aws/services/apigateway/test_apigateway_lambda.py::test_aws_proxy_binary_response,
+  // validated against AWS: only the first Accept range counts, exactly or under a type/* binary
+  // media type; a star on the left matches nothing; the function's Content-Type does not matter.
+  it.each([
+    [['image/png'], 'image/png', true],
+    [['image/png'], 'image/jpg', false],
+    [['image/png'], 'image/*', false],
+    [['image/png'], '*/*', false],
+    [['image/png', '*/test'], 'random/test', false],
+    [['image/png', '*/test'], '*/test', false],
+    [['image/png'], 'image/webp,image/png,*/*;q=0.8', false],
+    [['image/png'], 'image/png,image/*,*/*;q=0.8', true],
+    [['application/*'], 'application/whatever', true],
+    [['application/*'], 'application/*', true],
+    [['image/png'], 'application', false],
+    [['image/png'], undefined, false],
+    [[], 'image/png', false],
+  ] as const)('with binary media types %j, decodes a base64 answer for Accept %s: %s', (types, accept, decoded) => {
+    expect(acceptsBinary(accept, types)).toBe(decoded);
+  });
+
+  it('answers 500 when a base64 answer to be decoded is not base64', async () => {
+    const answer = { statusCode: 200, body: 'èé+à)(', isBase64Encoded: true };
+    const res = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/format/${encodeURIComponent(JSON.stringify(answer))}`, { headers: { Accept: 'application/octet-stream' } });
+    expect(res.status).toBe(500);
+    const asText = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev/format/${encodeURIComponent(JSON.stringify(answer))}`, { headers: { Accept: 'text/plain' } });
+    expect([asText.status, await asText.text()]).toEqual([200, 'èé+à)(']);
   });
 
   // Parity: LocalStack's snapshot tests/aws/services/apigateway/test_apigateway_lambda.snapshot.json,

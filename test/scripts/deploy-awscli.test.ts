@@ -63,7 +63,7 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
   });
 
   it('creates the table, roles, functions and API, and the API answers through the kit', async () => {
-    const { stdout: plan } = await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--dry-run', '--name-prefix', 'cli', '--direct-route', '--main-delay', '0.5', '--wait-seconds', '0.2', '--results-path', '/_results'], { cwd: root, env });
+    const { stdout: plan } = await execFileP(process.execPath, [tsxCli, 'scripts/deploy.ts', '--dry-run', '--name-prefix', 'cli', '--direct-route', '--main-delay', '0.5', '--wait-seconds', '0.2', '--results-path', '/_results', '--binary-media-types', 'image/png,application/*'], { cwd: root, env });
     const { stdout } = await runScript(plan);
     const apiId = /Invoke URL: https:\/\/([a-z0-9]{10})\.execute-api/.exec(stdout)?.[1];
     expect(apiId).toBeDefined();
@@ -79,6 +79,8 @@ describe.skipIf(!hasAws && !requireTools)('the manual deploy, with the AWS CLI v
     expect(retries.MaximumRetryAttempts).toBe(0);
     const resources = (await aws('apigateway', 'get-resources', '--rest-api-id', apiId as string)) as { items: Array<{ path: string }> };
     expect(resources.items.map((r) => r.path).sort()).toEqual(['/', '/_results', '/_results/{id}', '/direct', '/direct/{proxy+}', '/{proxy+}']);
+    const api = (await aws('apigateway', 'get-rest-api', '--rest-api-id', apiId as string)) as { binaryMediaTypes: string[] };
+    expect(api.binaryMediaTypes).toEqual(['image/png', 'application/*']);
     const resultsId = (resources.items as Array<{ path: string; id: string }>).find((r) => r.path === '/_results/{id}')?.id as string;
     const method = (await aws('apigateway', 'get-method', '--rest-api-id', apiId as string, '--resource-id', resultsId, '--http-method', 'GET')) as { apiKeyRequired: boolean; authorizationType: string };
     expect(method).toMatchObject({ apiKeyRequired: false, authorizationType: 'NONE' });

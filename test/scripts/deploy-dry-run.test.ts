@@ -141,6 +141,13 @@ describe.concurrent('npm run deploy -- --dry-run', () => {
     expect(line(out, /Invoke URL/)).toContain('https://${API_ID}.execute-api.us-east-1.amazonaws.com/dev/');
   });
 
+  it('creates the REST API with --binary-media-types, and with none by default', async () => {
+    expect(line(await dryRun(), /create-rest-api/)).not.toContain('--binary-media-types');
+    const out = await dryRun('--binary-media-types', 'image/png,application/*');
+    expect(line(out, /create-rest-api/)).toContain("--binary-media-types image/png 'application/*' --query id");
+    await bashAccepts(out);
+  });
+
   it('streams with --transfer-mode stream: the streaming handler and URI, STREAM, 900 s, the Proxy\'s timeout and bound; the direct route stays buffered', async () => {
     const out = await dryRun('--transfer-mode', 'stream', '--direct-route', '--endpoint-type', 'EDGE');
     expect(line(out, /create-rest-api/)).toContain('--endpoint-configuration types=EDGE');

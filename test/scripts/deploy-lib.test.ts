@@ -51,6 +51,14 @@ describe('deploy options', () => {
     expect(o.stateFile).toBe(path.join(scratch, DEFAULTS.stateFile));
   });
 
+  it('read --binary-media-types as a list, refuse what is not a media type, and refuse it on an HTTP API', () => {
+    expect(parseDeployArgs([], {}, scratch)).toMatchObject({ binaryMediaTypes: [] });
+    expect(parseDeployArgs(['--binary-media-types', 'image/png, application/*,image/png'], {}, scratch)).toMatchObject({ binaryMediaTypes: ['image/png', 'application/*'] });
+    expect(() => parseDeployArgs(['--binary-media-types', 'image'], {}, scratch)).toThrow('--binary-media-types takes media types separated by commas, such as image/png,application/*, got "image"');
+    expect(() => parseDeployArgs(['--binary-media-types', ','], {}, scratch)).toThrow(/--binary-media-types takes media types/);
+    expect(() => parseDeployArgs(['--api-type', 'http', '--binary-media-types', 'image/png'], {}, scratch)).toThrow(/--binary-media-types is a REST API setting/);
+  });
+
   it('take the endpoint from AWS_ENDPOINT_URL and default its region to us-east-1', () => {
     const o = parseDeployArgs([], { AWS_ENDPOINT_URL: 'http://localhost:4566/' });
     expect(o).toMatchObject({ endpoint: 'http://localhost:4566', region: 'us-east-1', local: true });

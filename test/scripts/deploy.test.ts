@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { APIGatewayClient, GetResourcesCommand, GetRestApisCommand } from '@aws-sdk/client-api-gateway';
+import { APIGatewayClient, GetResourcesCommand, GetRestApiCommand, GetRestApisCommand } from '@aws-sdk/client-api-gateway';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionCommand, GetFunctionEventInvokeConfigCommand, GetPolicyCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
@@ -163,6 +163,20 @@ describe('deploy and destroy against the local stack', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`function ${prefix}-main: code unchanged, skipped; configuration updated (environment)`);
     expect(r.stdout).toContain(`function ${prefix}-proxy: code unchanged, skipped; configuration unchanged`);
+  }, 120_000);
+
+  it('sets exactly the binary media types --binary-media-types names, and removes them when it is dropped', async () => {
+    const types = async () => (await clients.apigw.send(new GetRestApiCommand({ restApiId: state().apiId }))).binaryMediaTypes ?? [];
+    const set = await script('deploy', '--direct-route', '--main-delay', '0.1', '--binary-media-types', 'image/png,application/*');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain(`API ${prefix}-api: binary media types image/png, application/*`);
+    expect((await types()).sort()).toEqual(['application/*', 'image/png']);
+    const changed = await script('deploy', '--direct-route', '--main-delay', '0.1', '--binary-media-types', 'image/png');
+    expect(changed.stdout).toContain('(removed application/*)');
+    expect(await types()).toEqual(['image/png']);
+    const dropped = await script('deploy', '--direct-route', '--main-delay', '0.1');
+    expect(dropped.code).toBe(0);
+    expect(await types()).toEqual([]);
   }, 120_000);
 
   it('puts the kit in front of an existing Main with --main-name, and its destroy leaves that Main alone', async () => {

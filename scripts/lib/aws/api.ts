@@ -2,7 +2,7 @@
 // functions, and its deletion.
 import type { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { CreateDeploymentCommand, CreateResourceCommand, CreateRestApiCommand, DeleteResourceCommand, DeleteRestApiCommand,
-  GetResourcesCommand, GetRestApisCommand, PutIntegrationCommand, PutMethodCommand,
+  GetResourcesCommand, GetRestApiCommand, GetRestApisCommand, PutIntegrationCommand, PutMethodCommand, UpdateRestApiCommand,
 } from '@aws-sdk/client-api-gateway';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { AddPermissionCommand, RemovePermissionCommand } from '@aws-sdk/client-lambda';
@@ -38,6 +38,8 @@ export interface ApiSpec {
   transferMode: TransferMode;
   /** The Proxy's integrations' timeoutInMillis. */
   integrationTimeoutMs: number;
+  /** The API's binary media types, exactly. */
+  binaryMediaTypes?: readonly string[] | undefined;
 }
 
 /** How one integration is written: its URI, transfer mode and timeout. */
@@ -118,6 +120,22 @@ export async function ensureRestApi(apigw: APIGatewayClient, name: string, known
   if (!out.id) throw new Error('CreateRestApi returned no id');
   log(`API ${name}: created (${out.id})`);
   return { id: out.id, created: true };
+}
+
+/**
+ * Makes the API's binary media types exactly these (they take effect with the next deployment).
+ *
+ * @returns the types added and removed
+ */
+export async function syncBinaryMediaTypes(apigw: APIGatewayClient, apiId: string, wanted: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
+  const current = (await apigw.send(new GetRestApiCommand({ restApiId: apiId }))).binaryMediaTypes ?? [];
+  const added = wanted.filter((t) => !current.includes(t));
+  const removed = current.filter((t) => !wanted.includes(t));
+  // A patch path names a media type with its slash escaped as ~1 (JSON Pointer).
+  const path = (t: string): string => `/binaryMediaTypes/${t.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  const ops = [...added.map((t) => ({ op: 'add' as const, path: path(t) })), ...removed.map((t) => ({ op: 'remove' as const, path: path(t) }))];
+  if (ops.length > 0) await apigw.send(new UpdateRestApiCommand({ restApiId: apiId, patchOperations: ops }));
+  return { added, removed };
 }
 
 /**
@@ -262,6 +280,10 @@ export async function removeResultsRoute(apigw: APIGatewayClient, apiId: string,
  */
 export async function ensureApi({ apigw, lambda }: { apigw: APIGatewayClient; lambda: LambdaClient }, spec: ApiSpec, log: Log): Promise<{ apiId: string; created: boolean; permissions: Array<{ functionName: string; statementId: string }> }> {
   const { id: apiId, created } = await ensureRestApi(apigw, spec.name, spec.knownId, log, spec.endpointType);
+  const binary = await syncBinaryMediaTypes(apigw, apiId, spec.binaryMediaTypes ?? []);
+  if (binary.added.length + binary.removed.length > 0) {
+    log(`API ${spec.name}: binary media types ${(spec.binaryMediaTypes ?? []).join(', ') || 'none'}${binary.removed.length ? ` (removed ${binary.removed.join(', ')})` : ''}`);
+  }
   const resources = await listResources(apigw, apiId);
   const routes: Array<[string, { name: string; arn: string }]> = [['/', spec.proxy], ['/{proxy+}', spec.proxy]];
   if (spec.directRoute) routes.push(['/direct', spec.main], ['/direct/{proxy+}', spec.main]);
