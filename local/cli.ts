@@ -5,7 +5,7 @@
  * npx tsx local/cli.ts [--port 4566] [--host 127.0.0.1] [--data-dir DIR] [--region us-east-1]
  *                      [--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000]
  *                      [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000]
- *                      [--lambda-state-delay-ms 200]
+ *                      [--lambda-state-delay-ms 200] [--iam on|off]
  * ```
  *
  * Prints `Local AWS stack ready at http://127.0.0.1:4566` when it serves,
@@ -35,13 +35,14 @@ export function parseCliOptions(argv: string[]): LocalStackOptions {
       'integration-timeout-ms': { type: 'string' },
       'stream-idle-timeout-ms': { type: 'string' },
       'lambda-state-delay-ms': { type: 'string' },
+      iam: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write('Usage: npx tsx local/cli.ts [--port 4566] [--host 127.0.0.1] [--data-dir DIR] [--region us-east-1] '
-      + '[--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000] [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000] [--lambda-state-delay-ms 200]\n');
+      + '[--retry-scale 1] [--max-concurrency 1000] [--idle-timeout-ms 600000] [--integration-timeout-ms 29000] [--stream-idle-timeout-ms 300000] [--lambda-state-delay-ms 200] [--iam on|off]\n');
     process.exit(0);
   }
   const num = (name: string, v: string | undefined, min: number): number | undefined => {
@@ -68,6 +69,10 @@ export function parseCliOptions(argv: string[]): LocalStackOptions {
   if (streamIdle !== undefined) options.streamIdleTimeoutMs = streamIdle;
   const stateDelay = num('lambda-state-delay-ms', values['lambda-state-delay-ms'], 0);
   if (stateDelay !== undefined) options.lambdaStateDelayMs = stateDelay;
+  if (values.iam !== undefined) {
+    if (values.iam !== 'on' && values.iam !== 'off') throw new Error(`--iam must be on or off, got ${values.iam}`);
+    options.iam = values.iam === 'on';
+  }
   return options;
 }
 

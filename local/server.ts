@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentialScope, decodePart, sendJson } from './http';
+import { ACCOUNT_ID, credentialScope, decodePart, sendJson } from './http';
 import { startDynamoDb } from './dynamodb/service';
 import { LambdaService, LAMBDA_VERSIONS } from './lambda/service';
 import { workerScriptPath } from './lambda/worker-script';
@@ -51,6 +51,13 @@ export interface LocalStackOptions {
    * AWS, so clients must wait (`aws lambda wait function-active-v2`, `function-updated-v2`).
    */
   lambdaStateDelayMs?: number;
+  /**
+   * Whether IAM is enforced (default true): each function's environment gets credentials of a
+   * session of its execution role, and its DynamoDB and Lambda calls are evaluated against that
+   * role's policies; API Gateway invokes a function only when its resource policy allows it.
+   * Other credentials (a deploy script's, the CLI's) are the account's own and may do anything.
+   */
+  iam?: boolean;
   /** Receives each console line (function output, API Gateway access lines); default prints to stdout. */
   log?: (line: string) => void;
 }
@@ -107,7 +114,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const scratch = mkdtempSync(join(tmpdir(), 'local-aws-stack-'));
   let baseUrl = '';
 
-  const dynamodb = await startDynamoDb({ events, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const iam = new IamService({ enforce: options.iam !== false, log });
+  const enforcing = iam.enforcing;
+  const denied = (accessKeyId: string | undefined, action: string, resource: string): string | undefined => {
+    const answer = iam.authorize(accessKeyId, action, resource);
+    return answer.allowed ? undefined : answer.message;
+  };
+  const dynamodb = await startDynamoDb({
+    events,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(enforcing && { authorize: (key: string | undefined, action: string, table: string) => denied(key, action, `arn:aws:dynamodb:${region}:${ACCOUNT_ID}:table/${table}`) }),
+  });
   const workerScript = await workerScriptPath(scratch);
   const lambda = new LambdaService({
     codeRoot: join(scratch, 'functions'),
@@ -120,7 +137,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log,
     events,
     stateDelayMs: options.lambdaStateDelayMs ?? DEFAULT_LAMBDA_STATE_DELAY_MS,
+    credentialsFor: (roleArn, functionName) => iam.credentialsFor(roleArn, functionName),
+    ...(enforcing && { authorize: denied }),
   });
+  const refusesInvoke = enforcing
+    ? (ref: string, source: string): string | undefined => lambda.refusesServiceInvoke(ref, {
+      service: 'apigateway.amazonaws.com', sourceArn: `arn:aws:execute-api:${region}:${ACCOUNT_ID}:${source}`, sourceAccount: ACCOUNT_ID,
+    })
+    : undefined;
   const apigateway = new ApiGatewayService({
     defaultRegion: region,
     integrationTimeoutMs: options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS,
@@ -128,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
     invokeLambdaStreaming: (ref, payload, sink) => lambda.invokeStreaming(ref, payload, sink),
     log,
+    ...(refusesInvoke && { refusesInvoke }),
   });
   const apigatewayv2 = new ApiGatewayV2Service({
     defaultRegion: region,
@@ -135,8 +160,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     endpoint: () => baseUrl,
     invokeLambda: (ref, payload) => lambda.invoke(ref, payload),
     log,
+    ...(refusesInvoke && { refusesInvoke }),
   });
-  const iam = new IamService();
   const ops = createOps(dynamodb, lambda.runtime, (name) => lambda.functions.specOf(name), lambda.faults);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -4,7 +4,7 @@
 // main-example and the direct route, prints the URLs, then streams the functions' logs until Ctrl-C.
 //
 //   npm start -- [--port 4566] [--main-delay 60] [--wait-seconds 25] [--api-type rest|http]
-//                [--transfer-mode buffered|stream] [--stream-idle-timeout-ms N] [--data-dir DIR] [--state-file PATH]
+//                [--transfer-mode buffered|stream] [--stream-idle-timeout-ms N] [--iam on|off] [--data-dir DIR] [--state-file PATH]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,6 +34,8 @@ loopback port, with Proxy, Talker and a main-example that takes 60 s deployed be
   --stream-idle-timeout-ms N
                       the stack's idle timeout of streamed answers and the Proxy's matching
                       bound (default 300000, as Regional endpoints; smaller for demos)
+  --iam on|off        whether the stack enforces IAM (default on: each function may do only what
+                      its execution role allows, and API Gateway needs the function's permission)
   --data-dir DIR      keep DynamoDB data on disk (default: in memory)
   --state-file PATH   where the URLs are written as JSON (default .local/deploy-state.json)
   --help              this text`;
@@ -64,8 +66,8 @@ async function portAnswers(port: number): Promise<boolean> {
 }
 
 /** Starts the stack as a child process; resolves with its URL once it says it is ready. */
-function startStack(port: number, dataDir: string | undefined, streamIdleMs: string | undefined): { child: ChildProcess; ready: Promise<string> } {
-  const args = ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', String(port)];
+function startStack(port: number, dataDir: string | undefined, streamIdleMs: string | undefined, iam: 'on' | 'off'): { child: ChildProcess; ready: Promise<string> } {
+  const args = ['--import', 'tsx', path.join(root, 'local', 'cli.ts'), '--port', String(port), '--iam', iam];
   if (dataDir) args.push('--data-dir', dataDir);
   if (streamIdleMs !== undefined) args.push('--stream-idle-timeout-ms', streamIdleMs);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
@@ -84,7 +86,7 @@ function startStack(port: number, dataDir: string | undefined, streamIdleMs: str
 
 await runMain('start', async () => {
   const flags = parseFlags(scriptArgs(import.meta.url), {
-    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file', 'transfer-mode', 'stream-idle-timeout-ms', 'api-type'],
+    string: ['port', 'main-delay', 'wait-seconds', 'data-dir', 'state-file', 'transfer-mode', 'stream-idle-timeout-ms', 'api-type', 'iam'],
     boolean: ['help'],
     alias: { h: 'help' },
   });
@@ -98,6 +100,8 @@ await runMain('start', async () => {
   const stateFile = path.resolve(root, flags['state-file'] ?? '.local/deploy-state.json');
   const transferMode = flags['transfer-mode'] ?? 'buffered';
   if (transferMode !== 'buffered' && transferMode !== 'stream') throw new UsageError(`--transfer-mode must be buffered or stream, got "${transferMode}"`);
+  const iam = flags.iam ?? 'on';
+  if (iam !== 'on' && iam !== 'off') throw new UsageError(`--iam must be on or off, got "${iam}"`);
   const apiType = flags['api-type'] ?? 'rest';
   if (apiType !== 'rest' && apiType !== 'http') throw new UsageError(`--api-type must be rest or http, got "${apiType}"`);
   if (apiType === 'http' && transferMode === 'stream') {
@@ -116,7 +120,7 @@ await runMain('start', async () => {
     await run([path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(root, 'scripts', 'build.ts')], 'build');
   }
 
-  const { child, ready } = startStack(port, flags['data-dir'], streamIdle);
+  const { child, ready } = startStack(port, flags['data-dir'], streamIdle, iam);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -344,9 +344,13 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
       outcome = { outcome: 'SKIPPED', reason: `unexpected error: ${error instanceof Error ? error.message : String(error)}` };
       logger.error('talker failed unexpectedly', { error: error instanceof Error ? error.stack : String(error) });
     }
-    const { outcome: result, ...details } = outcome;
-    if (result === 'SKIPPED') logger.warn('talker skipped', { outcome: result, ...details });
-    else logger.info('talker finished', { outcome: result, ...details });
+    // The logger keeps `message` for its own text and drops a field of that name: the failure's
+    // details go out as `detail`.
+    const { outcome: result, ...rest } = outcome;
+    const { message: detail, ...details } = rest as typeof rest & { message?: string };
+    const fields = { outcome: result, ...details, ...(detail !== undefined && { detail }) };
+    if (result === 'SKIPPED') logger.warn('talker skipped', fields);
+    else logger.info('talker finished', fields);
     return outcome;
   };
 }

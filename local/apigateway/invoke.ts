@@ -47,6 +47,11 @@ export interface ApiInvokeDeps {
   integrationTimeoutMs: number;
   /** How long a streamed response may stay silent (ms), before its first byte too. */
   streamIdleTimeoutMs: number;
+  /**
+   * Whether the function's resource policy refuses API Gateway's call from this source ARN:
+   * undefined when it is allowed, else why not (AWS answers 500 "Internal server error").
+   */
+  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
   /** Console line writer. */
   log(line: string): void;
 }
@@ -367,6 +372,13 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   const lambdaRef = integration?.type === 'AWS_PROXY' ? uriPattern.exec(String(integration.uri ?? ''))?.[1] : undefined;
   if (!lambdaRef) {
     done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(unsupported integration ${integration?.type ?? 'none'})`);
+    return;
+  }
+  // The call comes from arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH: the function's
+  // resource policy must allow it (lambda add-permission), or AWS answers 500.
+  const refused = deps.refusesInvoke?.(decodePart(lambdaRef), `${api.id}/${stage.stageName}/${String(req.method)}${target.path}`);
+  if (refused !== undefined) {
+    done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(Execution failed due to configuration error: Invalid permissions on Lambda function: ${refused})`);
     return;
   }
   const event = buildEvent(req, target, api, body, {

@@ -37,6 +37,8 @@ export interface ApiGatewayServiceOptions {
   invokeLambdaStreaming: (ref: string, payload: string, sink: ResponseSink) => Promise<InvocationResult>;
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
+  /** Whether a function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH`); undefined when allowed. */
+  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
 }
 
 /** The API Gateway service. */
@@ -86,6 +88,7 @@ export class ApiGatewayService {
       integrationTimeoutMs: this.options.integrationTimeoutMs,
       streamIdleTimeoutMs: this.options.streamIdleTimeoutMs,
       log: this.options.log,
+      ...(this.options.refusesInvoke && { refusesInvoke: this.options.refusesInvoke }),
     }, req, res, target);
   }
 }

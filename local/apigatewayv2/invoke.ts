@@ -52,6 +52,8 @@ export interface HttpApiInvokeDeps {
   integrationTimeoutMs: number;
   /** Console line writer. */
   log(line: string): void;
+  /** Whether the function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH`); undefined when allowed. */
+  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
 }
 
 function sendOwn(res: ServerResponse, type: HttpApiResponseType, headers: Record<string, string>): number {
@@ -269,6 +271,11 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
   const lambdaRef = lambdaOf(integration);
   if (!integration || lambdaRef === undefined) {
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(route ${match.route.routeKey}: ${integration ? `integration type ${integration.integrationType} is not emulated` : 'no integration'})`);
+    return;
+  }
+  const refused = deps.refusesInvoke?.(lambdaRef, `${api.apiId}/${served.stage.stageName}/${String(req.method)}${served.path}`);
+  if (refused !== undefined) {
+    done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(Invalid permissions on Lambda function: ${refused})`);
     return;
   }
   const format = integration.payloadFormatVersion === '1.0' ? '1.0' : '2.0';

@@ -31,6 +31,8 @@ export interface ApiGatewayV2ServiceOptions {
   invokeLambda: (ref: string, payload: string) => Promise<InvocationResult>;
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
+  /** Whether a function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH`); undefined when allowed. */
+  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
 }
 
 /** The HTTP API service. */
@@ -85,6 +87,7 @@ export class ApiGatewayV2Service {
       invokeLambda: this.options.invokeLambda,
       integrationTimeoutMs: this.options.integrationTimeoutMs,
       log: this.options.log,
+      ...(this.options.refusesInvoke && { refusesInvoke: this.options.refusesInvoke }),
     }, req, res, target);
   }
 }

@@ -20,6 +20,8 @@ export const DYNAMODB_ERRORS = {
   SERVICE_UNAVAILABLE: { status: 503, type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable' },
   /** The body is over the stack's 16 MB limit: answered with an empty body. */
   REQUEST_TOO_LARGE: { status: 413, type: undefined },
+  /** The caller's role does not allow the action on the table. */
+  ACCESS_DENIED: { status: 400, type: 'com.amazon.coral.service#AccessDeniedException' },
 } as const;
 
 /** The name of an error the stack answers itself. */

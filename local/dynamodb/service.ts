@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { AnswersInFlight, readBody, send } from '../http';
+import { AnswersInFlight, credentialScope, readBody, send } from '../http';
 import { BodyTooLargeError } from '../errors';
 import { DynamoDbFaults, HeldRequests, loseAnswer, type DynamoDbDropFault, type FaultEvent, type PendingDynamoDbFault } from '../faults';
 import { DYNAMODB_CONTENT_TYPE, sendDynamoDbError, sendDynamoDbJson } from './errors';
@@ -25,6 +25,11 @@ export interface DynamoDbOptions {
   dataDir?: string;
   /** Receives `fault` ({@link FaultEvent}) when a test hook holds a request or loses an answer. */
   events?: EventEmitter;
+  /**
+   * Checks a call against the caller's role: its access key, the action (`dynamodb:GetItem`)
+   * and the table's name; returns AccessDeniedException's message when it is refused.
+   */
+  authorize?: (accessKeyId: string | undefined, action: string, table: string) => string | undefined;
 }
 
 /**
@@ -193,6 +198,23 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
   const faults = new DynamoDbFaults();
 
   /** The table a request names (`*` for batch calls or an unreadable body). */
+  /** Every table a request names: TableName, and the tables of batch and transaction requests. */
+  function tablesOf(body: Buffer): string[] {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return [];
+    }
+    const names = new Set<string>();
+    if (typeof parsed['TableName'] === 'string') names.add(parsed['TableName']);
+    if (typeof parsed['RequestItems'] === 'object' && parsed['RequestItems'] !== null) for (const name of Object.keys(parsed['RequestItems'])) names.add(name);
+    for (const item of Array.isArray(parsed['TransactItems']) ? parsed['TransactItems'] : []) {
+      for (const part of Object.values((item ?? {}) as Record<string, { TableName?: unknown }>)) if (typeof part?.TableName === 'string') names.add(part.TableName);
+    }
+    return [...names];
+  }
+
   function tableOf(body: Buffer): string {
     try {
       const name = (JSON.parse(body.toString('utf8')) as { TableName?: unknown }).TableName;
@@ -240,6 +262,16 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       }
       const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const table = tableOf(body);
+      if (options.authorize) {
+        const accessKeyId = credentialScope(req)?.accessKeyId;
+        for (const name of tablesOf(body)) {
+          const denied = options.authorize(accessKeyId, `dynamodb:${op}`, name);
+          if (denied !== undefined) {
+            sendDynamoDbError(res, 'ACCESS_DENIED', denied);
+            return;
+          }
+        }
+      }
       const refusal = outages.get(table) ?? outages.get('*');
       if (refusal) {
         refused++;

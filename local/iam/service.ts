@@ -1,12 +1,16 @@
 /**
  * IAM and STS over the query protocol (form-encoded `Action=...` POSTs,
  * XML answers): roles, inline and attached role policies, customer managed
- * policies, and GetCallerIdentity. Recorded, never enforced.
+ * policies, and GetCallerIdentity; and the execution roles' sessions, whose credentials each
+ * function gets, with {@link IamService.authorize} evaluating a session's role for a call.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { AwsError, BodyTooLargeError } from '../errors';
 import { ACCOUNT_ID, newRequestId, readBody, send } from '../http';
+import { createHash } from 'node:crypto';
+import { evaluateIdentityPolicies, type PolicyDecision } from './evaluate';
+import { AWS_MANAGED_POLICIES } from './managed-policies';
 import {
   deleteConflict, entityAlreadyExists, escapeXml, invalidAction, invalidInput, invalidValue, malformedPolicy, missingAction,
   missingParameter, noSuchEntity, requestTooLarge, sendQueryError, serviceFailure,
@@ -74,10 +78,99 @@ function checkPolicy(doc: string): void {
   }
 }
 
+/** The credentials of one execution role's session, as a function's environment gets them. */
+export interface SessionCredentials {
+  /** `AWS_ACCESS_KEY_ID`. */
+  accessKeyId: string;
+  /** `AWS_SECRET_ACCESS_KEY`. */
+  secretAccessKey: string;
+  /** `AWS_SESSION_TOKEN`. */
+  sessionToken: string;
+}
+
+/** The answer to {@link IamService.authorize}. */
+export type Authorization = { allowed: true } | {
+  allowed: false;
+  /** AWS's words: `User: <arn> is not authorized to perform: <action> on resource: <arn> because ...`. */
+  message: string;
+};
+
 /** IAM and STS. */
 export class IamService {
   private readonly roles = new Map<string, Role>();
   private readonly policies = new Map<string, ManagedPolicy>();
+  /** Execution-role sessions by access key id. */
+  private readonly sessions = new Map<string, { roleArn: string; sessionName: string }>();
+  private readonly unknownManaged = new Set<string>();
+
+  /**
+   * @param options `enforce: false` allows every call (`--iam off`); `log` notes an AWS managed
+   *   policy the stack does not know
+   */
+  constructor(private readonly options: { enforce?: boolean; log?: (line: string) => void } = {}) {}
+
+  /** Whether calls are checked against the caller's role. */
+  get enforcing(): boolean {
+    return this.options.enforce !== false;
+  }
+
+  /**
+   * The credentials of a session of an execution role (stable for a role and a function), which
+   * the stack recognizes as that role's when a call is signed with them.
+   * @param roleArn the function's role
+   * @param sessionName the session's name: the function's name, as Lambda names it
+   */
+  credentialsFor(roleArn: string, sessionName: string): SessionCredentials {
+    const digest = createHash('sha256').update(`${roleArn}\n${sessionName}`).digest();
+    const accessKeyId = `ASIA${[...digest.subarray(0, 16)].map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('')}`;
+    this.sessions.set(accessKeyId, { roleArn, sessionName });
+    return { accessKeyId, secretAccessKey: digest.subarray(16).toString('base64'), sessionToken: `local-session-${accessKeyId}` };
+  }
+
+  /**
+   * Whether the caller may make a call: a session of an execution role is evaluated against
+   * that role's inline and attached policies; any other credentials are the account's own
+   * (deploy scripts, the CLI, tests) and may do anything, as an administrator may.
+   * @param accessKeyId the access key the request was signed with, if any
+   * @param action e.g. `dynamodb:GetItem`
+   * @param resource the resource's ARN
+   */
+  authorize(accessKeyId: string | undefined, action: string, resource: string): Authorization {
+    if (!this.enforcing || accessKeyId === undefined) return { allowed: true };
+    const session = this.sessions.get(accessKeyId);
+    if (!session) return { allowed: true };
+    const roleName = session.roleArn.slice(session.roleArn.lastIndexOf('/') + 1);
+    const decision: PolicyDecision = evaluateIdentityPolicies(this.documentsOf(roleName), action, resource);
+    if (decision === 'allowed') return { allowed: true };
+    const user = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${roleName}/${session.sessionName}`;
+    const because = decision === 'explicitly-denied'
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${action} action`;
+    return { allowed: false, message: `User: ${user} is not authorized to perform: ${action} on resource: ${resource} ${because}` };
+  }
+
+  /** The policy documents of a role: inline, customer managed and the AWS managed ones the stack knows. */
+  private documentsOf(roleName: string): unknown[] {
+    const role = this.roles.get(roleName);
+    if (!role) return [];
+    const docs: unknown[] = [];
+    for (const text of role.inline.values()) docs.push(parsePolicy(text));
+    for (const arn of role.attached.keys()) {
+      const customer = this.policies.get(arn);
+      if (customer) {
+        docs.push(parsePolicy(customer.Document));
+        continue;
+      }
+      const name = arn.slice(arn.lastIndexOf('/') + 1);
+      const known = AWS_MANAGED_POLICIES[name];
+      if (known) docs.push(known);
+      else if (!this.unknownManaged.has(arn)) {
+        this.unknownManaged.add(arn);
+        this.options.log?.(`[iam] ${arn} is an AWS managed policy the local stack does not know: it grants ${roleName} nothing here`);
+      }
+    }
+    return docs;
+  }
 
   /**
    * Answers one query-protocol request for IAM or STS.
@@ -301,6 +394,18 @@ export class IamService {
       }
       default:
         throw invalidAction(action, '2010-05-08');
+    }
+  }
+}
+
+function parsePolicy(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    try {
+      return JSON.parse(decodeURIComponent(text)) as unknown;
+    } catch {
+      return {};
     }
   }
 }

@@ -95,9 +95,10 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
       AWS_REGION: spec.region,
       AWS_DEFAULT_REGION: spec.region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_SESSION_TOKEN: 'test',
+      // A session of the function's execution role: the stack evaluates its policies for every call.
+      AWS_ACCESS_KEY_ID: spec.credentials?.accessKeyId ?? 'test',
+      AWS_SECRET_ACCESS_KEY: spec.credentials?.secretAccessKey ?? 'test',
+      AWS_SESSION_TOKEN: spec.credentials?.sessionToken ?? 'test',
       AWS_ENDPOINT_URL: options.endpointUrl(),
       AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
       // Functions target nodejs22.x; here they run on the local Node (20 is fine), so the

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { AwsError, BodyTooLargeError } from '../errors';
-import { newRequestId, readBody, send } from '../http';
+import { credentialScope, newRequestId, readBody, send } from '../http';
 import { invalidRequestContent, requestTooLarge, resourceConflict } from './errors';
 import type { LambdaRuntime } from './runtime';
 import type { InvocationResult, ResponseSink } from './types';
@@ -60,6 +60,22 @@ export interface InvokeDeps {
   events: EventEmitter;
   /** Test/ops hook: Invoke requests that hang or lose their answer. */
   faults: LambdaFaults;
+  /**
+   * Checks a call against the caller's role: its access key, the action and the function's
+   * ARN; returns AccessDeniedException's message when it is refused.
+   */
+  authorize?: (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
+}
+
+/**
+ * AccessDeniedException (403) when the caller's role may not invoke the function.
+ * @param deps what may check
+ * @param req the request (its signature names the caller)
+ * @param fn the function
+ */
+function checkInvokeAllowed(deps: InvokeDeps, req: IncomingMessage, fn: FunctionRecord): void {
+  const denied = deps.authorize?.(credentialScope(req)?.accessKeyId, 'lambda:InvokeFunction', fn.config.FunctionArn);
+  if (denied !== undefined) throw new AwsError(403, 'AccessDeniedException', denied);
 }
 
 /**
@@ -150,6 +166,7 @@ export async function handleInvoke(
   }
   const payload = await readPayload(req, type === 'Event' ? MAX_ASYNC_REQUEST : MAX_SYNC_REQUEST, 'InvokeFunction');
   const fn = invocable(deps.functions.find(name, qualifier, region));
+  checkInvokeAllowed(deps, req, fn);
 
   // Test/ops hook: a hung Lambda endpoint (nothing runs), or an answer lost after the invocation was accepted.
   const fault = deps.faults.take(fn.config.FunctionName);
@@ -233,7 +250,7 @@ export async function handleInvokeWithResponseStream(
       `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]`);
   }
   const payload = await readPayload(req, MAX_SYNC_REQUEST, 'InvokeWithResponseStream');
-  invocable(deps.functions.find(name, qualifier, region));
+  checkInvokeAllowed(deps, req, invocable(deps.functions.find(name, qualifier, region)));
   if (type === 'DryRun') {
     send(res, 204, { 'x-amzn-RequestId': newRequestId(), 'X-Amz-Executed-Version': '$LATEST' });
     return;

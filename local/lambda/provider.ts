@@ -93,6 +93,8 @@ export interface LambdaProviderOptions {
   stateDelayMs: number;
   /** Called when a creation or an update has ended (the function is Active, its update Successful). */
   onSettled?: (functionName: string) => void;
+  /** The credentials of a session of an execution role, for the function's environments. */
+  credentialsFor?: (roleArn: string, functionName: string) => { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
 /** What CreateFunction and the updates answer while they are under way, as recorded on AWS. */
@@ -231,6 +233,7 @@ export class LambdaProvider {
     };
     const record: FunctionRecord = {
       config, region: r.region, zip, codeDir, revision: 1, policy: [], tags: { ...((body.Tags ?? {}) as Record<string, string>) },
+      ...(this.options.credentialsFor && { credentials: this.options.credentialsFor(role, parsed.name) }),
     };
     this.store.add(record);
     const answer = configOf(record);
@@ -285,6 +288,7 @@ export class LambdaProvider {
         throw validationError(role, 'role', 'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+');
       }
       fn.config.Role = role;
+      if (this.options.credentialsFor) fn.credentials = this.options.credentialsFor(role, fn.config.FunctionName);
     }
     if (body.Runtime !== undefined) {
       const runtime = String(body.Runtime);

@@ -19,6 +19,7 @@ import { handleInvoke, handleInvokeWithResponseStream, invokeSync } from './invo
 import type { InvokeDeps } from './invoke';
 import { parseFunctionRef } from './functions';
 import { LambdaFaults } from '../faults';
+import { evaluateResourcePolicy } from '../iam/evaluate';
 
 /** Options of the Lambda service. */
 export interface LambdaServiceOptions {
@@ -42,6 +43,10 @@ export interface LambdaServiceOptions {
   events: EventEmitter;
   /** How long a creation stays Pending and an update InProgress (ms; 0: at once). */
   stateDelayMs: number;
+  /** The credentials of a session of an execution role, for the function's environments. */
+  credentialsFor?: (roleArn: string, functionName: string) => { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  /** Checks an Invoke against the caller's role; returns AccessDeniedException's message when refused. */
+  authorize?: (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
 }
 
 /** Path prefixes (first segment) that belong to Lambda. */
@@ -79,6 +84,7 @@ export class LambdaService {
       onChange: (name) => this.runtime.discard(name),
       stateDelayMs: options.stateDelayMs,
       onSettled: (functionName) => options.events.emit('function-settled', { functionName }),
+      ...(options.credentialsFor && { credentialsFor: options.credentialsFor }),
     });
     this.queue = new AsyncQueue({
       runtime: this.runtime,
@@ -92,7 +98,10 @@ export class LambdaService {
         return { spec, ...(config ? { eventInvokeConfig: config } : {}) };
       },
     });
-    this.deps = { functions: this.functions, runtime: this.runtime, queue: this.queue, events: options.events, faults: this.faults };
+    this.deps = {
+      functions: this.functions, runtime: this.runtime, queue: this.queue, events: options.events, faults: this.faults,
+      ...(options.authorize && { authorize: options.authorize }),
+    };
   }
 
   /**
@@ -160,6 +169,21 @@ export class LambdaService {
   invokeStreaming(ref: string, payload: string, sink: ResponseSink): Promise<InvocationResult> {
     const parsed = parseFunctionRef(ref);
     return invokeSync(this.deps, parsed.name, parsed.qualifier, this.options.defaultRegion, payload, { sink });
+  }
+
+  /**
+   * Whether a function's resource policy lets a service principal invoke it (API Gateway's
+   * integrations): undefined when it does, else why not.
+   * @param ref name or ARN
+   * @param call the service, and the ARN and account it calls from
+   */
+  refusesServiceInvoke(ref: string, call: { service: string; sourceArn: string; sourceAccount: string }): string | undefined {
+    const parsed = parseFunctionRef(ref);
+    const fn = this.functions.get(parsed.name);
+    if (!fn) return undefined;
+    const decision = evaluateResourcePolicy(fn.policy, { ...call, action: 'lambda:InvokeFunction', resource: fn.config.FunctionArn });
+    if (decision === 'allowed') return undefined;
+    return `the resource policy of ${fn.config.FunctionArn} does not allow ${call.service} to invoke it from ${call.sourceArn} (lambda add-permission with --principal ${call.service} and a matching --source-arn)`;
   }
 
   /** Stops the queue and every environment. */

@@ -51,6 +51,8 @@ export interface FunctionRecord {
   tags: Record<string, string>;
   /** The timer that ends the function's creation or its last update, while one is under way. */
   settling?: NodeJS.Timeout;
+  /** The credentials of a session of its execution role, which its environments get. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
 /** The functions of the stack, by name. */
@@ -151,5 +153,6 @@ export function functionSpec(fn: FunctionRecord): FunctionSpec {
     variables: fn.config.Environment?.Variables ?? {},
   };
   if (fn.reservedConcurrency !== undefined) spec.reservedConcurrency = fn.reservedConcurrency;
+  if (fn.credentials !== undefined) spec.credentials = fn.credentials;
   return spec;
 }

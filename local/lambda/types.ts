@@ -28,6 +28,8 @@ export interface FunctionSpec {
   variables: Record<string, string>;
   /** Reserved concurrency, if set. */
   reservedConcurrency?: number;
+  /** The credentials of a session of the function's execution role (dummy ones when absent). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
 }
 
 /** Invocations counted per function since the stack started (see `LambdaRuntime.counters()`). */

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { LocalStack } from '../../local/server';
-import { clientConfig, createFunction, startQuietStack } from './helpers';
+import { clientConfig, allowApiGateway, createFunction, startQuietStack } from './helpers';
 
 const uri = 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:slow/invocations';
 
@@ -42,6 +42,7 @@ describe('a raised buffered integration timeout', () => {
   it('is accepted up to the raised quota, and the invoke URL waits that long: a 30 s function answers instead of a 504 at 29 s', async () => {
     const lambda = new LambdaClient(clientConfig(raised));
     await createFunction(lambda, 'slow', 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 30_000)); return { statusCode: 200, body: "after 30 s" }; };', { Timeout: 40 });
+    await allowApiGateway(lambda, 'slow');
     const { apigw, apiId, rootId } = await apiWithRoot(raised);
     await expect(apigw.send(new PutIntegrationCommand({
       restApiId: apiId, resourceId: rootId, httpMethod: 'ANY', type: 'AWS_PROXY', integrationHttpMethod: 'POST', uri, timeoutInMillis: 60_001,

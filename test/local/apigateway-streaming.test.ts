@@ -10,7 +10,7 @@ import {
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import type { LocalStack } from '../../local/server';
-import { clientConfig, createFunction, startGate, startQuietStack, type Gate } from './helpers';
+import { clientConfig, allowApiGateway, createFunction, startGate, startQuietStack, type Gate } from './helpers';
 
 // Long enough for a cold start before the first byte on a loaded machine.
 const IDLE_MS = 3000;
@@ -101,7 +101,9 @@ beforeAll(async () => {
   lambda = new LambdaClient(clientConfig(stack));
   gate = await startGate();
   await createFunction(lambda, 'streamer', STREAMER, { Timeout: 30, Variables: { GATE: gate.url } });
+  await allowApiGateway(lambda, 'streamer');
   await createFunction(lambda, 'buffered', BUFFERED);
+  await allowApiGateway(lambda, 'buffered');
 
   apiId = (await apigw.send(new CreateRestApiCommand({ name: 'streams' }))).id ?? '';
   const rootId = (await apigw.send(new GetResourcesCommand({ restApiId: apiId }))).items?.[0]?.id ?? '';

@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { LocalStack } from '../../local/server';
 import type { InvocationEvent } from '../../local/lambda/invoke';
 import { acceptsBinary } from '../../local/apigateway/invoke';
-import { clientConfig, createFunction, nextEvent, startQuietStack } from './helpers';
+import { clientConfig, allowApiGateway, createFunction, nextEvent, startQuietStack } from './helpers';
 
 let stack: LocalStack;
 let apigw: APIGatewayClient;
@@ -55,6 +55,7 @@ beforeAll(async () => {
   apigw = new APIGatewayClient(clientConfig(stack));
   lambda = new LambdaClient(clientConfig(stack));
   await createFunction(lambda, 'app', APP, { Timeout: 10 });
+  await allowApiGateway(lambda, 'app');
 
   const api = await apigw.send(new CreateRestApiCommand({ name: 'kit', binaryMediaTypes: ['application/octet-stream'] }));
   apiId = api.id ?? '';

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LocalStack } from '../../local/server';
 import { matchHttpRoute, parseRouteKey, type HttpRoute } from '../../local/apigatewayv2/model';
-import { clientConfig, createFunction, startQuietStack } from './helpers';
+import { clientConfig, allowApiGateway, createFunction, startQuietStack } from './helpers';
 
 let stack: LocalStack;
 let v2: ApiGatewayV2Client;
@@ -62,6 +62,7 @@ beforeAll(async () => {
   v2 = new ApiGatewayV2Client(clientConfig(stack));
   lambda = new LambdaClient(clientConfig(stack));
   await createFunction(lambda, 'app', APP, { Timeout: 10 });
+  await allowApiGateway(lambda, 'app');
   const api = await v2.send(new CreateApiCommand({ Name: 'kit-http', ProtocolType: 'HTTP' }));
   apiId = api.ApiId ?? '';
   const integration = await v2.send(new CreateIntegrationCommand({

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { zipSync, strToU8 } from 'fflate';
-import { CreateFunctionCommand } from '@aws-sdk/client-lambda';
+import { AddPermissionCommand, CreateFunctionCommand } from '@aws-sdk/client-lambda';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { startLocalStack } from '../../local/server';
 import type { LocalStack, LocalStackOptions } from '../../local/server';
@@ -58,6 +58,17 @@ export async function createFunction(
     Timeout: extra.Timeout ?? 5,
     ...(extra.MemorySize ? { MemorySize: extra.MemorySize } : {}),
     ...(extra.Variables ? { Environment: { Variables: extra.Variables } } : {}),
+  }));
+}
+
+/**
+ * Lets API Gateway (any API of the account) invoke a function, as `lambda add-permission` does:
+ * without it, the stack answers an API's call with 500, as AWS does.
+ */
+export async function allowApiGateway(lambda: LambdaClient, name: string): Promise<void> {
+  await lambda.send(new AddPermissionCommand({
+    FunctionName: name, StatementId: 'apigateway-any', Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com',
+    SourceArn: 'arn:aws:execute-api:us-east-1:000000000000:*',
   }));
 }
 

@@ -180,9 +180,11 @@ describe('Lambda invoke', () => {
     expect(body.remaining).toBeLessThanOrEqual(5000);
     expect(body.vars).toMatchObject({
       AWS_LAMBDA_FUNCTION_NAME: 'echo', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256', AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', _HANDLER: 'index.handler', AWS_ACCESS_KEY_ID: 'test',
+      AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', _HANDLER: 'index.handler',
       AWS_ENDPOINT_URL: stack.url, AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/echo', MY_SETTING: 'on',
     });
+    // A session of the execution role, as Lambda gives one: the stack knows these keys as the role's.
+    expect(body.vars.AWS_ACCESS_KEY_ID).toMatch(/^ASIA[A-Z2-7]{16}$/);
     expect(body.vars.LAMBDA_TASK_ROOT).not.toContain(process.cwd());
     const log = Buffer.from(out.LogResult ?? '', 'base64').toString('utf8');
     expect(log).toContain(`START RequestId: ${out.$metadata.requestId}`);
