@@ -208,6 +208,53 @@ export function acceptsBinary(accept: string | undefined, binaryMediaTypes: read
   });
 }
 
+/** How a buffered integration's call ended: the function's result, its timeout, or a refused call. */
+export type IntegrationOutcome = { result: InvocationResult } | { timedOut: true } | { refused: string };
+
+/**
+ * Calls a function for an integration and waits for it at most `timeoutMs`; the function keeps
+ * running after a timeout, as on AWS. A call the stack refuses (missing, throttled) is `refused`.
+ * @param invoke the Lambda invoke
+ * @param ref the function's name or ARN
+ * @param payload the event
+ * @param timeoutMs the integration's timeout
+ */
+export async function invokeWithin(invoke: (ref: string, payload: string) => Promise<InvocationResult>, ref: string, payload: string, timeoutMs: number): Promise<IntegrationOutcome> {
+  const invocation = invoke(ref, payload);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([invocation, timeout]);
+    if (outcome !== 'timeout') return { result: outcome };
+    invocation.catch(() => undefined);
+    return { timedOut: true };
+  } catch (err) {
+    return { refused: err instanceof AwsError ? `${err.code}: ${err.message}` : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A function's response headers as API Gateway sends them: grouped by name (any case, the first
+ * spelling kept), without the hop-by-hop ones, `Content-Type: application/json` when none.
+ * @param pairs the headers in order
+ */
+export function answerHeaders(pairs: ReadonlyArray<readonly [string, string]>): Map<string, { name: string; values: string[] }> {
+  const grouped = new Map<string, { name: string; values: string[] }>();
+  for (const [k, v] of pairs) {
+    const key = k.toLowerCase();
+    if (key === 'content-length' || key === 'transfer-encoding' || key === 'connection') continue;
+    const g = grouped.get(key) ?? { name: k, values: [] };
+    g.values.push(v);
+    grouped.set(key, g);
+  }
+  if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
+  return grouped;
+}
+
 /** Whether `x-api-key` names an enabled key of a usage plan covering this stage. */
 function apiKeyAllowed(store: ApiGatewayStore, apiId: string, stage: string, key: string | undefined): boolean {
   if (!key) return false;
@@ -392,27 +439,17 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   }
   const timeoutMs = Math.min(own, deps.integrationTimeoutMs);
 
-  const invocation = deps.invokeLambda(decodePart(lambdaRef), JSON.stringify(event));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  let outcome: InvocationResult | 'timeout';
-  try {
-    outcome = await Promise.race([invocation, timeout]);
-  } catch (err) {
+  const called = await invokeWithin(deps.invokeLambda, decodePart(lambdaRef), JSON.stringify(event), timeoutMs);
+  if ('refused' in called) {
     // The function is missing, throttled or the call was refused: a configuration error on AWS.
-    clearTimeout(timer);
-    done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(${err instanceof AwsError ? `${err.code}: ${err.message}` : String(err)})`);
+    done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(${called.refused})`);
     return;
   }
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    // The function keeps running, as on AWS.
-    invocation.catch(() => undefined);
+  if ('timedOut' in called) {
     done(sendGatewayResponse(res, 'INTEGRATION_TIMEOUT', base), `(integration timeout ${timeoutMs} ms)`);
     return;
   }
+  const outcome = called.result;
   if (!outcome.ok) {
     done(sendGatewayResponse(res, 'DEFAULT_5XX', base), `(function error ${outcome.errorType ?? ''})`);
     return;
@@ -432,15 +469,7 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
     }
   }
   if (res.headersSent || res.destroyed) return;
-  const grouped = new Map<string, { name: string; values: string[] }>();
-  for (const [k, v] of parsed.headers) {
-    const key = k.toLowerCase();
-    if (key === 'content-length' || key === 'transfer-encoding' || key === 'connection') continue;
-    const g = grouped.get(key) ?? { name: k, values: [] };
-    g.values.push(v);
-    grouped.set(key, g);
-  }
-  if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
+  const grouped = answerHeaders(parsed.headers);
   const headers: Record<string, string | string[]> = { ...base, 'X-Amzn-Trace-Id': traceId };
   for (const { name, values } of grouped.values()) headers[name] = values.length === 1 ? (values[0] ?? '') : values;
   send(res, parsed.status, headers, answerBody);

@@ -7,9 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { AwsError, BodyTooLargeError } from '../errors';
+import { BodyTooLargeError } from '../errors';
 import { ACCOUNT_ID, decodePart, readBody, send } from '../http';
-import { buildEvent, parseProxyResponse, type ExecuteTarget } from '../apigateway/invoke';
+import { answerHeaders, buildEvent, invokeWithin, parseProxyResponse, type ExecuteTarget } from '../apigateway/invoke';
 import type { InvocationResult } from '../lambda/types';
 import { matchHttpRoute } from './model';
 import type { HttpApi, HttpApiStore, HttpIntegration, HttpStage } from './model';
@@ -294,26 +294,16 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
   const own = Math.min(integration.timeoutInMillis, HTTP_INTEGRATION_TIMEOUT_MS.max);
   const timeoutMs = deps.integrationTimeoutMs < 29_000 ? Math.min(own, deps.integrationTimeoutMs) : own;
 
-  const invocation = deps.invokeLambda(lambdaRef, JSON.stringify(event));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  let outcome: InvocationResult | 'timeout';
-  try {
-    outcome = await Promise.race([invocation, timeout]);
-  } catch (err) {
-    clearTimeout(timer);
-    done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(${err instanceof AwsError ? `${err.code}: ${err.message}` : String(err)})`);
+  const called = await invokeWithin(deps.invokeLambda, lambdaRef, JSON.stringify(event), timeoutMs);
+  if ('refused' in called) {
+    done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(${called.refused})`);
     return;
   }
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    // The function keeps running, as on AWS.
-    invocation.catch(() => undefined);
+  if ('timedOut' in called) {
     done(sendOwn(res, 'SERVICE_UNAVAILABLE', base), `(integration timeout ${timeoutMs} ms)`);
     return;
   }
+  const outcome = called.result;
   if (!outcome.ok) {
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(function error ${outcome.errorType ?? ''})`);
     return;
@@ -324,15 +314,7 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
     return;
   }
   if (res.headersSent || res.destroyed) return;
-  const grouped = new Map<string, { name: string; values: string[] }>();
-  for (const [k, v] of parsed.headers) {
-    const key = k.toLowerCase();
-    if (key === 'content-length' || key === 'transfer-encoding' || key === 'connection') continue;
-    const g = grouped.get(key) ?? { name: k, values: [] };
-    g.values.push(v);
-    grouped.set(key, g);
-  }
-  if (!grouped.has('content-type')) grouped.set('content-type', { name: 'Content-Type', values: ['application/json'] });
+  const grouped = answerHeaders(parsed.headers);
   // `cookies` join a Set-Cookie the headers carry: one header, every cookie once.
   if (parsed.cookies.length > 0) {
     const setCookie = grouped.get('set-cookie') ?? { name: 'Set-Cookie', values: [] };
