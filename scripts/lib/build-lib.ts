@@ -90,45 +90,85 @@ export function collectLicenses(root: string, inputs: string[]): string | null {
 }
 
 /**
- * Bundles one function with esbuild: CommonJS for Node 20+ (Lambda nodejs22.x and local Node 20),
- * minified, every dependency (AWS SDK v3 included) inside, `exports.handler` at `index.handler`.
+ * The esbuild options of one function's bundle: CommonJS for Node 20+ (Lambda nodejs22.x and local
+ * Node 20), minified, every dependency (AWS SDK v3 included) inside, `exports.handler` at `index.handler`.
  */
-export async function bundleFunction({ root, name, sourcemap = false }: { root: string; name: string; sourcemap?: boolean }): Promise<{ code: Uint8Array; licenses: string | null; warnings: string[] }> {
-  const { entry } = functionPaths(root, name);
-  if (!existsSync(entry)) throw new BuildError(`${path.relative(root, entry)} not found`);
-  let result;
-  try {
-    result = await esbuild.build({
-      absWorkingDir: root,
-      entryPoints: [entry],
-      outfile: path.join(root, name, 'dist', 'index.js'),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      mainFields: ['module', 'main'],
-      minify: true,
-      sourcemap: sourcemap ? 'inline' : false,
-      legalComments: 'none',
-      charset: 'utf8',
-      metafile: true,
-      write: false,
-      logLevel: 'silent',
-    });
-  } catch (err) {
-    const errors = (err as { errors?: Array<{ text: string, location?: { file: string, line: number } | null }> }).errors;
-    if (errors?.length) {
-      const first = errors[0];
-      const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
-      throw new BuildError(`esbuild failed for ${name}: ${where}${first?.text}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
-    }
-    throw err;
-  }
+function bundleOptions(root: string, name: string, sourcemap: boolean): esbuild.BuildOptions & { metafile: true; write: false } {
+  return {
+    absWorkingDir: root,
+    entryPoints: [functionPaths(root, name).entry],
+    outfile: path.join(root, name, 'dist', 'index.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: sourcemap ? 'inline' : false,
+    legalComments: 'none',
+    charset: 'utf8',
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
+  };
+}
+
+/** A function's bundle: its `index.js`, its third-party notices (null when none) and esbuild's warnings. */
+export interface Bundle {
+  /** The bundled `index.js`. */
+  code: Uint8Array;
+  /** The notices of the bundled packages, or null. */
+  licenses: string | null;
+  /** esbuild's warnings, one line each. */
+  warnings: string[];
+}
+
+/** esbuild's failure as one BuildError line (the first error, with the count of the others). */
+function buildFailure(name: string, err: unknown): unknown {
+  const errors = (err as { errors?: Array<{ text: string, location?: { file: string, line: number } | null }> }).errors;
+  if (!errors?.length) return err;
+  const first = errors[0];
+  const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
+  return new BuildError(`esbuild failed for ${name}: ${where}${first?.text}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+}
+
+/** A bundle from esbuild's result. */
+function bundleOf(root: string, name: string, result: esbuild.BuildResult<{ metafile: true; write: false }>): Bundle {
   const out = result.outputFiles.find((f) => f.path.endsWith('index.js'));
   if (!out) throw new BuildError(`esbuild wrote no index.js for ${name}`);
   const warnings = result.warnings.map((w) => `${w.location ? `${w.location.file}:${w.location.line}: ` : ''}${w.text}`);
   const licenses = collectLicenses(root, Object.keys(result.metafile.inputs));
   return { code: out.contents, licenses, warnings };
+}
+
+/**
+ * Bundles one function with esbuild (see the options above).
+ */
+export async function bundleFunction({ root, name, sourcemap = false }: { root: string; name: string; sourcemap?: boolean }): Promise<Bundle> {
+  const { entry } = functionPaths(root, name);
+  if (!existsSync(entry)) throw new BuildError(`${path.relative(root, entry)} not found`);
+  let result;
+  try {
+    result = await esbuild.build(bundleOptions(root, name, sourcemap));
+  } catch (err) {
+    throw buildFailure(name, err);
+  }
+  return bundleOf(root, name, result);
+}
+
+/**
+ * The same bundle, built synchronously: for the CDK construct, whose asset bundling cannot wait.
+ */
+export function bundleFunctionSync({ root, name, sourcemap = false }: { root: string; name: string; sourcemap?: boolean }): Bundle {
+  const { entry } = functionPaths(root, name);
+  if (!existsSync(entry)) throw new BuildError(`${path.relative(root, entry)} not found`);
+  let result;
+  try {
+    result = esbuild.buildSync(bundleOptions(root, name, sourcemap));
+  } catch (err) {
+    throw buildFailure(name, err);
+  }
+  return bundleOf(root, name, result);
 }
 
 /**
