@@ -123,7 +123,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const dynamodb = await startDynamoDb({
     events,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(enforcing && { authorize: (key: string | undefined, action: string, table: string) => denied(key, action, `arn:aws:dynamodb:${region}:${ACCOUNT_ID}:table/${table}`) }),
+    defaultRegion: region,
+    // The table's ARN names the region the request was signed for (AWS's Service Authorization
+    // Reference, DynamoDB resource types: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}).
+    ...(enforcing && { authorize: (key: string | undefined, action: string, table: string, signedRegion: string) => denied(key, action, `arn:aws:dynamodb:${signedRegion}:${ACCOUNT_ID}:table/${table}`) }),
   });
   const workerScript = await workerScriptPath(scratch);
   const lambda = new LambdaService({

@@ -281,26 +281,32 @@ const DROPPED_HEADERS: ReadonlySet<string> = new Set(['content-length', 'connect
  * @param api the API: its id, and the media types it passes as base64
  * @param body request body
  * @param route matched resource and path parameters
- * @param ids request ids
+ * @param ids request ids (`deploymentId` for a REST API's event)
  * @param stageVariables the stage's variables
+ * @param options `restRules: false` for an HTTP API's payload 1.0: the REST-only rules recorded for
+ *   REST APIs (`Authorization`/`User-Agent` respelt, `Content-Length` and `Connection` left out,
+ *   `requestContext.deploymentId`) do not apply; headers arrive as received, as AWS's HTTP API
+ *   guide shows the 1.0 format (its example has no `deploymentId`)
  */
 export function buildEvent(
   req: IncomingMessage, target: ExecuteTarget, api: Pick<RestApi, 'id' | 'binaryMediaTypes'>, body: Buffer,
   route: { resourcePath: string; resourceId: string; pathParameters: Record<string, string> | null },
-  ids: { requestId: string; extendedRequestId: string; now: Date; deploymentId: string },
+  ids: { requestId: string; extendedRequestId: string; now: Date; deploymentId?: string },
   stageVariables: Record<string, string> | null,
+  options: { restRules?: boolean } = {},
 ): Record<string, unknown> {
+  const rest = options.restRules !== false;
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   const add = (name: string, value: string): void => {
-    const canonical = CANONICAL_HEADER_NAMES[name.toLowerCase()] ?? name;
+    const canonical = (rest ? CANONICAL_HEADER_NAMES[name.toLowerCase()] : undefined) ?? name;
     const existing = Object.keys(multiValueHeaders).find((k) => k.toLowerCase() === canonical.toLowerCase()) ?? canonical;
     headers[existing] = value;
     (multiValueHeaders[existing] ??= []).push(value);
   };
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] ?? '';
-    if (DROPPED_HEADERS.has(name.toLowerCase())) continue;
+    if (rest && DROPPED_HEADERS.has(name.toLowerCase())) continue;
     add(name, req.rawHeaders[i + 1] ?? '');
   }
   const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
@@ -337,7 +343,7 @@ export function buildEvent(
     stageVariables,
     requestContext: {
       resourceId: route.resourceId,
-      deploymentId: ids.deploymentId,
+      ...(rest && ids.deploymentId !== undefined && { deploymentId: ids.deploymentId }),
       resourcePath: route.resourcePath,
       httpMethod: req.method,
       extendedRequestId: ids.extendedRequestId,
@@ -361,6 +367,18 @@ export function buildEvent(
     body: body.length === 0 ? null : binary ? body.toString('base64') : body.toString('utf8'),
     isBase64Encoded: binary,
   };
+}
+
+/**
+ * The `API/STAGE/HTTPMETHOD/RESOURCEPATH` part of the source ARN of a REST API's call to its
+ * integration: from the method resource that matched (`ANY` for an ANY method, the path template).
+ * @param apiId the API
+ * @param stage the stage's name
+ * @param httpMethod the method's own httpMethod
+ * @param resourcePath the resource's path, e.g. `/items/{id}` (`/` for the root)
+ */
+export function restSourceArn(apiId: string, stage: string, httpMethod: string, resourcePath: string): string {
+  return `${apiId}/${stage}/${httpMethod}/${resourcePath.replace(/^\//, '')}`;
 }
 
 /**
@@ -421,9 +439,14 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
     done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(unsupported integration ${integration?.type ?? 'none'})`);
     return;
   }
-  // The call comes from arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH: the function's
-  // resource policy must allow it (lambda add-permission), or AWS answers 500.
-  const refused = deps.refusesInvoke?.(decodePart(lambdaRef), `${api.id}/${stage.stageName}/${String(req.method)}${target.path}`);
+  // The call comes from arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/HTTPMETHOD/RESOURCEPATH, built
+  // from the method resource, not from the request: the method's own httpMethod (ANY for an ANY
+  // method) and the resource's path template without its leading slash (`items/{id}`, `{proxy+}`;
+  // empty for the root: `.../dev/ANY/`), as AWS's "Control access to a REST API with IAM
+  // permissions" (execute-api ARN format) and LocalStack's `get_source_arn`
+  // (services/apigateway/next_gen/execute_api/helpers.py) build it. The function's resource policy
+  // must allow it (lambda add-permission), or AWS answers 500.
+  const refused = deps.refusesInvoke?.(decodePart(lambdaRef), restSourceArn(api.id, stage.stageName, route.method.httpMethod, route.resource.path));
   if (refused !== undefined) {
     done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(Execution failed due to configuration error: Invalid permissions on Lambda function: ${refused})`);
     return;

@@ -202,7 +202,9 @@ export interface RouteMatch {
  * the request's verb first, then ANY. Path parameters keep the path as sent, as
  * recorded on AWS (LocalStack's `test_apigateway_lambda.snapshot.json`,
  * `test_lambda_aws_proxy_integration`): percent-encoding (`%2B`) stays, and a
- * greedy parameter keeps inner double slashes.
+ * greedy parameter keeps inner double slashes (`proxy-value//double-slash`) but not a
+ * trailing slash (`/proxy-value/` gives `proxy-value`, record
+ * "invocation-payload-with-trailing-slash"; the event's `path` keeps it).
  * @param resources the deployment's resources
  * @param path request path, e.g. `/a/b`
  * @param httpMethod request method
@@ -246,7 +248,8 @@ export function matchRoute(resources: Resource[], path: string, httpMethod: stri
       if (g?.[1]) {
         const method = pickMethod(kid);
         if (method) {
-          const rest = raw.slice(positions[index] ?? raw.length).join('/');
+          // From this segment to the last non-empty one: inner `//` kept, trailing slashes dropped.
+          const rest = raw.slice(positions[index] ?? raw.length, (positions.at(-1) ?? -1) + 1).join('/');
           return { resource: kid, method, pathParameters: { ...params, [g[1]]: rest } };
         }
       }

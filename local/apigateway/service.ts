@@ -37,7 +37,7 @@ export interface ApiGatewayServiceOptions {
   invokeLambdaStreaming: (ref: string, payload: string, sink: ResponseSink) => Promise<InvocationResult>;
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
-  /** Whether a function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH`); undefined when allowed. */
+  /** Whether a function's resource policy refuses this API's call (`API/STAGE/HTTPMETHOD/RESOURCEPATH` of the matched method resource); undefined when allowed. */
   refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
 }
 

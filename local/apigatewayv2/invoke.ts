@@ -52,7 +52,7 @@ export interface HttpApiInvokeDeps {
   integrationTimeoutMs: number;
   /** Console line writer. */
   log(line: string): void;
-  /** Whether the function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH`); undefined when allowed. */
+  /** Whether the function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH` of the matched route: {@link httpSourceArn}); undefined when allowed. */
   refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
 }
 
@@ -76,6 +76,26 @@ function stageFor(api: HttpApi, apiPath: string): { stage: HttpStage; path: stri
   if (named) return { stage: named, path: m?.[2] ?? '/' };
   const fallback = api.stages.get('$default');
   return fallback ? { stage: fallback, path: apiPath } : undefined;
+}
+
+/**
+ * The `API/STAGE/METHOD/PATH` part of the source ARN of an HTTP API's call to its Lambda
+ * integration, from the matched route, not from the request: `GET /items/{id}` gives
+ * `API/STAGE/GET/items/{id}`, `ANY /{proxy+}` gives `API/STAGE/ANY/{proxy+}`, and the `$default`
+ * route `API/STAGE/$default`. Chosen so because AWS's HTTP API developer guide describes the
+ * source ARN as `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH` with the route's method
+ * and path, and writes `$default` in place of both for the `$default` route; LocalStack's
+ * community code has no HTTP APIs to compare with (its REST `get_source_arn` likewise uses the
+ * matched method resource, not the request). The stage part is the stage's name (`$default` for
+ * the default stage).
+ * @param apiId the API
+ * @param stage the stage's name
+ * @param routeKey the matched route's key
+ */
+export function httpSourceArn(apiId: string, stage: string, routeKey: string): string {
+  if (routeKey === '$default') return `${apiId}/${stage}/$default`;
+  const space = routeKey.indexOf(' ');
+  return `${apiId}/${stage}/${routeKey.slice(0, space)}/${routeKey.slice(space + 1).replace(/^\//, '')}`;
 }
 
 /** What a 2.0 event is built from. */
@@ -273,7 +293,7 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(route ${match.route.routeKey}: ${integration ? `integration type ${integration.integrationType} is not emulated` : 'no integration'})`);
     return;
   }
-  const refused = deps.refusesInvoke?.(lambdaRef, `${api.apiId}/${served.stage.stageName}/${String(req.method)}${served.path}`);
+  const refused = deps.refusesInvoke?.(lambdaRef, httpSourceArn(api.apiId, served.stage.stageName, match.route.routeKey));
   if (refused !== undefined) {
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(Invalid permissions on Lambda function: ${refused})`);
     return;
@@ -289,7 +309,7 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
       ...buildEvent(req, { ...target, stage: served.stage.stageName, path: served.path }, { id: api.apiId, binaryMediaTypes: [] }, body, {
         resourcePath: match.route.routeKey === '$default' ? '$default' : match.route.routeKey.slice(match.route.routeKey.indexOf(' ') + 1),
         resourceId: match.route.routeId, pathParameters: match.pathParameters ?? null,
-      }, { requestId, extendedRequestId: requestId, now, deploymentId: deployment.deploymentId }, Object.keys(served.stage.stageVariables).length ? served.stage.stageVariables : null),
+      }, { requestId, extendedRequestId: requestId, now }, Object.keys(served.stage.stageVariables).length ? served.stage.stageVariables : null, { restRules: false }),
     };
   const own = Math.min(integration.timeoutInMillis, HTTP_INTEGRATION_TIMEOUT_MS.max);
   const timeoutMs = deps.integrationTimeoutMs < 29_000 ? Math.min(own, deps.integrationTimeoutMs) : own;

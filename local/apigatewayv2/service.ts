@@ -31,7 +31,7 @@ export interface ApiGatewayV2ServiceOptions {
   invokeLambda: (ref: string, payload: string) => Promise<InvocationResult>;
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
-  /** Whether a function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH`); undefined when allowed. */
+  /** Whether a function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH` of the matched route key); undefined when allowed. */
   refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
 }
 

@@ -1,8 +1,8 @@
 /**
  * DynamoDB's errors as the local stack answers them itself (for the
  * time-to-live calls, a stopped endpoint and oversized bodies), in
- * DynamoDB's JSON-1.0 shape: `{"__type", "message"}`. Every other error comes
- * from dynalite as it is.
+ * DynamoDB's JSON-1.0 shape: `{"__type", "message"}` (`{"__type", "Message"}` for
+ * AccessDeniedException). Every other error comes from dynalite as it is.
  */
 import type { ServerResponse } from 'node:http';
 import { send } from '../http';
@@ -20,8 +20,13 @@ export const DYNAMODB_ERRORS = {
   SERVICE_UNAVAILABLE: { status: 503, type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable' },
   /** The body is over the stack's 16 MB limit: answered with an empty body. */
   REQUEST_TOO_LARGE: { status: 413, type: undefined },
-  /** The caller's role does not allow the action on the table. */
-  ACCESS_DENIED: { status: 400, type: 'com.amazon.coral.service#AccessDeniedException' },
+  /**
+   * The caller's role does not allow the action on the table. A coral service error, whose body
+   * spells `Message` with a capital M (DynamoDB's own errors spell `message`), as AWS answers it:
+   * botocore's and the JS SDK's JSON-1.0 parsers read either spelling (botocore `parsers.py`,
+   * `BaseJSONParser._do_error_parse`; `@aws-sdk/core`'s `message ?? Message`).
+   */
+  ACCESS_DENIED: { status: 400, type: 'com.amazon.coral.service#AccessDeniedException', messageKey: 'Message' },
 } as const;
 
 /** The name of an error the stack answers itself. */
@@ -44,7 +49,8 @@ export function sendDynamoDbJson(res: ServerResponse, status: number, value: unk
  * @param message its message, if it has one
  */
 export function sendDynamoDbError(res: ServerResponse, name: DynamoDbErrorName, message?: string): void {
-  const { status, type } = DYNAMODB_ERRORS[name];
+  const error: { status: number; type: string | undefined; messageKey?: string } = DYNAMODB_ERRORS[name];
+  const { status, type } = error;
   if (type === undefined) send(res, status, {});
-  else sendDynamoDbJson(res, status, { __type: type, ...(message !== undefined && { message }) });
+  else sendDynamoDbJson(res, status, { __type: type, ...(message !== undefined && { [error.messageKey ?? 'message']: message }) });
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { AnswersInFlight, credentialScope, readBody, send } from '../http';
+import { AnswersInFlight, credentialScope, readBody, regionOf, send } from '../http';
 import { BodyTooLargeError } from '../errors';
 import { DynamoDbFaults, HeldRequests, loseAnswer, type DynamoDbDropFault, type FaultEvent, type PendingDynamoDbFault } from '../faults';
 import { DYNAMODB_CONTENT_TYPE, sendDynamoDbError, sendDynamoDbJson } from './errors';
@@ -25,11 +25,15 @@ export interface DynamoDbOptions {
   dataDir?: string;
   /** Receives `fault` ({@link FaultEvent}) when a test hook holds a request or loses an answer. */
   events?: EventEmitter;
+  /** Region of a request whose signature names none (default us-east-1). */
+  defaultRegion?: string;
   /**
-   * Checks a call against the caller's role: its access key, the action (`dynamodb:GetItem`)
-   * and the table's name; returns AccessDeniedException's message when it is refused.
+   * Checks a call against the caller's role: its access key, the action (`dynamodb:GetItem`),
+   * the table's name and the region the request was signed for (the table's ARN is
+   * `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`); returns AccessDeniedException's message when
+   * it is refused.
    */
-  authorize?: (accessKeyId: string | undefined, action: string, table: string) => string | undefined;
+  authorize?: (accessKeyId: string | undefined, action: string, table: string, region: string) => string | undefined;
 }
 
 /**
@@ -264,8 +268,11 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
       const table = tableOf(body);
       if (options.authorize) {
         const accessKeyId = credentialScope(req)?.accessKeyId;
+        // A table lives in the region its endpoint serves, which a SigV4 request names in its
+        // credential scope: a client for eu-west-1 reads eu-west-1's tables.
+        const region = regionOf(req, options.defaultRegion ?? 'us-east-1');
         for (const name of tablesOf(body)) {
-          const denied = options.authorize(accessKeyId, `dynamodb:${op}`, name);
+          const denied = options.authorize(accessKeyId, `dynamodb:${op}`, name, region);
           if (denied !== undefined) {
             sendDynamoDbError(res, 'ACCESS_DENIED', denied);
             return;

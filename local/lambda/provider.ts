@@ -246,7 +246,7 @@ export class LambdaProvider {
     const all = this.store.list();
     const start = Number(r.query.get('Marker') ?? 0) || 0;
     const max = Math.min(Number(r.query.get('MaxItems') ?? 50) || 50, 10_000);
-    const page = all.slice(start, start + max).map(configOf);
+    const page = all.slice(start, start + max).map(listedConfigOf);
     return done(200, { Functions: page, ...(start + max < all.length ? { NextMarker: String(start + max) } : {}) });
   }
 
@@ -275,28 +275,30 @@ export class LambdaProvider {
     return done(200, configOf(this.functionOf(r)));
   }
 
-  /** UpdateFunctionConfiguration. */
+  /**
+   * UpdateFunctionConfiguration: every member is checked before any is applied, so that a refused
+   * update changes nothing (as on AWS, where a refused request has no effect).
+   */
   async updateFunctionConfiguration(r: LambdaRequest): Promise<LambdaAnswer> {
     const fn = this.functionOf(r, false);
     const body = await readJson(r.req, MAX_JSON_REQUEST, 'UpdateFunctionConfiguration');
     refuseWhileChanging(fn);
     checkRevision(fn, body);
     const settings = this.checkSettings(body);
-    if (body.Role !== undefined) {
-      const role = String(body.Role);
-      if (!ROLE_PATTERN.test(role)) {
-        throw validationError(role, 'role', 'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+');
-      }
+    const role = body.Role !== undefined ? String(body.Role) : undefined;
+    if (role !== undefined && !ROLE_PATTERN.test(role)) {
+      throw validationError(role, 'role', 'Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+');
+    }
+    const runtime = body.Runtime !== undefined ? String(body.Runtime) : undefined;
+    if (runtime !== undefined && !SUPPORTED_RUNTIME.test(runtime)) {
+      throw invalidParameter(`The runtime parameter of ${runtime} is not supported by the local stack, which runs Node.js functions only.`);
+    }
+    // Everything is valid: apply.
+    if (role !== undefined) {
       fn.config.Role = role;
       if (this.options.credentialsFor) fn.credentials = this.options.credentialsFor(role, fn.config.FunctionName);
     }
-    if (body.Runtime !== undefined) {
-      const runtime = String(body.Runtime);
-      if (!SUPPORTED_RUNTIME.test(runtime)) {
-        throw invalidParameter(`The runtime parameter of ${runtime} is not supported by the local stack, which runs Node.js functions only.`);
-      }
-      fn.config.Runtime = runtime;
-    }
+    if (runtime !== undefined) fn.config.Runtime = runtime;
     if (body.Handler !== undefined) fn.config.Handler = String(body.Handler);
     if (body.Description !== undefined) fn.config.Description = String(body.Description);
     if (settings.Timeout !== undefined) fn.config.Timeout = settings.Timeout;
@@ -554,6 +556,14 @@ export class LambdaProvider {
     this.settle(fn);
   }
 
+  /** Clears every pending creation or update timer, so that nothing settles after the stack stopped. */
+  stop(): void {
+    for (const fn of this.store.list()) {
+      clearTimeout(fn.settling);
+      delete fn.settling;
+    }
+  }
+
   /** Ends a creation or an update after the configured delay (at once when it is 0). */
   private settle(fn: FunctionRecord): void {
     clearTimeout(fn.settling);
@@ -592,6 +602,23 @@ function refuseWhileChanging(fn: FunctionRecord): void {
  */
 export function configOf(fn: FunctionRecord): Json {
   return { ...fn.config };
+}
+
+/**
+ * Members ListFunctions leaves out of each function's configuration, as recorded on AWS (LocalStack's
+ * snapshot tests/aws/services/lambda_/test_lambda_api.snapshot.json, TestLambdaFunction::test_list_functions:
+ * neither `State` nor `LastUpdateStatus`, nor their reasons, in `list_all` and `list_default`).
+ */
+const UNLISTED: readonly string[] = ['State', 'StateReason', 'StateReasonCode', 'LastUpdateStatus', 'LastUpdateStatusReason', 'LastUpdateStatusReasonCode'];
+
+/**
+ * The configuration as ListFunctions answers it.
+ * @param fn the function
+ */
+export function listedConfigOf(fn: FunctionRecord): Json {
+  const config = configOf(fn);
+  for (const key of UNLISTED) delete config[key];
+  return config;
 }
 
 function checkRevision(fn: FunctionRecord, body: Json): void {

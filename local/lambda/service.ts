@@ -186,8 +186,9 @@ export class LambdaService {
     return `the resource policy of ${fn.config.FunctionArn} does not allow ${call.service} to invoke it from ${call.sourceArn} (lambda add-permission with --principal ${call.service} and a matching --source-arn)`;
   }
 
-  /** Stops the queue and every environment. */
+  /** Stops the queue, the pending creation and update timers, and every environment. */
   async stop(): Promise<void> {
+    this.provider.stop();
     this.faults.stop();
     this.queue.stop();
     await this.runtime.stop();

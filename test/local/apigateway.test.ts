@@ -154,6 +154,15 @@ describe('API Gateway invoke URLs', () => {
       deploymentId: deployment.deploymentId, domainName: `${apiId}.execute-api.localhost.localstack.cloud:${stack.port}`, domainPrefix: apiId,
       path: '/dev/proxy-value//api/test%2Balias@gmail.com/plus/test+alias@gmail.com',
     });
+    // Records "invocation-payload-with-trailing-slash" and "-with-double-slash": a trailing slash
+    // stays in `path` but not in the greedy parameter; inner double slashes stay in both.
+    for (const [sent, proxy] of [['/proxy-value/', 'proxy-value'], ['/proxy-value/?urlparam=test', 'proxy-value'], ['/proxy-value//double-slash', 'proxy-value//double-slash'], ['//proxy-value', 'proxy-value']] as const) {
+      const answer = await fetch(`${stack.url}/_aws/execute-api/${apiId}/dev${sent}`);
+      const got = await answer.json() as { path: string; resource: string; pathParameters: Record<string, string>; requestContext: { path: string; resourcePath: string } };
+      const path = sent.split('?')[0] ?? '';
+      expect([sent, got.path, got.resource, got.pathParameters, got.requestContext.path, got.requestContext.resourcePath])
+        .toEqual([sent, path.replace(/^\/{2,}/, '/'), '/{proxy+}', { proxy }, `/dev${path}`, '/{proxy+}']);
+    }
   });
 
   it('serves the root and the older LocalStack URL shape, with null query and path parameters', async () => {

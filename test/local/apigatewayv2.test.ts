@@ -344,8 +344,14 @@ describe('HTTP API invoke URLs: answers and limits', () => {
     const integration = await v2.send(new CreateIntegrationCommand({ ApiId: api.ApiId, IntegrationType: 'AWS_PROXY', IntegrationUri: fnArn('app'), PayloadFormatVersion: '1.0' }));
     await v2.send(new CreateRouteCommand({ ApiId: api.ApiId, RouteKey: 'ANY /{proxy+}', Target: `integrations/${integration.IntegrationId}` }));
     await v2.send(new CreateStageCommand({ ApiId: api.ApiId, StageName: '$default', AutoDeploy: true }));
-    const event = json(await rawRequest(`${stack.url}/_aws/execute-api/${api.ApiId}/a/b?q=1`, 'GET', []));
+    const event = json(await rawRequest(`${stack.url}/_aws/execute-api/${api.ApiId}/a/b?q=1`, 'GET', ['authorization', 'secret', 'user-agent', 'ua/1', 'Connection', 'keep-alive']));
     expect(event).toMatchObject({ version: '1.0', httpMethod: 'GET', path: '/a/b', resource: '/{proxy+}', queryStringParameters: { q: '1' }, pathParameters: { proxy: 'a/b' } });
+    // REST APIs' own rules (respelt Authorization and User-Agent, no Content-Length or Connection,
+    // deploymentId) are not HTTP API's: headers arrive as received (AWS's HTTP API guide, payload format 1.0).
+    expect(event.headers).toMatchObject({ authorization: 'secret', 'user-agent': 'ua/1', 'Content-Length': '0', Connection: 'keep-alive' });
+    expect(Object.keys(event.headers as object)).not.toContain('Authorization');
+    expect((event.multiValueHeaders as Record<string, string[]>)['authorization']).toEqual(['secret']);
+    expect(event.requestContext).not.toHaveProperty('deploymentId');
   });
 });
 

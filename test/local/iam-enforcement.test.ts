@@ -2,8 +2,8 @@
 // and API Gateway invokes a function only when its resource policy allows it. The kit's own
 // least-privilege roles pass every other suite; here, roles missing one action fail as on AWS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APIGatewayClient, CreateDeploymentCommand, CreateRestApiCommand, GetResourcesCommand, PutIntegrationCommand, PutMethodCommand } from '@aws-sdk/client-api-gateway';
-import { ApiGatewayV2Client, CreateApiCommand } from '@aws-sdk/client-apigatewayv2';
+import { APIGatewayClient, CreateDeploymentCommand, CreateResourceCommand, CreateRestApiCommand, GetResourcesCommand, PutIntegrationCommand, PutMethodCommand } from '@aws-sdk/client-api-gateway';
+import { ApiGatewayV2Client, CreateApiCommand, CreateIntegrationCommand, CreateRouteCommand, CreateStageCommand } from '@aws-sdk/client-apigatewayv2';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AddPermissionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { LocalStack } from '../../local/server';
@@ -96,6 +96,52 @@ describe('API Gateway and the function\'s resource policy', () => {
       }));
       const answer = await fetch(url);
       expect([sid, answer.status, await answer.text()]).toEqual([sid, 200, 'in']);
+    }
+  });
+
+  // AWS builds the source ARN from the method resource, not the request: API/STAGE/HTTPMETHOD/RESOURCEPATH
+  // with the method's own httpMethod (ANY) and the path template (LocalStack's get_source_arn,
+  // services/apigateway/next_gen/execute_api/helpers.py); an HTTP API from the route key.
+  it('matches a permission against the method resource\'s source ARN (ANY, the path template), not the request\'s path', async () => {
+    const apigw = new APIGatewayClient(clientConfig(stack));
+    const v2 = new ApiGatewayV2Client(clientConfig(stack));
+    try {
+      await createFunction(lambda, 'templated', 'exports.handler = async () => ({ statusCode: 200, body: "in" });');
+      const api = await apigw.send(new CreateRestApiCommand({ name: 'templated' }));
+      const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items?.[0]?.id ?? '';
+      const items = await apigw.send(new CreateResourceCommand({ restApiId: api.id, parentId: root, pathPart: 'items' }));
+      const item = await apigw.send(new CreateResourceCommand({ restApiId: api.id, parentId: items.id, pathPart: '{id}' }));
+      await apigw.send(new PutMethodCommand({ restApiId: api.id, resourceId: item.id, httpMethod: 'ANY', authorizationType: 'NONE' }));
+      await apigw.send(new PutIntegrationCommand({
+        restApiId: api.id, resourceId: item.id, httpMethod: 'ANY', type: 'AWS_PROXY', integrationHttpMethod: 'POST',
+        uri: `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${arn('lambda', 'function:templated')}/invocations`,
+      }));
+      await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'dev' }));
+      const http = await v2.send(new CreateApiCommand({ Name: 'templated', ProtocolType: 'HTTP' }));
+      const integration = await v2.send(new CreateIntegrationCommand({ ApiId: http.ApiId, IntegrationType: 'AWS_PROXY', IntegrationUri: arn('lambda', 'function:templated'), PayloadFormatVersion: '2.0' }));
+      for (const RouteKey of ['GET /items/{id}', '$default']) await v2.send(new CreateRouteCommand({ ApiId: http.ApiId, RouteKey, Target: `integrations/${integration.IntegrationId}` }));
+      await v2.send(new CreateStageCommand({ ApiId: http.ApiId, StageName: '$default', AutoDeploy: true }));
+      const permit = (sid: string, source: string): Promise<unknown> => lambda.send(new AddPermissionCommand({
+        FunctionName: 'templated', StatementId: sid, Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com', SourceArn: arn('execute-api', source),
+      }));
+      const rest = `${stack.url}/_aws/execute-api/${api.id}/dev/items/123`;
+      const httpItem = `${stack.url}/_aws/execute-api/${http.ApiId}/items/123`;
+      const httpOther = `${stack.url}/_aws/execute-api/${http.ApiId}/elsewhere`;
+      // The request's method and concrete path are not what AWS checks.
+      await permit('concrete', `${api.id}/*/GET/items/123`);
+      await permit('concrete-http', `${http.ApiId}/*/GET/items/123`);
+      await permit('concrete-default', `${http.ApiId}/*/GET/elsewhere`);
+      expect([(await fetch(rest)).status, (await fetch(httpItem)).status, (await fetch(httpOther)).status]).toEqual([500, 500, 500]);
+      await permit('template', `${api.id}/*/ANY/items/{id}`);
+      await permit('template-http', `${http.ApiId}/*/GET/items/{id}`);
+      await permit('default-route', `${http.ApiId}/*/$default`);
+      for (const url of [rest, httpItem, httpOther]) {
+        const answer = await fetch(url);
+        expect([url, answer.status, await answer.text()]).toEqual([url, 200, 'in']);
+      }
+    } finally {
+      apigw.destroy();
+      v2.destroy();
     }
   });
 

@@ -81,4 +81,16 @@ describe('Lambda function states', () => {
     expect(updated.state).toBe('SUCCESS');
     expect((await lambda.send(new GetFunctionCommand({ FunctionName: 'states-c' }))).Configuration?.Timeout).toBe(7);
   });
+
+  it('settles nothing after the stack stopped', async () => {
+    const { stack: short } = await startQuietStack({ lambdaStateDelayMs: 150 });
+    const client = new LambdaClient(clientConfig(short));
+    const seen: unknown[] = [];
+    short.events.on('function-settled', (e) => seen.push(e));
+    await client.send(new CreateFunctionCommand({ FunctionName: 'states-d', Runtime: 'nodejs20.x', Role: ROLE, Handler: 'index.handler', Code: { ZipFile: code('1') } }));
+    client.destroy();
+    await short.stop();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(seen).toEqual([]);
+  });
 });

@@ -133,6 +133,30 @@ describe('Lambda control plane', () => {
     expect(await raw.json()).toEqual({ Type: 'User', Message: 'Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing' });
   });
 
+  // Recorded on AWS: LocalStack's snapshot tests/aws/services/lambda_/test_lambda_api.snapshot.json,
+  // TestLambdaFunction::test_list_functions (list_all, list_default): no state members in the list.
+  it('lists functions without State, LastUpdateStatus and their reasons', async () => {
+    await createFunction(lambda, 'listed', ECHO);
+    const listed = (await lambda.send(new ListFunctionsCommand({}))).Functions?.find((f) => f.FunctionName === 'listed') as Record<string, unknown> | undefined;
+    expect(listed).toMatchObject({ FunctionName: 'listed', Runtime: 'nodejs20.x', Handler: 'index.handler', PackageType: 'Zip' });
+    const unlisted = ['State', 'StateReason', 'StateReasonCode', 'LastUpdateStatus', 'LastUpdateStatusReason', 'LastUpdateStatusReasonCode'];
+    expect(Object.keys(listed ?? {}).filter((k) => unlisted.includes(k))).toEqual([]);
+    // GetFunctionConfiguration still has them.
+    expect(await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'listed' }))).toMatchObject({ State: 'Active', LastUpdateStatus: 'Successful' });
+  });
+
+  it('applies nothing of a configuration update it refuses', async () => {
+    await createFunction(lambda, 'atomic', ECHO);
+    const before = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'atomic' }));
+    const other = 'arn:aws:iam::000000000000:role/other-role';
+    await expect(lambda.send(new UpdateFunctionConfigurationCommand({
+      FunctionName: 'atomic', Role: other, Timeout: 9, Description: 'changed', Handler: 'other.handler', Runtime: 'python3.12',
+    }))).rejects.toMatchObject({ name: 'InvalidParameterValueException', $metadata: { httpStatusCode: 400 } });
+    const after = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'atomic' }));
+    expect([after.Role, after.Timeout, after.Description, after.Handler, after.Runtime, after.RevisionId])
+      .toEqual([before.Role, before.Timeout, before.Description, before.Handler, before.Runtime, before.RevisionId]);
+  });
+
   it('records permissions and event invoke configs', async () => {
     await createFunction(lambda, 'perm', ECHO);
     const added = await lambda.send(new AddPermissionCommand({
