@@ -144,9 +144,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(enforcing && { authorize: denied }),
   });
   const refusesInvoke = enforcing
-    ? (ref: string, source: string): string | undefined => lambda.refusesServiceInvoke(ref, {
-      service: 'apigateway.amazonaws.com', sourceArn: `arn:aws:execute-api:${region}:${ACCOUNT_ID}:${source}`, sourceAccount: ACCOUNT_ID,
-    })
+    ? (ref: string, source: string, credentials?: string): string | undefined => {
+      const sourceArn = `arn:aws:execute-api:${region}:${ACCOUNT_ID}:${source}`;
+      if (credentials === undefined) return lambda.refusesServiceInvoke(ref, { service: 'apigateway.amazonaws.com', sourceArn, sourceAccount: ACCOUNT_ID });
+      // The caller's own credentials (REST's arn:aws:iam::*:user/*): the stack's callers are its account's.
+      if (credentials === 'arn:aws:iam::*:user/*') return undefined;
+      const fnArn = lambda.functionArnOf(ref);
+      return fnArn === undefined ? undefined : iam.refusesAssumedRole(credentials, 'apigateway.amazonaws.com', 'lambda:InvokeFunction', fnArn, sourceArn);
+    }
     : undefined;
   const apigateway = new ApiGatewayService({
     defaultRegion: region,

@@ -51,7 +51,7 @@ export interface ApiInvokeDeps {
    * Whether the function's resource policy refuses API Gateway's call from this source ARN:
    * undefined when it is allowed, else why not (AWS answers 500 "Internal server error").
    */
-  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
+  refusesInvoke?: (ref: string, sourceArn: string, credentials?: string) => string | undefined;
   /** Console line writer. */
   log(line: string): void;
 }
@@ -446,7 +446,10 @@ export async function handleExecute(deps: ApiInvokeDeps, req: IncomingMessage, r
   // permissions" (execute-api ARN format) and LocalStack's `get_source_arn`
   // (services/apigateway/next_gen/execute_api/helpers.py) build it. The function's resource policy
   // must allow it (lambda add-permission), or AWS answers 500.
-  const refused = deps.refusesInvoke?.(decodePart(lambdaRef), restSourceArn(api.id, stage.stageName, route.method.httpMethod, route.resource.path));
+  // An integration with `credentials` invokes as that role (its policies, not the function's
+  // resource policy, decide); `arn:aws:iam::*:user/*` passes the caller's own credentials on.
+  const credentials = typeof integration?.['credentials'] === 'string' ? integration['credentials'] : undefined;
+  const refused = deps.refusesInvoke?.(decodePart(lambdaRef), restSourceArn(api.id, stage.stageName, route.method.httpMethod, route.resource.path), credentials);
   if (refused !== undefined) {
     done(sendGatewayResponse(res, 'API_CONFIGURATION_ERROR', base), `(Execution failed due to configuration error: Invalid permissions on Lambda function: ${refused})`);
     return;

@@ -38,7 +38,7 @@ export interface ApiGatewayServiceOptions {
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
   /** Whether a function's resource policy refuses this API's call (`API/STAGE/HTTPMETHOD/RESOURCEPATH` of the matched method resource); undefined when allowed. */
-  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
+  refusesInvoke?: (ref: string, sourceArn: string, credentials?: string) => string | undefined;
 }
 
 /** The API Gateway service. */

@@ -53,7 +53,7 @@ export interface HttpApiInvokeDeps {
   /** Console line writer. */
   log(line: string): void;
   /** Whether the function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH` of the matched route: {@link httpSourceArn}); undefined when allowed. */
-  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
+  refusesInvoke?: (ref: string, sourceArn: string, credentials?: string) => string | undefined;
 }
 
 function sendOwn(res: ServerResponse, type: HttpApiResponseType, headers: Record<string, string>): number {
@@ -293,7 +293,8 @@ export async function handleHttpApiExecute(deps: HttpApiInvokeDeps, req: Incomin
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(route ${match.route.routeKey}: ${integration ? `integration type ${integration.integrationType} is not emulated` : 'no integration'})`);
     return;
   }
-  const refused = deps.refusesInvoke?.(lambdaRef, httpSourceArn(api.apiId, served.stage.stageName, match.route.routeKey));
+  // An integration with `credentialsArn` invokes as that role (its policies decide, not the function's).
+  const refused = deps.refusesInvoke?.(lambdaRef, httpSourceArn(api.apiId, served.stage.stageName, match.route.routeKey), typeof integration.credentialsArn === 'string' ? integration.credentialsArn : undefined);
   if (refused !== undefined) {
     done(sendOwn(res, 'INTERNAL_SERVER_ERROR', base), `(Invalid permissions on Lambda function: ${refused})`);
     return;

@@ -32,7 +32,7 @@ export interface ApiGatewayV2ServiceOptions {
   /** Console line writer (the access log of invoke URLs). */
   log: (line: string) => void;
   /** Whether a function's resource policy refuses this API's call (`API/STAGE/METHOD/PATH` of the matched route key); undefined when allowed. */
-  refusesInvoke?: (ref: string, sourceArn: string) => string | undefined;
+  refusesInvoke?: (ref: string, sourceArn: string, credentials?: string) => string | undefined;
 }
 
 /** The HTTP API service. */

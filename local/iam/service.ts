@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { AwsError, BodyTooLargeError } from '../errors';
 import { ACCOUNT_ID, newRequestId, readBody, send } from '../http';
 import { createHash } from 'node:crypto';
-import { evaluateIdentityPolicies, type PolicyDecision } from './evaluate';
+import { evaluateIdentityPolicies, evaluateResourcePolicy, statementsOf, type PolicyDecision } from './evaluate';
 import { AWS_MANAGED_POLICIES } from './managed-policies';
 import {
   deleteConflict, entityAlreadyExists, escapeXml, invalidAction, invalidInput, invalidValue, malformedPolicy, missingAction,
@@ -147,6 +147,30 @@ export class IamService {
       ? 'with an explicit deny in an identity-based policy'
       : `because no identity-based policy allows the ${action} action`;
     return { allowed: false, message: `User: ${user} is not authorized to perform: ${action} on resource: ${resource} ${because}` };
+  }
+
+  /**
+   * Whether a service, assuming a role, may make a call (an API Gateway integration with
+   * `credentials`): the role must exist, its trust policy must let the service assume it, and its
+   * policies must allow the call. Undefined when it may, else why not.
+   * @param roleArn the role the integration names
+   * @param service the service principal, e.g. `apigateway.amazonaws.com`
+   * @param action e.g. `lambda:InvokeFunction`
+   * @param resource the resource's ARN
+   * @param sourceArn the ARN the service calls from (its trust policy may test aws:SourceArn)
+   */
+  refusesAssumedRole(roleArn: string, service: string, action: string, resource: string, sourceArn: string): string | undefined {
+    if (!this.enforcing) return undefined;
+    const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
+    const role = this.roles.get(roleName);
+    if (!role || role.Arn !== roleArn) return `the role ${roleArn} does not exist`;
+    // A trust policy names no Resource: the role itself is the resource.
+    const trust = statementsOf(parsePolicy(role.AssumeRolePolicyDocument)).map((st) => ({ ...st, Resource: st.Resource ?? roleArn }));
+    const assumable = evaluateResourcePolicy(trust, { service, action: 'sts:AssumeRole', resource: roleArn, sourceArn, sourceAccount: ACCOUNT_ID });
+    if (assumable !== 'allowed') return `${service} may not assume ${roleArn} (its trust policy does not allow sts:AssumeRole for ${service})`;
+    const decision = evaluateIdentityPolicies(this.documentsOf(roleName), action, resource);
+    if (decision === 'allowed') return undefined;
+    return `${roleArn} may not perform ${action} on ${resource} (${decision === 'explicitly-denied' ? 'an explicit deny' : 'no policy allows it'})`;
   }
 
   /** The policy documents of a role: inline, customer managed and the AWS managed ones the stack knows. */

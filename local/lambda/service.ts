@@ -186,6 +186,14 @@ export class LambdaService {
     return `the resource policy of ${fn.config.FunctionArn} does not allow ${call.service} to invoke it from ${call.sourceArn} (lambda add-permission with --principal ${call.service} and a matching --source-arn)`;
   }
 
+  /**
+   * The ARN of the function a name or ARN refers to, undefined when there is none.
+   * @param ref name or ARN
+   */
+  functionArnOf(ref: string): string | undefined {
+    return this.functions.get(parseFunctionRef(ref).name)?.config.FunctionArn;
+  }
+
   /** Stops the queue, the pending creation and update timers, and every environment. */
   async stop(): Promise<void> {
     this.provider.stop();

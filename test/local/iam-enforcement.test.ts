@@ -145,6 +145,55 @@ describe('API Gateway and the function\'s resource policy', () => {
     }
   });
 
+  // An integration with credentials: API Gateway assumes that role, so the role's trust and
+  // policies decide, not the function's resource policy (API Gateway developer guide, "Control
+  // access to a REST API with IAM permissions", and the Integration's `credentials` member).
+  it('invokes as an integration\'s credentials role: its trust policy and its policies decide, the function\'s resource policy does not', async () => {
+    const apigw = new APIGatewayClient(clientConfig(stack));
+    const v2 = new ApiGatewayV2Client(clientConfig(stack));
+    const iam = new IAMClient(clientConfig(stack));
+    try {
+      await createFunction(lambda, 'byrole', 'exports.handler = async () => ({ statusCode: 200, body: "in" });');
+      const gatewayTrust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+      const invoke = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: arn('lambda', 'function:byrole') }] });
+      for (const [name, trust, policy] of [['gw-invoker', gatewayTrust, invoke], ['gw-untrusted', TRUST, invoke], ['gw-powerless', gatewayTrust, undefined]] as const) {
+        await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust }));
+        if (policy) await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'invoke', PolicyDocument: policy }));
+      }
+      const roleArnOf = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+      const rest = async (role: string): Promise<string> => {
+        const api = await apigw.send(new CreateRestApiCommand({ name: `byrole-${role}` }));
+        const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items?.[0]?.id ?? '';
+        await apigw.send(new PutMethodCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+        await apigw.send(new PutIntegrationCommand({
+          restApiId: api.id, resourceId: root, httpMethod: 'GET', type: 'AWS_PROXY', integrationHttpMethod: 'POST', credentials: roleArnOf(role),
+          uri: `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${arn('lambda', 'function:byrole')}/invocations`,
+        }));
+        await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'dev' }));
+        return `${stack.url}/_aws/execute-api/${api.id}/dev/`;
+      };
+      const http = async (role: string): Promise<string> => {
+        const api = await v2.send(new CreateApiCommand({ Name: `byrole-${role}`, ProtocolType: 'HTTP' }));
+        const integration = await v2.send(new CreateIntegrationCommand({
+          ApiId: api.ApiId, IntegrationType: 'AWS_PROXY', IntegrationUri: arn('lambda', 'function:byrole'), PayloadFormatVersion: '2.0', CredentialsArn: roleArnOf(role),
+        }));
+        await v2.send(new CreateRouteCommand({ ApiId: api.ApiId, RouteKey: 'GET /', Target: `integrations/${integration.IntegrationId}` }));
+        await v2.send(new CreateStageCommand({ ApiId: api.ApiId, StageName: '$default', AutoDeploy: true }));
+        return `${stack.url}/_aws/execute-api/${api.ApiId}/`;
+      };
+      // No add-permission on byrole at all: only the role can let these calls through.
+      const statuses: Record<string, number[]> = {};
+      for (const role of ['gw-invoker', 'gw-untrusted', 'gw-powerless', 'gw-missing']) {
+        statuses[role] = [(await fetch(await rest(role))).status, (await fetch(await http(role))).status];
+      }
+      expect(statuses).toEqual({ 'gw-invoker': [200, 200], 'gw-untrusted': [500, 500], 'gw-powerless': [500, 500], 'gw-missing': [500, 500] });
+    } finally {
+      apigw.destroy();
+      v2.destroy();
+      iam.destroy();
+    }
+  });
+
   it('lets every call through with IAM off (--iam off)', async () => {
     const { stack: open } = await startQuietStack({ iam: false });
     try {
