@@ -126,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     defaultRegion: region,
     // The table's ARN names the region the request was signed for (AWS's Service Authorization
     // Reference, DynamoDB resource types: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}).
-    ...(enforcing && { authorize: (key: string | undefined, action: string, table: string, signedRegion: string) => denied(key, action, `arn:aws:dynamodb:${signedRegion}:${ACCOUNT_ID}:table/${table}`) }),
+    ...(enforcing && { authorize: (key: string | undefined, action: string, resource: string, signedRegion: string) => denied(key, action, resource === '*' ? '*' : `arn:aws:dynamodb:${signedRegion}:${ACCOUNT_ID}:${resource}`) }),
   });
   const workerScript = await workerScriptPath(scratch);
   const lambda = new LambdaService({

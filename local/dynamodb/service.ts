@@ -29,11 +29,11 @@ export interface DynamoDbOptions {
   defaultRegion?: string;
   /**
    * Checks a call against the caller's role: its access key, the action (`dynamodb:GetItem`),
-   * the table's name and the region the request was signed for (the table's ARN is
-   * `arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`); returns AccessDeniedException's message when
-   * it is refused.
+   * the resource's ARN tail (`table/NAME`, `table/NAME/index/INDEX`, or `*`) and the region the
+   * request was signed for (the ARN is `arn:aws:dynamodb:REGION:ACCOUNT:TAIL`); returns
+   * AccessDeniedException's message when it is refused.
    */
-  authorize?: (accessKeyId: string | undefined, action: string, table: string, region: string) => string | undefined;
+  authorize?: (accessKeyId: string | undefined, action: string, resource: string, region: string) => string | undefined;
 }
 
 /**
@@ -203,20 +203,38 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
 
   /** The table a request names (`*` for batch calls or an unreadable body). */
   /** Every table a request names: TableName, and the tables of batch and transaction requests. */
-  function tablesOf(body: Buffer): string[] {
+  /**
+   * The IAM checks a request needs, each an action and the resource's ARN tail (`table/T`,
+   * `table/T/index/I`, or `*` for calls on no table), as AWS's Service Authorization Reference
+   * lists them for DynamoDB: a Query or Scan of an index is checked on the index; a transaction
+   * is checked item by item with the item's own action (there is no TransactWriteItems action);
+   * a batch is checked on each table; ListTables and the like on `*`. A body that does not
+   * parse is checked on `*`, so that a function session cannot pass unchecked.
+   */
+  function checksOf(op: string, body: Buffer): Array<{ action: string; resource: string }> {
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     } catch {
-      return [];
+      return [{ action: `dynamodb:${op}`, resource: '*' }];
     }
-    const names = new Set<string>();
-    if (typeof parsed['TableName'] === 'string') names.add(parsed['TableName']);
-    if (typeof parsed['RequestItems'] === 'object' && parsed['RequestItems'] !== null) for (const name of Object.keys(parsed['RequestItems'])) names.add(name);
+    const checks = new Map<string, { action: string; resource: string }>();
+    const add = (action: string, resource: string): void => {
+      checks.set(`${action} ${resource}`, { action: `dynamodb:${action}`, resource });
+    };
+    const table = typeof parsed['TableName'] === 'string' ? parsed['TableName'] : undefined;
+    const index = typeof parsed['IndexName'] === 'string' ? parsed['IndexName'] : undefined;
+    if (table !== undefined) add(op, index !== undefined && (op === 'Query' || op === 'Scan') ? `table/${table}/index/${index}` : `table/${table}`);
+    if (typeof parsed['RequestItems'] === 'object' && parsed['RequestItems'] !== null) for (const name of Object.keys(parsed['RequestItems'])) add(op, `table/${name}`);
+    const itemActions: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
     for (const item of Array.isArray(parsed['TransactItems']) ? parsed['TransactItems'] : []) {
-      for (const part of Object.values((item ?? {}) as Record<string, { TableName?: unknown }>)) if (typeof part?.TableName === 'string') names.add(part.TableName);
+      for (const [kind, part] of Object.entries((item ?? {}) as Record<string, { TableName?: unknown }>)) {
+        const action = itemActions[kind];
+        if (action !== undefined && typeof part?.TableName === 'string') add(action, `table/${part.TableName}`);
+      }
     }
-    return [...names];
+    if (checks.size === 0) add(op, '*');
+    return [...checks.values()];
   }
 
   function tableOf(body: Buffer): string {
@@ -271,8 +289,8 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Dyna
         // A table lives in the region its endpoint serves, which a SigV4 request names in its
         // credential scope: a client for eu-west-1 reads eu-west-1's tables.
         const region = regionOf(req, options.defaultRegion ?? 'us-east-1');
-        for (const name of tablesOf(body)) {
-          const denied = options.authorize(accessKeyId, `dynamodb:${op}`, name, region);
+        for (const check of checksOf(op, body)) {
+          const denied = options.authorize(accessKeyId, check.action, check.resource, region);
           if (denied !== undefined) {
             sendDynamoDbError(res, 'ACCESS_DENIED', denied);
             return;

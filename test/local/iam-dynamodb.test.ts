@@ -1,7 +1,7 @@
 // DynamoDB calls of a function's session, evaluated as AWS evaluates them: the table's ARN names the
 // region the request was signed for, and a refusal is a coral AccessDeniedException.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, QueryCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { LocalStack } from '../../local/server';
@@ -76,5 +76,48 @@ describe('DynamoDB and a function\'s execution role', () => {
     expect(Object.keys(body).sort()).toEqual(['Message', '__type']);
     expect(body.__type).toBe('com.amazon.coral.service#AccessDeniedException');
     expect(body.Message).toMatch(/^User: arn:aws:sts::000000000000:assumed-role\/regional\/regional is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:/);
+  });
+
+  // AWS's Service Authorization Reference for DynamoDB: Query and Scan of an index need the
+  // index's ARN (table/T/index/I); TransactWriteItems has no action of its own, each item needs
+  // its own (PutItem, UpdateItem, DeleteItem, ConditionCheckItem); ListTables is on "*".
+  it('checks a Query of an index on the index, a transaction item by item, ListTables on *', async () => {
+    const iam = new IAMClient(clientConfig(stack));
+    const admin = new DynamoDBClient({ ...clientConfig(stack), region: 'eu-west-1' });
+    const europe = new DynamoDBClient({ endpoint: stack.url, region: 'eu-west-1', credentials: session, maxAttempts: 1 });
+    const table = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/indexed`;
+    const grant = (statements: Array<Record<string, unknown>>) => iam.send(new PutRolePolicyCommand({
+      RoleName: 'regional', PolicyName: 'indexed', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    }));
+    const denied = (promise: Promise<unknown>) => promise.then(() => 'allowed', (err: Error) => (err.name === 'AccessDeniedException' ? `denied: ${/on resource: (\S+)/.exec(err.message)?.[1]}` : err.name));
+    try {
+      await admin.send(new CreateTableCommand({
+        TableName: 'indexed', BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }, { AttributeName: 'owner', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [{ IndexName: 'byOwner', KeySchema: [{ AttributeName: 'owner', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }],
+      }));
+      const query = () => europe.send(new QueryCommand({ TableName: 'indexed', IndexName: 'byOwner', KeyConditionExpression: '#o = :o', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':o': { S: 'me' } } }));
+      const transact = () => europe.send(new TransactWriteItemsCommand({ TransactItems: [
+        { Put: { TableName: 'indexed', Item: { id: { S: 'a' }, owner: { S: 'me' } } } },
+        { Delete: { TableName: 'indexed', Key: { id: { S: 'b' } } } },
+      ] }));
+      await grant([{ Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:TransactWriteItems'], Resource: table }]);
+      expect(await denied(query())).toBe(`denied: ${table}/index/byOwner`);
+      expect(await denied(transact())).toBe(`denied: ${table}`);
+      expect(await denied(europe.send(new ListTablesCommand({})))).toBe('denied: *');
+      await grant([
+        { Effect: 'Allow', Action: 'dynamodb:Query', Resource: `${table}/index/*` },
+        { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: table },
+        { Effect: 'Allow', Action: 'dynamodb:ListTables', Resource: '*' },
+      ]);
+      expect([await denied(query()), await denied(europe.send(new ListTablesCommand({})))]).toEqual(['allowed', 'allowed']);
+      // Past IAM, dynalite has no transactions: the call fails as an unknown operation, not AccessDenied.
+      expect(await denied(transact())).toBe('UnknownOperationException');
+    } finally {
+      iam.destroy();
+      admin.destroy();
+      europe.destroy();
+    }
   });
 });
