@@ -16,6 +16,7 @@ import type { InvocationResult, ResponseSink } from './types';
 import { EVENT_STREAM_CONTENT_TYPE, invokeComplete, payloadChunk, type InvokeComplete } from './event-stream';
 import type { FunctionRecord, FunctionStore } from './store';
 import { functionSpec } from './store';
+import { functionArn, parseFunctionRef } from './functions';
 import type { AsyncQueue } from './async-queue';
 import { loseAnswer, type FaultEvent, type LambdaFaults } from '../faults';
 
@@ -73,8 +74,14 @@ export interface InvokeDeps {
  * @param req the request (its signature names the caller)
  * @param fn the function
  */
-function checkInvokeAllowed(deps: InvokeDeps, req: IncomingMessage, fn: FunctionRecord): void {
-  const denied = deps.authorize?.(credentialScope(req)?.accessKeyId, 'lambda:InvokeFunction', fn.config.FunctionArn);
+function checkInvokeAllowed(deps: InvokeDeps, req: IncomingMessage, name: string, qualifier: string | undefined, region: string): void {
+  if (!deps.authorize) return;
+  // AWS authorizes before it looks the function up (a refused caller learns nothing of it), and
+  // a qualified call on the qualified ARN: a policy on function:NAME does not cover NAME:alias.
+  const ref = parseFunctionRef(name);
+  const arnRegion = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):/.exec(name)?.[1] ?? region;
+  const version = qualifier ?? ref.qualifier;
+  const denied = deps.authorize(credentialScope(req)?.accessKeyId, 'lambda:InvokeFunction', `${functionArn(arnRegion, ref.name)}${version ? `:${version}` : ''}`);
   if (denied !== undefined) throw new AwsError(403, 'AccessDeniedException', denied);
 }
 
@@ -165,8 +172,8 @@ export async function handleInvoke(
       `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
   }
   const payload = await readPayload(req, type === 'Event' ? MAX_ASYNC_REQUEST : MAX_SYNC_REQUEST, 'InvokeFunction');
+  checkInvokeAllowed(deps, req, name, qualifier, region);
   const fn = invocable(deps.functions.find(name, qualifier, region));
-  checkInvokeAllowed(deps, req, fn);
 
   // Test/ops hook: a hung Lambda endpoint (nothing runs), or an answer lost after the invocation was accepted.
   const fault = deps.faults.take(fn.config.FunctionName);
@@ -250,7 +257,8 @@ export async function handleInvokeWithResponseStream(
       `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]`);
   }
   const payload = await readPayload(req, MAX_SYNC_REQUEST, 'InvokeWithResponseStream');
-  checkInvokeAllowed(deps, req, invocable(deps.functions.find(name, qualifier, region)));
+  checkInvokeAllowed(deps, req, name, qualifier, region);
+  invocable(deps.functions.find(name, qualifier, region));
   if (type === 'DryRun') {
     send(res, 204, { 'x-amzn-RequestId': newRequestId(), 'X-Amz-Executed-Version': '$LATEST' });
     return;
