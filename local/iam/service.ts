@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { AwsError, BodyTooLargeError } from '../errors';
-import { ACCOUNT_ID, newRequestId, readBody, send } from '../http';
+import { ACCOUNT_ID, credentialScope, newRequestId, readBody, send } from '../http';
 import { createHash } from 'node:crypto';
 import { evaluateIdentityPolicies, evaluateResourcePolicy, statementsOf, type PolicyDecision } from './evaluate';
 import { AWS_MANAGED_POLICIES } from './managed-policies';
@@ -217,7 +217,7 @@ export class IamService {
       const action = params.get('Action') ?? '';
       if (service === undefined) isSts = STS_ACTIONS.has(action);
       if (!action) throw missingAction();
-      const result = isSts ? this.sts(action, params) : this.iam(action, params);
+      const result = isSts ? this.sts(action, params, credentialScope(req)?.accessKeyId) : this.iam(action, params);
       const ns = isSts ? STS_NS : IAM_NS;
       const inner = result === undefined ? '' : `<${action}Result>${xml(result)}</${action}Result>`;
       send(res, 200, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': newRequestId() },
@@ -227,8 +227,14 @@ export class IamService {
     }
   }
 
-  private sts(action: string, params: URLSearchParams): XmlValue {
+  private sts(action: string, params: URLSearchParams, accessKeyId: string | undefined): XmlValue {
     if (action === 'GetCallerIdentity') {
+      // A function's session is its role's: AWS answers the assumed-role ARN and ROLEID:SESSION.
+      const session = accessKeyId === undefined ? undefined : this.sessions.get(accessKeyId);
+      const role = session && this.roles.get(session.roleArn.slice(session.roleArn.lastIndexOf('/') + 1));
+      if (session && role) {
+        return { UserId: `${role.RoleId}:${session.sessionName}`, Account: ACCOUNT_ID, Arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/${role.RoleName}/${session.sessionName}` };
+      }
       return { UserId: 'AKIAIOSFODNN7EXAMPLE', Account: ACCOUNT_ID, Arn: `arn:aws:iam::${ACCOUNT_ID}:root` };
     }
     if (action === 'AssumeRole') {

@@ -4,6 +4,7 @@
 // function's versions and aliases, which is why the kit grants both `ARN` and `ARN:*`).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CreateFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { LocalStack } from '../../local/server';
 import { clientConfig, payloadJson, startQuietStack, zipOf } from './helpers';
@@ -57,6 +58,18 @@ describe('Lambda invocations and a function\'s execution role', () => {
       expect(await outcome({ FunctionName: 'nowhere' })).toBe(`403 AccessDeniedException arn:aws:lambda:us-east-1:${ACCOUNT}:function:nowhere`);
     } finally {
       client.destroy();
+    }
+  });
+
+  it('tells a session who it is: the assumed role and its session, as STS answers a function', async () => {
+    const sts = new STSClient({ endpoint: stack.url, region: 'us-east-1', credentials: session, maxAttempts: 1 });
+    try {
+      const me = await sts.send(new GetCallerIdentityCommand({}));
+      expect(me.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/caller/caller`);
+      expect(me.UserId).toMatch(/^AROA[A-Z0-9]+:caller$/);
+      expect(me.Account).toBe(ACCOUNT);
+    } finally {
+      sts.destroy();
     }
   });
 });
