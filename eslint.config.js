@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '**/dist/', 'docs/api/', 'coverage/', 'test-results/', 'playwright-report/', '.local/'] },
+  { ignores: ['node_modules/', 'dist/', '**/dist/', 'docs/api/', 'coverage/', 'test-results/', 'playwright-report/', '.local/', 'cdk.out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,8 @@
 /**
  * The local AWS stack: one loopback HTTP endpoint (LocalStack's shape,
  * default `http://127.0.0.1:4566`) serving DynamoDB, Lambda, API Gateway,
- * IAM and STS, routed by request shape and SigV4 credential scope.
+ * IAM and STS, S3, SSM, Secrets Manager and CloudFormation, routed by request shape, SigV4
+ * credential scope and `X-Amz-Target`.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +20,10 @@ import { DEFAULT_INTEGRATION_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS, execute
 import { API_GATEWAY_PREFIXES, ApiGatewayService } from './apigateway/service';
 import { API_GATEWAY_V2_PREFIX, ApiGatewayV2Service } from './apigatewayv2/service';
 import { IamService } from './iam/service';
+import { S3Service } from './s3/service';
+import { SSM_TARGET_PREFIX, SsmService } from './ssm/service';
+import { SECRETS_MANAGER_TARGET_PREFIX, SecretsManagerService } from './secretsmanager/service';
+import { CloudFormationService } from './cloudformation/service';
 import { createOps, handleOps, OPS_PREFIX, type StackOps } from './ops';
 
 /** Options of {@link startLocalStack}. */
@@ -74,7 +79,8 @@ export interface LocalStack {
    * Events for observers and tests: `invocation-start` (a synchronous Lambda
    * invocation got its environment), `invocation` (a synchronous Lambda
    * invocation ended), `function-settled` (a function's creation or update
-   * ended: it is Active, its last update Successful), `async-attempt` (an Event invocation attempt ended),
+   * ended: it is Active, its last update Successful), `stack-settled` (a CloudFormation stack
+   * operation ended: `{ stackName, stackId, status }`), `async-attempt` (an Event invocation attempt ended),
    * `async-discarded` (an Event invocation was given up), `fault` (a test
    * hook held a request or lost an answer: `local/faults.ts`).
    */
@@ -97,7 +103,10 @@ export const DEFAULT_LAMBDA_STATE_DELAY_MS = 200;
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 /** Services reported by the health route, as LocalStack reports them. */
-const SERVICES = { dynamodb: 'running', lambda: 'running', apigateway: 'running', iam: 'running', sts: 'running' };
+const SERVICES = {
+  dynamodb: 'running', lambda: 'running', apigateway: 'running', iam: 'running', sts: 'running',
+  s3: 'running', ssm: 'running', secretsmanager: 'running', cloudformation: 'running',
+};
 
 /**
  * Starts the stack.
@@ -128,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Reference, DynamoDB resource types: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}).
     ...(enforcing && { authorize: (key: string | undefined, action: string, resource: string, signedRegion: string) => denied(key, action, resource === '*' ? '*' : `arn:aws:dynamodb:${signedRegion}:${ACCOUNT_ID}:${resource}`) }),
   });
+  const s3 = new S3Service({ defaultRegion: region, log });
   const workerScript = await workerScriptPath(scratch);
   const lambda = new LambdaService({
     codeRoot: join(scratch, 'functions'),
@@ -141,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     events,
     stateDelayMs: options.lambdaStateDelayMs ?? DEFAULT_LAMBDA_STATE_DELAY_MS,
     credentialsFor: (roleArn, functionName) => iam.credentialsFor(roleArn, functionName),
+    readS3Object: (bucket, key) => s3.getObject(bucket, key).body,
     ...(enforcing && { authorize: denied }),
   });
   const refusesInvoke = enforcing
@@ -170,6 +181,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log,
     ...(refusesInvoke && { refusesInvoke }),
   });
+  const ssm = new SsmService({ defaultRegion: region, log });
+  const secretsmanager = new SecretsManagerService({ defaultRegion: region, log });
+  const cloudformation = new CloudFormationService({ defaultRegion: region, endpoint: () => baseUrl, events, ssm, secrets: secretsmanager, s3, log });
   const ops = createOps(dynamodb, lambda.runtime, (name) => lambda.functions.specOf(name), lambda.faults);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -197,6 +211,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const target0 = String(req.headers['x-amz-target'] ?? '');
     const service = credentialScope(req)?.service;
+    if (target0.startsWith(SSM_TARGET_PREFIX)) {
+      await ssm.handle(req, res);
+      return;
+    }
+    if (target0.startsWith(SECRETS_MANAGER_TARGET_PREFIX)) {
+      await secretsmanager.handle(req, res);
+      return;
+    }
+    if (service === 's3') {
+      await s3.handle(req, res);
+      return;
+    }
     if (target0.startsWith('DynamoDB_') || service === 'dynamodb') {
       await dynamodb.handle(req, res);
       return;
@@ -215,6 +241,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return;
     }
     const contentType = String(req.headers['content-type'] ?? '');
+    // Before the query-protocol catch-all below, which is IAM's.
+    if (service === 'cloudformation') {
+      await cloudformation.handle(req, res);
+      return;
+    }
     if (service === 'iam' || service === 'sts' || (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded'))) {
       await iam.handle(req, res, service === 'iam' || service === 'sts' ? service : undefined);
       return;
@@ -261,6 +292,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        await cloudformation.idle();
         await lambda.stop();
         await closed;
         await dynamodb.close();

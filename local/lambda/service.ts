@@ -45,6 +45,8 @@ export interface LambdaServiceOptions {
   stateDelayMs: number;
   /** The credentials of a session of an execution role, for the function's environments. */
   credentialsFor?: (roleArn: string, functionName: string) => { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  /** Reads code given as `Code.S3Bucket`/`S3Key` from the stack's S3 (throws S3's AwsError when it is not there). */
+  readS3Object?: (bucket: string, key: string) => Uint8Array;
   /** Checks an Invoke against the caller's role; returns AccessDeniedException's message when refused. */
   authorize?: (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
 }
@@ -85,6 +87,7 @@ export class LambdaService {
       stateDelayMs: options.stateDelayMs,
       onSettled: (functionName) => options.events.emit('function-settled', { functionName }),
       ...(options.credentialsFor && { credentialsFor: options.credentialsFor }),
+      ...(options.readS3Object && { readS3Object: options.readS3Object }),
     });
     this.queue = new AsyncQueue({
       runtime: this.runtime,

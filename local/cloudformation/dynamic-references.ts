@@ -1,0 +1,59 @@
+/**
+ * Dynamic references, read when a resource is created or updated (never stored in the template
+ * the stack keeps): `{{resolve:ssm:name[:version]}}`, `{{resolve:ssm-secure:name[:version]}}` and
+ * `{{resolve:secretsmanager:secret-id[:SecretString[:json-key[:version-stage[:version-id]]]]}}`,
+ * where the secret id may be a whole ARN (which has colons of its own).
+ */
+import { validationError } from './errors';
+import type { Json } from './intrinsics';
+
+/** Where references are read. */
+export interface ReferenceSources {
+  /** An SSM parameter's value, or undefined. */
+  ssm(name: string): string | undefined;
+  /** A secret's SecretString (throws Secrets Manager's error when there is none). */
+  secret(id: string): string;
+}
+
+const REFERENCE = /\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]*)\}\}/g;
+
+function secretValue(reference: string, sources: ReferenceSources): string {
+  const parts = reference.split(':');
+  // An ARN is seven colon-separated parts: arn:aws:secretsmanager:region:account:secret:name.
+  const idParts = parts[0] === 'arn' ? 7 : 1;
+  const id = parts.slice(0, idParts).join(':');
+  const [, jsonKey] = parts.slice(idParts);
+  const text = sources.secret(id);
+  if (!jsonKey) return text;
+  let value: unknown;
+  try {
+    value = (JSON.parse(text) as Record<string, unknown>)[jsonKey];
+  } catch {
+    throw validationError(`Could not parse SecretString JSON for secret ${id}`);
+  }
+  if (value === undefined) throw validationError(`Could not find SecretString JSON member ${jsonKey} in secret ${id}`);
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Replaces every dynamic reference in the strings of a value.
+ * @param value resolved properties
+ * @param sources where references are read
+ */
+export function resolveDynamicReferences(value: Json, sources: ReferenceSources): Json {
+  if (typeof value === 'string') {
+    if (!value.includes('{{resolve:')) return value;
+    return value.replace(REFERENCE, (_all, service: string, reference: string) => {
+      if (service === 'secretsmanager') return secretValue(reference, sources);
+      const name = reference.replace(/:\d+$/, '');
+      const found = sources.ssm(name);
+      if (found === undefined) throw validationError(`Parameters: [ssm:${name}] cannot be found.`);
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveDynamicReferences(v, sources));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveDynamicReferences(v, sources)]));
+  }
+  return value;
+}

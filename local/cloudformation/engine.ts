@@ -1,0 +1,627 @@
+/**
+ * Stack operations as CloudFormation runs them, after the call that started them has returned:
+ * create (resources in dependency order; on a failure, rollback deleting what was created),
+ * update (create what is new, update in place or replace what changed, then delete what is gone
+ * and what was replaced, in reverse dependency order; on a failure, the update is rolled back)
+ * and delete. Every step is a stack event; a stack that settles emits `stack-settled`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { AwsError, messageOf } from '../errors';
+import { ACCOUNT_ID } from '../http';
+import type { SecretsManagerService } from '../secretsmanager/service';
+import type { SsmService } from '../ssm/service';
+import { TemplateError, noUpdates, stackAlreadyExists, stackNotFound, validationError, insufficientCapabilities } from './errors';
+import { NO_VALUE, resolveValue, type Json, type ResolveContext } from './intrinsics';
+import { resolveDynamicReferences } from './dynamic-references';
+import { RESOURCE_HANDLERS, clientsFor, type Clients, type HandlerContext, type Props, type ResourceState } from './resources';
+import {
+  checkRules, creationOrder, dependenciesOf, evaluateConditions, missingCapability, orEmpty, parameterValue, parseTemplate,
+  resolveParameters, type GivenParameter, type StackParameter, type Template,
+} from './template';
+
+/** A resource of a stack, as the stack records it. */
+export interface StackResource {
+  /** Logical id. */
+  logicalId: string;
+  /** Type. */
+  type: string;
+  /** Status (`CREATE_COMPLETE` ...). */
+  status: string;
+  /** Why, when it failed. */
+  reason?: string;
+  /** When it last changed. */
+  timestamp: Date;
+  /** Properties once intrinsics were resolved (dynamic references not: a changed secret is no update, as on AWS). */
+  props: Props;
+  /** Physical id and attributes, once created. */
+  state?: ResourceState;
+}
+
+/** One stack event. */
+export interface StackEvent {
+  /** Id. */
+  EventId: string;
+  /** Stack id. */
+  StackId: string;
+  /** Stack name. */
+  StackName: string;
+  /** Logical id (the stack's name for the stack itself). */
+  LogicalResourceId: string;
+  /** Physical id, if known. */
+  PhysicalResourceId?: string;
+  /** Type. */
+  ResourceType: string;
+  /** When. */
+  Timestamp: Date;
+  /** Status. */
+  ResourceStatus: string;
+  /** Why. */
+  ResourceStatusReason?: string;
+}
+
+/** A stack. */
+export interface Stack {
+  /** ARN. */
+  id: string;
+  /** Name. */
+  name: string;
+  /** Region. */
+  region: string;
+  /** Status. */
+  status: string;
+  /** Why it is in that status. */
+  reason?: string;
+  /** Template body as given. */
+  templateBody: string;
+  /** Parsed template. */
+  template: Template;
+  /** Resolved parameters. */
+  parameters: StackParameter[];
+  /** Acknowledged capabilities. */
+  capabilities: string[];
+  /** Resources by logical id. */
+  resources: Map<string, StackResource>;
+  /** Events, oldest first. */
+  events: StackEvent[];
+  /** Outputs once complete. */
+  outputs: Array<{ OutputKey: string; OutputValue: string; Description?: string }>;
+  /** Creation time. */
+  created: Date;
+  /** Last update time. */
+  updated?: Date;
+  /** Deletion time. */
+  deleted?: Date;
+  /** Whether rollback is disabled. */
+  disableRollback: boolean;
+}
+
+/** The payload of the `stack-settled` event. */
+export interface StackSettledEvent {
+  /** The stack's name. */
+  stackName: string;
+  /** The stack's id. */
+  stackId: string;
+  /** Its status now (`CREATE_COMPLETE`, `ROLLBACK_COMPLETE`, `UPDATE_COMPLETE`, `DELETE_COMPLETE` ...). */
+  status: string;
+}
+
+/** What a CreateStack or UpdateStack call gives. */
+export interface StackInput {
+  /** Stack name or id. */
+  stackName: string;
+  /** Template body (undefined with usePreviousTemplate). */
+  templateBody?: string;
+  /** Keep the stack's template (UpdateStack). */
+  usePreviousTemplate?: boolean;
+  /** Parameters. */
+  parameters: GivenParameter[];
+  /** Capabilities. */
+  capabilities: string[];
+  /** DisableRollback (CreateStack). */
+  disableRollback?: boolean;
+}
+
+/** Statuses in which a stack accepts an update. */
+const UPDATABLE: ReadonlySet<string> = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE']);
+
+const STACK_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
+
+/** What the engine needs of the stack. */
+export interface EngineOptions {
+  /** The stack's base URL, for the SDK clients. */
+  endpoint: () => string;
+  /** The stack's events. */
+  events: EventEmitter;
+  /** SSM, for parameters and references. */
+  ssm: SsmService;
+  /** Secrets Manager, for secrets and references. */
+  secrets: SecretsManagerService;
+  /** Where a fault of the engine itself is written. */
+  log: (line: string) => void;
+}
+
+/** The stacks and their operations. */
+export class CloudFormationEngine {
+  /** Live stacks by name. */
+  private readonly stacks = new Map<string, Stack>();
+  /** Every stack by id, deleted ones too. */
+  private readonly byId = new Map<string, Stack>();
+  private readonly clients = new Map<string, Clients>();
+  private readonly running = new Set<Promise<void>>();
+
+  /** @param options the stack's services */
+  constructor(private readonly options: EngineOptions) {}
+
+  /**
+   * A stack by name (live only) or id (deleted too).
+   * @param nameOrId name or ARN
+   */
+  find(nameOrId: string): Stack {
+    const stack = this.stacks.get(nameOrId) ?? this.byId.get(nameOrId);
+    if (!stack) throw stackNotFound(nameOrId);
+    return stack;
+  }
+
+  /** Live stacks, oldest first. */
+  list(): Stack[] {
+    return [...this.stacks.values()];
+  }
+
+  /** Resolves once no operation is running (for stop()). */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * CreateStack: checks the template, parameters, rules and capabilities, then creates the
+   * stack's resources after returning.
+   * @param input the call's fields
+   * @param region the region it was signed for
+   * @returns the stack's id
+   */
+  create(input: StackInput, region: string): string {
+    if (!STACK_NAME.test(input.stackName)) {
+      throw validationError(`1 validation error detected: Value '${input.stackName}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*`);
+    }
+    if (this.stacks.has(input.stackName)) throw stackAlreadyExists(input.stackName);
+    if (input.templateBody === undefined) throw validationError('Either Template URL or Template Body must be specified.');
+    const template = parseTemplate(input.templateBody);
+    const id = `arn:aws:cloudformation:${region}:${ACCOUNT_ID}:stack/${input.stackName}/${randomUUID()}`;
+    const parameters = this.prepare(template, input, [], region, input.stackName, id);
+    const stack: Stack = {
+      id, name: input.stackName, region, status: 'CREATE_IN_PROGRESS', templateBody: input.templateBody, template, parameters,
+      capabilities: input.capabilities, resources: new Map(), events: [], outputs: [], created: new Date(),
+      disableRollback: input.disableRollback === true,
+    };
+    this.stacks.set(stack.name, stack);
+    this.byId.set(stack.id, stack);
+    this.stackEvent(stack, 'CREATE_IN_PROGRESS', 'User Initiated');
+    this.run(stack, 'CREATE_FAILED', () => this.runCreate(stack));
+    return id;
+  }
+
+  /**
+   * UpdateStack: checks as CreateStack does and that something changes, then updates after
+   * returning.
+   * @param input the call's fields
+   * @returns the stack's id
+   */
+  update(input: StackInput): string {
+    const stack = this.find(input.stackName);
+    if (stack.deleted) throw stackNotFound(input.stackName);
+    if (!UPDATABLE.has(stack.status)) throw validationError(`Stack:${stack.id} is in ${stack.status} state and can not be updated.`);
+    const body = input.usePreviousTemplate ? stack.templateBody : input.templateBody;
+    if (body === undefined) throw validationError('Either Template URL or Template Body must be specified.');
+    const template = parseTemplate(body);
+    const parameters = this.prepare(template, input, stack.parameters, stack.region, stack.name, stack.id);
+    if (body === stack.templateBody && JSON.stringify(parameters) === JSON.stringify(stack.parameters)) throw noUpdates();
+    const previous = { template: stack.template, templateBody: stack.templateBody, parameters: stack.parameters };
+    const plan = this.plan(stack, template, parameters);
+    if (plan === undefined) throw noUpdates();
+    stack.template = template;
+    stack.templateBody = body;
+    stack.parameters = parameters;
+    stack.capabilities = input.capabilities;
+    stack.updated = new Date();
+    this.setStatus(stack, 'UPDATE_IN_PROGRESS', 'User Initiated');
+    this.run(stack, 'UPDATE_ROLLBACK_FAILED', () => this.runUpdate(stack, previous));
+    return stack.id;
+  }
+
+  /**
+   * DeleteStack: deletes after returning; a stack that is not there is no error, as on AWS.
+   * @param nameOrId name or id
+   */
+  delete(nameOrId: string): void {
+    const stack = this.stacks.get(nameOrId) ?? this.byId.get(nameOrId);
+    if (!stack || stack.deleted || stack.status === 'DELETE_IN_PROGRESS') return;
+    if (stack.status.endsWith('_IN_PROGRESS')) throw validationError(`Stack [${stack.name}] cannot be deleted while in status ${stack.status}`);
+    this.setStatus(stack, 'DELETE_IN_PROGRESS', 'User Initiated');
+    this.run(stack, 'DELETE_FAILED', () => this.runDelete(stack));
+  }
+
+  /** Runs an operation after the call; a fault of the engine itself ends it in `failed`, so that no stack stays in progress. */
+  private run(stack: Stack, failed: string, operation: () => Promise<void>): void {
+    const p = operation().catch((err: unknown) => {
+      this.options.log(`[cloudformation] ${stack.name}: ${err instanceof Error ? err.stack : String(err)}`);
+      this.setStatus(stack, failed, `Internal failure of the local stack: ${messageOf(err)}`);
+      this.settled(stack);
+    }).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  /** Parameters, rules and capabilities, as the call is refused for them. */
+  private prepare(template: Template, input: StackInput, previous: StackParameter[], region: string, name: string, id: string): StackParameter[] {
+    const parameters = resolveParameters(template, input.parameters, previous, (n) => this.options.ssm.valueOf(region, n));
+    const ctx = this.baseContext(template, parameters, region, name, id);
+    evaluateConditions(template, ctx);
+    checkRules(template, { ...ctx, condition: () => false });
+    const capability = missingCapability(template, input.capabilities);
+    if (capability) throw insufficientCapabilities(capability);
+    return parameters;
+  }
+
+  private baseContext(template: Template, parameters: StackParameter[], region: string, name: string, id: string): Omit<ResolveContext, 'condition'> {
+    const refs: Record<string, Json> = {
+      'AWS::Region': region, 'AWS::AccountId': ACCOUNT_ID, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::StackName': name, 'AWS::StackId': id, 'AWS::NotificationARNs': [],
+    };
+    for (const p of parameters) refs[p.ParameterKey] = parameterValue(template, p);
+    return {
+      refs, mappings: template.Mappings, region,
+      resourceRef: () => undefined,
+      attribute: (logicalId) => {
+        throw new TemplateError(`Template format error: Unresolved resource dependencies [${logicalId}] in the Resources block of the template`);
+      },
+    };
+  }
+
+  /** The full resolve context of a stack whose resources are `resources`. */
+  private context(stack: Stack, template: Template, parameters: StackParameter[], resources: Map<string, StackResource>): ResolveContext {
+    const base = this.baseContext(template, parameters, stack.region, stack.name, stack.id);
+    const conditions = evaluateConditions(template, base);
+    return {
+      ...base,
+      condition: (name) => {
+        if (!Object.hasOwn(conditions, name)) throw new TemplateError(`Template format error: Unresolved dependencies [${name}]. Cannot reference resources in the Conditions block of the template`);
+        return conditions[name] ?? false;
+      },
+      resourceRef: (logicalId) => {
+        const r = resources.get(logicalId);
+        if (!r?.state) return undefined;
+        return r.state.attributes.Ref ?? r.state.physicalId;
+      },
+      attribute: (logicalId, attribute) => {
+        const r = resources.get(logicalId);
+        if (!r?.state) throw new TemplateError(`Template format error: Unresolved resource dependencies [${logicalId}] in the Resources block of the template`);
+        const value = r.state.attributes[attribute];
+        if (value === undefined) throw new TemplateError(`Template error: resource ${logicalId} does not support attribute type ${attribute} in Fn::GetAtt`);
+        return value;
+      },
+    };
+  }
+
+  private handlerContext(stack: Stack, logicalId: string): HandlerContext {
+    let clients = this.clients.get(stack.region);
+    if (!clients) {
+      clients = clientsFor(this.options.endpoint(), stack.region);
+      this.clients.set(stack.region, clients);
+    }
+    return { region: stack.region, stackName: stack.name, logicalId, clients, secrets: this.options.secrets, ssm: this.options.ssm, events: this.options.events };
+  }
+
+  /** Whether an update changes anything (a resource added, removed or changed, or an output). */
+  private plan(stack: Stack, template: Template, parameters: StackParameter[]): true | undefined {
+    const conditions = evaluateConditions(template, this.baseContext(template, parameters, stack.region, stack.name, stack.id));
+    const order = creationOrder(template, conditions);
+    if (order.length !== stack.resources.size || order.some((id) => !stack.resources.has(id))) return true;
+    for (const id of order) {
+      const before = stack.resources.get(id);
+      const resource = template.Resources[id];
+      if (!before || !resource || before.type !== resource.Type) return true;
+      try {
+        const props = orEmpty(resolveValue((resource.Properties ?? {}) as Json, this.context(stack, template, parameters, stack.resources)));
+        if (JSON.stringify(props) !== JSON.stringify(before.props)) return true;
+      } catch {
+        return true;
+      }
+    }
+    return JSON.stringify(template.Outputs) !== JSON.stringify(stack.template.Outputs) ? true : undefined;
+  }
+
+  private async runCreate(stack: Stack): Promise<void> {
+    const failed = await this.apply(stack, stack.template, stack.parameters, 'CREATE', []);
+    if (!failed) {
+      this.finishOutputs(stack, 'CREATE_COMPLETE');
+      return;
+    }
+    if (stack.disableRollback) {
+      this.setStatus(stack, 'CREATE_FAILED', `The following resource(s) failed to create: [${failed}]. `);
+      this.settled(stack);
+      return;
+    }
+    this.setStatus(stack, 'ROLLBACK_IN_PROGRESS', `The following resource(s) failed to create: [${failed}]. Rollback requested by user.`);
+    const ok = await this.deleteResources(stack, [...stack.resources.keys()].reverse());
+    this.setStatus(stack, ok ? 'ROLLBACK_COMPLETE' : 'ROLLBACK_FAILED');
+    this.settled(stack);
+  }
+
+  private async runUpdate(stack: Stack, previous: { template: Template; templateBody: string; parameters: StackParameter[] }): Promise<void> {
+    const snapshot = new Map([...stack.resources].map(([id, r]) => [id, { ...r }]));
+    const replaced: StackResource[] = [];
+    const failed = await this.apply(stack, stack.template, stack.parameters, 'UPDATE', replaced);
+    if (!failed) {
+      this.setStatus(stack, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+      await this.cleanup(stack, previous.template, snapshot, replaced);
+      this.finishOutputs(stack, 'UPDATE_COMPLETE');
+      return;
+    }
+    this.setStatus(stack, 'UPDATE_ROLLBACK_IN_PROGRESS', `The following resource(s) failed to update: [${failed}]. `);
+    // Back to the previous template: changed resources get their old properties again; new ones
+    // (and the new halves of replacements) are deleted.
+    const current = stack.resources;
+    stack.template = previous.template;
+    stack.templateBody = previous.templateBody;
+    stack.parameters = previous.parameters;
+    const created = [...current.keys()].filter((id) => !snapshot.has(id));
+    const newer: StackResource[] = [];
+    for (const id of [...snapshot.keys()]) {
+      const before = snapshot.get(id) as StackResource;
+      const now = current.get(id);
+      if (!now || now.state?.physicalId !== before.state?.physicalId) {
+        current.set(id, before);
+        if (now?.state && now.state.physicalId !== before.state?.physicalId) newer.push(now);
+        continue;
+      }
+      if (JSON.stringify(now.props) !== JSON.stringify(before.props)) {
+        this.resourceEvent(stack, now, 'UPDATE_IN_PROGRESS');
+        try {
+          const props = await this.dynamicProps(stack, before.props);
+          const handler = RESOURCE_HANDLERS[now.type];
+          await handler?.update?.(props, { props: await this.dynamicProps(stack, now.props), state: now.state as ResourceState }, this.handlerContext(stack, id));
+          current.set(id, { ...before, status: 'UPDATE_COMPLETE', timestamp: new Date() });
+          this.resourceEvent(stack, current.get(id) as StackResource, 'UPDATE_COMPLETE');
+        } catch (err) {
+          this.resourceEvent(stack, now, 'UPDATE_FAILED', reasonOf(err));
+        }
+      }
+    }
+    this.setStatus(stack, 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
+    for (const id of created.reverse()) {
+      const r = current.get(id);
+      if (r) await this.deleteOne(stack, r);
+      current.delete(id);
+    }
+    for (const r of newer) await this.deleteOne(stack, r, false);
+    this.setStatus(stack, 'UPDATE_ROLLBACK_COMPLETE');
+    this.settled(stack);
+  }
+
+  private async runDelete(stack: Stack): Promise<void> {
+    const order = this.deletionOrder(stack.template, [...stack.resources.keys()]);
+    const ok = await this.deleteResources(stack, order);
+    if (!ok) {
+      const failed = [...stack.resources.values()].filter((r) => r.status === 'DELETE_FAILED').map((r) => r.logicalId);
+      this.setStatus(stack, 'DELETE_FAILED', `The following resource(s) failed to delete: [${failed.join(', ')}]. `);
+      this.settled(stack);
+      return;
+    }
+    this.setStatus(stack, 'DELETE_COMPLETE');
+    stack.deleted = new Date();
+    this.stacks.delete(stack.name);
+    this.settled(stack);
+  }
+
+  /**
+   * Creates or updates every resource of the template in dependency order; returns the logical
+   * id that failed, if one did.
+   */
+  private async apply(stack: Stack, template: Template, parameters: StackParameter[], verb: 'CREATE' | 'UPDATE', replaced: StackResource[]): Promise<string | undefined> {
+    const ctx = this.context(stack, template, parameters, stack.resources);
+    let order: string[];
+    try {
+      order = creationOrder(template, evaluateConditions(template, this.baseContext(template, parameters, stack.region, stack.name, stack.id)));
+    } catch (err) {
+      stack.reason = reasonOf(err);
+      return stack.name;
+    }
+    for (const id of order) {
+      const resource = template.Resources[id];
+      if (!resource) continue;
+      const existing = stack.resources.get(id);
+      const record: StackResource = { logicalId: id, type: resource.Type, status: `CREATE_IN_PROGRESS`, timestamp: new Date(), props: {} };
+      try {
+        record.props = orEmpty(resolveValue((resource.Properties ?? {}) as Json, ctx));
+      } catch (err) {
+        stack.resources.set(id, record);
+        this.resourceEvent(stack, record, 'CREATE_FAILED', reasonOf(err));
+        if (!existing) stack.resources.delete(id);
+        return id;
+      }
+      const handler = RESOURCE_HANDLERS[resource.Type];
+      if (existing && existing.state && existing.type === resource.Type) {
+        if (JSON.stringify(existing.props) === JSON.stringify(record.props)) continue;
+        this.resourceEvent(stack, { ...existing, props: record.props }, 'UPDATE_IN_PROGRESS');
+        try {
+          const props = await this.dynamicProps(stack, record.props);
+          const state = await handler?.update?.(props, { props: await this.dynamicProps(stack, existing.props), state: existing.state }, this.handlerContext(stack, id));
+          if (state) {
+            stack.resources.set(id, { ...existing, props: record.props, state, status: 'UPDATE_COMPLETE', timestamp: new Date() });
+            this.resourceEvent(stack, stack.resources.get(id) as StackResource, 'UPDATE_COMPLETE');
+            continue;
+          }
+          // Replacement: a new resource now, the old one deleted during cleanup.
+          this.resourceEvent(stack, existing, 'UPDATE_IN_PROGRESS', 'Requested update requires the creation of a new physical resource; hence creating one.');
+          const created = await handler?.create(props, this.handlerContext(stack, id));
+          if (!created) throw new Error(`Resource type ${resource.Type} is not supported by the local stack`);
+          replaced.push(existing);
+          stack.resources.set(id, { ...existing, props: record.props, state: created, status: 'UPDATE_COMPLETE', timestamp: new Date() });
+          this.resourceEvent(stack, stack.resources.get(id) as StackResource, 'UPDATE_COMPLETE');
+        } catch (err) {
+          this.resourceEvent(stack, existing, 'UPDATE_FAILED', reasonOf(err));
+          return id;
+        }
+        continue;
+      }
+      if (existing?.state) replaced.push(existing);
+      stack.resources.set(id, record);
+      this.resourceEvent(stack, record, 'CREATE_IN_PROGRESS');
+      try {
+        if (!handler) throw new Error(`Resource type ${resource.Type} is not supported by the local stack`);
+        const props = await this.dynamicProps(stack, record.props);
+        this.resourceEvent(stack, record, 'CREATE_IN_PROGRESS', 'Resource creation Initiated');
+        record.state = await handler.create(props, this.handlerContext(stack, id));
+        record.status = 'CREATE_COMPLETE';
+        record.timestamp = new Date();
+        this.resourceEvent(stack, record, 'CREATE_COMPLETE');
+      } catch (err) {
+        record.status = 'CREATE_FAILED';
+        record.reason = reasonOf(err);
+        this.resourceEvent(stack, record, 'CREATE_FAILED', record.reason);
+        if (verb === 'UPDATE' && existing) stack.resources.set(id, existing);
+        return id;
+      }
+    }
+    if (verb === 'UPDATE') {
+      // Resources the new template no longer has are deleted during cleanup.
+      const keep = new Set(order);
+      for (const [id, r] of stack.resources) {
+        if (!keep.has(id)) {
+          stack.resources.delete(id);
+          replaced.push(r);
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** After an update: the replaced and removed resources go, in reverse dependency order. */
+  private async cleanup(stack: Stack, previous: Template, before: Map<string, StackResource>, gone: StackResource[]): Promise<void> {
+    const order = this.deletionOrder(previous, [...before.keys()]);
+    const sorted = [...gone].sort((a, b) => order.indexOf(a.logicalId) - order.indexOf(b.logicalId));
+    for (const r of sorted) await this.deleteOne(stack, r, false);
+  }
+
+  /** Logical ids in an order in which each goes before what it depends on. */
+  private deletionOrder(template: Template, ids: string[]): string[] {
+    const deps = dependenciesOf(template);
+    const out: string[] = [];
+    const seen = new Set<string>();
+    const present = new Set(ids);
+    const visit = (id: string): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      for (const dep of deps.get(id) ?? []) if (present.has(dep)) visit(dep);
+      out.push(id);
+    };
+    for (const id of ids) visit(id);
+    return out.reverse();
+  }
+
+  private async deleteResources(stack: Stack, order: string[]): Promise<boolean> {
+    let ok = true;
+    for (const id of order) {
+      const r = stack.resources.get(id);
+      if (!r) continue;
+      if (await this.deleteOne(stack, r)) stack.resources.delete(id);
+      else ok = false;
+    }
+    return ok;
+  }
+
+  /** Deletes one resource (nothing to do for one never created); returns whether it is gone. */
+  private async deleteOne(stack: Stack, r: StackResource, record = true): Promise<boolean> {
+    if (!r.state || r.status === 'CREATE_FAILED') {
+      if (r.status === 'CREATE_FAILED') this.resourceEvent(stack, r, 'DELETE_COMPLETE');
+      return true;
+    }
+    const retain = stack.template.Resources[r.logicalId]?.DeletionPolicy === 'Retain';
+    this.resourceEvent(stack, r, 'DELETE_IN_PROGRESS');
+    try {
+      if (!retain) await RESOURCE_HANDLERS[r.type]?.delete(r.state, await this.dynamicProps(stack, r.props), this.handlerContext(stack, r.logicalId));
+      if (record) r.status = retain ? 'DELETE_SKIPPED' : 'DELETE_COMPLETE';
+      this.resourceEvent(stack, r, retain ? 'DELETE_SKIPPED' : 'DELETE_COMPLETE');
+      return true;
+    } catch (err) {
+      if (record) r.status = 'DELETE_FAILED';
+      this.resourceEvent(stack, r, 'DELETE_FAILED', reasonOf(err));
+      return false;
+    }
+  }
+
+  /** Properties with their `{{resolve:...}}` references read (at deploy time, as on AWS). */
+  private async dynamicProps(stack: Stack, props: Props): Promise<Props> {
+    return resolveDynamicReferences(props, {
+      ssm: (name) => this.options.ssm.valueOf(stack.region, name),
+      secret: (id) => this.options.secrets.secretString(stack.region, id),
+    }) as Props;
+  }
+
+  private finishOutputs(stack: Stack, status: string): void {
+    try {
+      const ctx = this.context(stack, stack.template, stack.parameters, stack.resources);
+      stack.outputs = [];
+      for (const [key, output] of Object.entries(stack.template.Outputs)) {
+        if (output.Condition !== undefined && !ctx.condition(output.Condition)) continue;
+        const value = resolveValue(output.Value, ctx);
+        if (value === NO_VALUE) continue;
+        stack.outputs.push({
+          OutputKey: key, OutputValue: Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : JSON.stringify(value),
+          ...(output.Description !== undefined && { Description: output.Description }),
+        });
+      }
+    } catch (err) {
+      stack.reason = reasonOf(err);
+    }
+    this.setStatus(stack, status);
+    this.settled(stack);
+  }
+
+  private setStatus(stack: Stack, status: string, reason?: string): void {
+    stack.status = status;
+    if (reason === undefined) delete stack.reason;
+    else stack.reason = reason;
+    this.stackEvent(stack, status, reason);
+  }
+
+  private stackEvent(stack: Stack, status: string, reason?: string): void {
+    stack.events.push({
+      EventId: randomUUID(), StackId: stack.id, StackName: stack.name, LogicalResourceId: stack.name, PhysicalResourceId: stack.id,
+      ResourceType: 'AWS::CloudFormation::Stack', Timestamp: new Date(), ResourceStatus: status, ...(reason !== undefined && { ResourceStatusReason: reason }),
+    });
+  }
+
+  private resourceEvent(stack: Stack, r: StackResource, status: string, reason?: string): void {
+    stack.events.push({
+      EventId: `${r.logicalId}-${randomUUID()}`, StackId: stack.id, StackName: stack.name, LogicalResourceId: r.logicalId,
+      ...(r.state && { PhysicalResourceId: r.state.physicalId }), ResourceType: r.type, Timestamp: new Date(), ResourceStatus: status,
+      ...(reason !== undefined && { ResourceStatusReason: reason }),
+    });
+  }
+
+  private settled(stack: Stack): void {
+    const event: StackSettledEvent = { stackName: stack.name, stackId: stack.id, status: stack.status };
+    this.options.events.emit('stack-settled', event);
+  }
+}
+
+/** A resource failure as CloudFormation reports it: the service's message in its handler's words. */
+function reasonOf(err: unknown): string {
+  if (err instanceof TemplateError) return err.message;
+  if (err instanceof AwsError) return err.message;
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; requestId?: string } };
+  if (e.$metadata) {
+    return `Resource handler returned message: "${e.message ?? ''}" (RequestToken: ${randomUUID()}, HandlerErrorCode: ${handlerErrorCode(e.name ?? '', e.$metadata.httpStatusCode ?? 400)})`;
+  }
+  return messageOf(err);
+}
+
+/** The handler error code CloudFormation gives a service error. */
+function handlerErrorCode(name: string, status: number): string {
+  if (/NotFound|NoSuch/.test(name)) return 'NotFound';
+  if (/AlreadyExists|Conflict/.test(name)) return 'AlreadyExists';
+  if (/AccessDenied/.test(name)) return 'AccessDenied';
+  if (status >= 500) return 'ServiceInternalError';
+  return 'InvalidRequest';
+}

@@ -1,0 +1,381 @@
+// The local stack's CloudFormation: stacks created, updated and deleted through the API, their
+// resources made by the stack's own services, and the refusals and rollbacks as AWS words them
+// (LocalStack's parity snapshots under tests/aws/services/cloudformation, named where a test pins one).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import {
+  CloudFormationClient, CreateStackCommand, DeleteStackCommand, DescribeStackEventsCommand, DescribeStackResourcesCommand,
+  DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, UpdateStackCommand, type Capability, type Parameter,
+} from '@aws-sdk/client-cloudformation';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import type { LocalStack } from '../../local/server';
+import type { StackSettledEvent } from '../../local/cloudformation/engine';
+import { clientConfig, nextEvent, payloadJson, startQuietStack, zipOf } from './helpers';
+
+const BUCKET = 'code-000000000000-us-east-1';
+const BOOTSTRAP = '/test/bootstrap/version';
+
+let stack: LocalStack;
+let cfn: CloudFormationClient;
+let lambda: LambdaClient;
+let dynamodb: DynamoDBClient;
+let iam: IAMClient;
+
+const FUNCTION_SOURCE = `exports.handler = async () => ({
+  table: process.env.TABLE, secretLength: process.env.SECRET.length, param: process.env.PARAM, greeting: process.env.GREETING,
+});`;
+
+type Json = Record<string, unknown>;
+
+/** A template with the kit template's shapes: a secret, a table, a role, a function from S3, a condition and a rule. */
+function template(options: { greeting?: string; tableKey?: string; extra?: Json; withoutSecret?: boolean } = {}): string {
+  const resources: Json = {
+    Secret: { Type: 'AWS::SecretsManager::Secret', Properties: { GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true } } },
+    Table: {
+      Type: 'AWS::DynamoDB::Table',
+      Properties: {
+        AttributeDefinitions: [{ AttributeName: options.tableKey ?? 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: options.tableKey ?? 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      },
+    },
+    Role: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+        ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] }],
+        Policies: [{ PolicyName: 'Table', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: { 'Fn::GetAtt': ['Table', 'Arn'] } }] } }],
+      },
+    },
+    Fn: {
+      Type: 'AWS::Lambda::Function',
+      DependsOn: ['Role'],
+      Properties: {
+        Runtime: 'nodejs20.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Timeout: 5,
+        Code: { S3Bucket: { 'Fn::Sub': 'code-${AWS::AccountId}-${AWS::Region}' }, S3Key: 'fn.zip' },
+        Environment: {
+          Variables: {
+            TABLE: { Ref: 'Table' },
+            SECRET: options.withoutSecret ? 'none' : { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: 'Secret' }, ':SecretString:::}}']] },
+            PARAM: '{{resolve:ssm:/test/greeting}}',
+            GREETING: options.greeting ?? 'hello',
+            UNSET: { 'Fn::If': ['IsProd', 'prod', { Ref: 'AWS::NoValue' }] },
+          },
+        },
+      },
+    },
+    ProdOnly: { Type: 'AWS::CloudFormation::WaitConditionHandle', Condition: 'IsProd' },
+    ...options.extra,
+  };
+  return JSON.stringify({
+    Description: 'cloudformation.test',
+    Parameters: {
+      Env: { Type: 'String', Default: 'dev', AllowedValues: ['dev', 'prod'] },
+      BootstrapVersion: { Type: 'AWS::SSM::Parameter::Value<String>', Default: BOOTSTRAP },
+    },
+    Conditions: {
+      IsProd: { 'Fn::Equals': [{ Ref: 'Env' }, 'prod'] },
+      IsEast: { 'Fn::Or': [{ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] }, { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-2'] }] },
+      EastDev: { 'Fn::And': [{ Condition: 'IsEast' }, { 'Fn::Not': [{ Condition: 'IsProd' }] }] },
+    },
+    Rules: {
+      CheckBootstrapVersion: {
+        Assertions: [{
+          Assert: { 'Fn::Not': [{ 'Fn::Contains': [['1', '2', '3', '4', '5'], { Ref: 'BootstrapVersion' }] }] },
+          AssertDescription: "CDK bootstrap stack version 6 required. Please run 'cdk bootstrap' with a recent version of the CDK CLI.",
+        }],
+      },
+    },
+    Resources: resources,
+    Outputs: {
+      Sub: { Value: { 'Fn::Sub': ['${AWS::StackName}/${Fn.Arn}/${Env}/${Suffix}/${!Literal}', { Suffix: { 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] } }] } },
+      Url: { Value: { 'Fn::Join': ['', ['https://', { Ref: 'Table' }, '.', { Ref: 'AWS::URLSuffix' }, '/']] } },
+      Mode: { Value: { 'Fn::If': ['EastDev', 'east-dev', 'other'] } },
+      Encoded: { Value: { 'Fn::Base64': 'hi' } },
+      Bootstrap: { Value: { Ref: 'BootstrapVersion' } },
+      StackId: { Value: { Ref: 'AWS::StackId' } },
+      Prod: { Value: { Ref: 'ProdOnly' }, Condition: 'IsProd' },
+    },
+  });
+}
+
+const CAPABILITIES: Capability[] = ['CAPABILITY_IAM'];
+
+/** Starts a stack operation and resolves with its end. */
+async function settled(name: string, start: () => Promise<unknown>): Promise<StackSettledEvent> {
+  const done = nextEvent<StackSettledEvent>(stack.events, 'stack-settled', (e) => e.stackName === name);
+  await start();
+  return done;
+}
+
+async function refusal(call: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await call;
+  } catch (err) {
+    return { name: (err as Error).name, message: (err as Error).message };
+  }
+  throw new Error('the call was not refused');
+}
+
+async function resources(name: string): Promise<Record<string, string>> {
+  const answer = await cfn.send(new DescribeStackResourcesCommand({ StackName: name }));
+  return Object.fromEntries((answer.StackResources ?? []).map((r) => [r.LogicalResourceId ?? '', r.PhysicalResourceId ?? '']));
+}
+
+async function outputs(name: string): Promise<Record<string, string>> {
+  const answer = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+  return Object.fromEntries((answer.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+}
+
+async function invoke(functionName: string): Promise<Json> {
+  return payloadJson((await lambda.send(new InvokeCommand({ FunctionName: functionName }))).Payload) as Json;
+}
+
+async function events(name: string): Promise<Array<{ id: string; status: string; reason?: string }>> {
+  const answer = await cfn.send(new DescribeStackEventsCommand({ StackName: name }));
+  return (answer.StackEvents ?? []).reverse().map((e) => ({ id: e.LogicalResourceId ?? '', status: e.ResourceStatus ?? '', ...(e.ResourceStatusReason && { reason: e.ResourceStatusReason }) }));
+}
+
+beforeAll(async () => {
+  ({ stack } = await startQuietStack({ lambdaStateDelayMs: 20 }));
+  const config = clientConfig(stack);
+  cfn = new CloudFormationClient(config);
+  lambda = new LambdaClient(config);
+  dynamodb = new DynamoDBClient(config);
+  iam = new IAMClient(config);
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  const ssm = new SSMClient(config);
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'fn.zip', Body: zipOf({ 'index.js': FUNCTION_SOURCE }) }));
+  await ssm.send(new PutParameterCommand({ Name: BOOTSTRAP, Value: '30', Type: 'String' }));
+  await ssm.send(new PutParameterCommand({ Name: '/test/greeting', Value: 'from-ssm', Type: 'String' }));
+  await ssm.send(new PutParameterCommand({ Name: '/test/old-bootstrap', Value: '4', Type: 'String' }));
+  s3.destroy();
+  ssm.destroy();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('CloudFormation on the local stack', { timeout: 60_000 }, () => {
+  it('creates a stack in dependency order: intrinsics, conditions, SSM parameters and dynamic references resolved, code read from S3', async () => {
+    const end = await settled('cfn-create', () => cfn.send(new CreateStackCommand({ StackName: 'cfn-create', TemplateBody: template(), Capabilities: CAPABILITIES })));
+    expect(end.status).toBe('CREATE_COMPLETE');
+    const physical = await resources('cfn-create');
+    // Names as CloudFormation generates them: stack, logical id, 12 random alphanumerics.
+    expect(physical.Fn).toMatch(/^cfn-create-Fn-[A-Za-z0-9]{12}$/);
+    expect(physical.Table).toMatch(/^cfn-create-Table-[A-Za-z0-9]{12}$/);
+    expect(physical.Secret).toMatch(/^arn:aws:secretsmanager:us-east-1:000000000000:secret:Secret-[A-Za-z0-9]{12}-[A-Za-z0-9]{6}$/);
+    expect(physical.ProdOnly).toBeUndefined();
+    expect(await invoke(physical.Fn ?? '')).toEqual({ table: physical.Table, secretLength: 40, param: 'from-ssm', greeting: 'hello' });
+    const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physical.Fn }));
+    expect(config.Environment?.Variables?.UNSET).toBeUndefined();
+    expect(config.Role).toMatch(/^arn:aws:iam::000000000000:role\/cfn-create-Role-[A-Za-z0-9]{12}$/);
+    const out = await outputs('cfn-create');
+    expect(out).toEqual({
+      Sub: `cfn-create/arn:aws:lambda:us-east-1:000000000000:function:${physical.Fn}/dev/b/\${Literal}`,
+      Url: `https://${physical.Table}.amazonaws.com/`, Mode: 'east-dev', Encoded: 'aGk=', Bootstrap: '30', StackId: end.stackId,
+    });
+    // Each resource after what it refers to; the stack's own events first and last.
+    const completed = (await events('cfn-create')).filter((e) => e.status === 'CREATE_COMPLETE').map((e) => e.id);
+    expect(completed.indexOf('Table')).toBeLessThan(completed.indexOf('Role'));
+    expect(completed.indexOf('Role')).toBeLessThan(completed.indexOf('Fn'));
+    expect(completed.indexOf('Secret')).toBeLessThan(completed.indexOf('Fn'));
+    expect(completed.at(-1)).toBe('cfn-create');
+    const initiated = (await events('cfn-create')).filter((e) => e.id === 'Fn').map((e) => [e.status, e.reason]);
+    // test_stacks.snapshot.json records each resource's events so.
+    expect(initiated).toEqual([['CREATE_IN_PROGRESS', undefined], ['CREATE_IN_PROGRESS', 'Resource creation Initiated'], ['CREATE_COMPLETE', undefined]]);
+    const body = (await cfn.send(new GetTemplateCommand({ StackName: 'cfn-create' }))).TemplateBody;
+    expect(body).toBe(template());
+    const listed = (await cfn.send(new ListStackResourcesCommand({ StackName: 'cfn-create' }))).StackResourceSummaries ?? [];
+    expect(listed.map((r) => r.ResourceStatus)).toEqual(Array(4).fill('CREATE_COMPLETE'));
+  });
+
+  it('refuses, at the call, what AWS refuses: capabilities, rules, missing SSM parameters, duplicate names', async () => {
+    // test_stacks.snapshot.json (InsufficientCapabilitiesException's words, there for CAPABILITY_AUTO_EXPAND).
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: template() }))))
+      .toEqual({ name: 'InsufficientCapabilitiesException', message: 'Requires capabilities : [CAPABILITY_IAM]' });
+    const named = JSON.parse(template()) as { Resources: { Role: { Properties: Json } } };
+    named.Resources.Role.Properties.RoleName = 'fixed-name';
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: JSON.stringify(named), Capabilities: CAPABILITIES }))))
+      .toEqual({ name: 'InsufficientCapabilitiesException', message: 'Requires capabilities : [CAPABILITY_NAMED_IAM]' });
+    const oldBootstrap: Parameter[] = [{ ParameterKey: 'BootstrapVersion', ParameterValue: '/test/old-bootstrap' }];
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: template(), Parameters: oldBootstrap, Capabilities: CAPABILITIES }))))
+      .toEqual({ name: 'ValidationError', message: "CDK bootstrap stack version 6 required. Please run 'cdk bootstrap' with a recent version of the CDK CLI." });
+    const missing: Parameter[] = [{ ParameterKey: 'BootstrapVersion', ParameterValue: '/not/there' }];
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: template(), Parameters: missing, Capabilities: CAPABILITIES }))))
+      .toEqual({ name: 'ValidationError', message: 'Unable to fetch parameters [/not/there] from parameter store for this account.' });
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: template(), Parameters: [{ ParameterKey: 'Env', ParameterValue: 'test' }], Capabilities: CAPABILITIES }))))
+      .toEqual({ name: 'ValidationError', message: "Parameter 'Env' must be one of AllowedValues" });
+    // test_templates.snapshot.json, test_validations.snapshot.json.
+    expect((await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: '{"Resources": {}}' })))).message)
+      .toBe('Template format error: At least one Resources member must be defined.');
+    // engine/test_conditions.snapshot.json.
+    const dangling = (where: 'Resources' | 'Outputs'): string => JSON.stringify(where === 'Resources'
+      ? { Resources: { A: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { Ref: 'MyTopic' } } } } }
+      : { Resources: { A: { Type: 'AWS::CloudFormation::WaitConditionHandle' } }, Outputs: { O: { Value: { 'Fn::GetAtt': ['MyTopic', 'Arn'] } } } });
+    expect((await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: dangling('Resources') })))).message)
+      .toBe('Template format error: Unresolved resource dependencies [MyTopic] in the Resources block of the template');
+    expect((await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-refused', TemplateBody: dangling('Outputs') })))).message)
+      .toBe('Unresolved resource dependencies [MyTopic] in the Outputs block of the template');
+    // test_stacks.snapshot.json, test_non_existing_stack_message.
+    expect(await refusal(cfn.send(new DescribeStacksCommand({ StackName: 'cfn-refused' }))))
+      .toEqual({ name: 'ValidationError', message: 'Stack with id cfn-refused does not exist' });
+    await settled('cfn-twice', () => cfn.send(new CreateStackCommand({ StackName: 'cfn-twice', TemplateBody: template({ withoutSecret: true }), Capabilities: CAPABILITIES })));
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-twice', TemplateBody: template(), Capabilities: CAPABILITIES }))))
+      .toEqual({ name: 'AlreadyExistsException', message: 'Stack [cfn-twice] already exists' });
+    // test_update_stack.snapshot.json.
+    expect(await refusal(cfn.send(new UpdateStackCommand({ StackName: 'cfn-twice', TemplateBody: template({ withoutSecret: true }), Capabilities: CAPABILITIES }))))
+      .toEqual({ name: 'ValidationError', message: 'No updates are to be performed.' });
+  });
+
+  it('updates in place what the type allows, replaces the rest, adds and removes resources, then cleans up', async () => {
+    const name = 'cfn-update';
+    await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: template(), Capabilities: CAPABILITIES })));
+    const before = await resources(name);
+    const extra = { Note: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { 'Fn::GetAtt': ['Fn', 'Arn'] } } } };
+    const end = await settled(name, () => cfn.send(new UpdateStackCommand({
+      StackName: name, TemplateBody: template({ greeting: 'hi again', tableKey: 'pk', extra }), Capabilities: CAPABILITIES,
+      Parameters: [{ ParameterKey: 'Env', ParameterValue: 'prod' }, { ParameterKey: 'BootstrapVersion', UsePreviousValue: true }],
+    })));
+    expect(end.status).toBe('UPDATE_COMPLETE');
+    const after = await resources(name);
+    // The function changed in place; the table's key needs a new table, so the function's
+    // environment follows it; the condition now holds, so ProdOnly exists.
+    expect(after.Fn).toBe(before.Fn);
+    expect(after.Table).not.toBe(before.Table);
+    expect(after.ProdOnly).toBeDefined();
+    expect(after.Note).toMatch(/^CFN-Note-/);
+    expect(await invoke(after.Fn ?? '')).toMatchObject({ table: after.Table, greeting: 'hi again' });
+    expect(await refusal(dynamodb.send(new DescribeTableCommand({ TableName: before.Table })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    const log = await events(name);
+    // test_change_set_ref.snapshot.json records a replacement's reason so.
+    expect(log).toContainEqual({ id: 'Table', status: 'UPDATE_IN_PROGRESS', reason: 'Requested update requires the creation of a new physical resource; hence creating one.' });
+    const statuses = log.filter((e) => e.id === name).map((e) => e.status);
+    expect(statuses.slice(-3)).toEqual(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE']);
+    expect((await outputs(name)).Prod).toBe(after.ProdOnly);
+
+    // Removing a resource deletes it after the rest.
+    const removed = await settled(name, () => cfn.send(new UpdateStackCommand({
+      StackName: name, TemplateBody: template({ greeting: 'hi again', tableKey: 'pk' }), Capabilities: CAPABILITIES,
+      Parameters: [{ ParameterKey: 'Env', UsePreviousValue: true }],
+    })));
+    expect(removed.status).toBe('UPDATE_COMPLETE');
+    expect((await resources(name)).Note).toBeUndefined();
+    expect((await events(name)).slice(-4).map((e) => [e.id, e.status])).toEqual([
+      [name, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'], ['Note', 'DELETE_IN_PROGRESS'], ['Note', 'DELETE_COMPLETE'], [name, 'UPDATE_COMPLETE'],
+    ]);
+  });
+
+  it('rolls a failed creation back, deleting what it had created, with the failing resource\'s reason', async () => {
+    const broken = JSON.parse(template()) as { Resources: { Fn: { Properties: { Code: Json } } } };
+    broken.Resources.Fn.Properties.Code.S3Key = 'missing.zip';
+    const end = await settled('cfn-rollback', () => cfn.send(new CreateStackCommand({ StackName: 'cfn-rollback', TemplateBody: JSON.stringify(broken), Capabilities: CAPABILITIES })));
+    expect(end.status).toBe('ROLLBACK_COMPLETE');
+    const log = await events('cfn-rollback');
+    const failure = log.find((e) => e.status === 'CREATE_FAILED');
+    expect(failure?.id).toBe('Fn');
+    // Lambda's words (test_lambda_api.snapshot.json, test_lambda_code_location_s3_errors) in the handler's.
+    expect(failure?.reason).toMatch(/^Resource handler returned message: "Error occurred while GetObject\. S3 Error Code: NoSuchKey\. S3 Error Message: The specified key does not exist\." \(RequestToken: [0-9a-f-]+, HandlerErrorCode: InvalidRequest\)$/);
+    expect(log.filter((e) => e.id === 'cfn-rollback').map((e) => [e.status, e.reason])).toEqual([
+      ['CREATE_IN_PROGRESS', 'User Initiated'],
+      ['ROLLBACK_IN_PROGRESS', 'The following resource(s) failed to create: [Fn]. Rollback requested by user.'],
+      ['ROLLBACK_COMPLETE', undefined],
+    ]);
+    const roleName = log.find((e) => e.id === 'Role' && e.status === 'CREATE_COMPLETE');
+    expect(roleName).toBeDefined();
+    expect(log.filter((e) => e.status === 'DELETE_COMPLETE').map((e) => e.id)).toEqual(['Fn', 'Role', 'Table', 'Secret']);
+    expect(await refusal(cfn.send(new UpdateStackCommand({ StackName: 'cfn-rollback', TemplateBody: template(), Capabilities: CAPABILITIES }))))
+      .toMatchObject({ name: 'ValidationError', message: expect.stringMatching(/is in ROLLBACK_COMPLETE state and can not be updated\.$/) });
+  });
+
+  it('rolls a failed update back: changed resources get their old properties, new ones are deleted', async () => {
+    const name = 'cfn-update-rollback';
+    await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: template(), Capabilities: CAPABILITIES })));
+    const before = await resources(name);
+    const extra = { Broken: { Type: 'AWS::Lambda::Function', Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { S3Bucket: 'no-such-bucket', S3Key: 'x.zip' } } } };
+    const end = await settled(name, () => cfn.send(new UpdateStackCommand({ StackName: name, TemplateBody: template({ greeting: 'changed', extra }), Capabilities: CAPABILITIES })));
+    expect(end.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(await resources(name)).toEqual(before);
+    expect(await invoke(before.Fn ?? '')).toMatchObject({ greeting: 'hello' });
+    const log = await events(name);
+    expect(log.find((e) => e.status === 'CREATE_FAILED')?.reason).toContain('S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist');
+    expect(log.filter((e) => e.id === name).map((e) => e.status).slice(-4)).toEqual([
+      'UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_ROLLBACK_COMPLETE',
+    ]);
+    // The template is the previous one again.
+    expect((await cfn.send(new GetTemplateCommand({ StackName: name }))).TemplateBody).toBe(template());
+  });
+
+  it('deletes a stack and its resources; the name is then unknown, the id still describes it', async () => {
+    const name = 'cfn-delete';
+    const created = await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: template(), Capabilities: CAPABILITIES })));
+    const physical = await resources(name);
+    const end = await settled(name, () => cfn.send(new DeleteStackCommand({ StackName: name })));
+    expect(end.status).toBe('DELETE_COMPLETE');
+    expect(await refusal(lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physical.Fn })))).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(await refusal(iam.send(new GetRoleCommand({ RoleName: physical.Role })))).toMatchObject({ name: 'NoSuchEntityException' });
+    expect(await refusal(cfn.send(new DescribeStacksCommand({ StackName: name })))).toEqual({ name: 'ValidationError', message: `Stack with id ${name} does not exist` });
+    const byId = (await cfn.send(new DescribeStacksCommand({ StackName: created.stackId }))).Stacks?.[0];
+    expect(byId?.StackStatus).toBe('DELETE_COMPLETE');
+    // Deleting it again is no error, as on AWS.
+    await cfn.send(new DeleteStackCommand({ StackName: name }));
+  });
+
+  it('reads code from S3 in Lambda\'s CreateFunction, with Lambda\'s words when the object is not there', async () => {
+    const role = 'arn:aws:iam::000000000000:role/any';
+    await lambda.send(new CreateFunctionCommand({ FunctionName: 'from-s3', Runtime: 'nodejs20.x', Handler: 'index.handler', Role: role, Code: { S3Bucket: BUCKET, S3Key: 'fn.zip' } }));
+    // test_lambda_api.snapshot.json, TestLambdaFunction::test_lambda_code_location_s3_errors.
+    expect(await refusal(lambda.send(new CreateFunctionCommand({ FunctionName: 'from-s3-2', Runtime: 'nodejs20.x', Handler: 'index.handler', Role: role, Code: { S3Bucket: BUCKET, S3Key: 'nope.zip' } }))))
+      .toEqual({ name: 'InvalidParameterValueException', message: 'Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist.' });
+    expect(await refusal(lambda.send(new CreateFunctionCommand({ FunctionName: 'from-s3-2', Runtime: 'nodejs20.x', Handler: 'index.handler', Role: role, Code: { S3Bucket: 'no-such-bucket', S3Key: 'fn.zip' } }))))
+      .toEqual({ name: 'InvalidParameterValueException', message: 'Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist' });
+  });
+});
+
+const AWS = '/usr/bin/aws';
+const requireTools = process.env.REQUIRE_TOOLS === '1';
+if (!existsSync(AWS)) {
+  console.warn(`[cloudformation.test] ${AWS} (AWS CLI v2, Debian's awscli) is absent: ${requireTools ? 'REQUIRE_TOOLS=1 is set, so this fails.' : 'skipping its AWS CLI cases.'}`);
+}
+
+describe.skipIf(!existsSync(AWS) && !requireTools)('CloudFormation through the AWS CLI v2', { timeout: 60_000 }, () => {
+  function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(AWS, ['--endpoint-url', stack.url, '--region', 'us-east-1', '--output', 'json', ...args], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_PAGER: '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
+      }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+  }
+
+  it('creates, describes and deletes a stack as botocore parses the answers', async () => {
+    const created = settled('cfn-cli', async () => {
+      const r = await aws('cloudformation', 'create-stack', '--stack-name', 'cfn-cli', '--template-body', template(), '--capabilities', 'CAPABILITY_IAM',
+        '--parameters', 'ParameterKey=Env,ParameterValue=prod');
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ StackId: expect.stringMatching(/^arn:aws:cloudformation:us-east-1:000000000000:stack\/cfn-cli\/[0-9a-f-]{36}$/) });
+    });
+    expect((await created).status).toBe('CREATE_COMPLETE');
+    const described = JSON.parse((await aws('cloudformation', 'describe-stacks', '--stack-name', 'cfn-cli')).stdout) as { Stacks: Json[] };
+    expect(described.Stacks[0]).toMatchObject({
+      StackName: 'cfn-cli', StackStatus: 'CREATE_COMPLETE', Description: 'cloudformation.test', Capabilities: ['CAPABILITY_IAM'],
+      CreationTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      Parameters: expect.arrayContaining([
+        { ParameterKey: 'Env', ParameterValue: 'prod' },
+        { ParameterKey: 'BootstrapVersion', ParameterValue: BOOTSTRAP, ResolvedValue: '30' },
+      ]),
+      Outputs: expect.arrayContaining([{ OutputKey: 'Mode', OutputValue: 'other' }, { OutputKey: 'Encoded', OutputValue: 'aGk=' }]),
+    });
+    const refused = await aws('cloudformation', 'describe-stacks', '--stack-name', 'not-there');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id not-there does not exist');
+    const deleted = settled('cfn-cli', () => aws('cloudformation', 'delete-stack', '--stack-name', 'cfn-cli'));
+    expect((await deleted).status).toBe('DELETE_COMPLETE');
+  });
+});
