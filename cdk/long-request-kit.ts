@@ -1,6 +1,6 @@
 // The kit as a CDK construct: the table, one least-privilege role per function, the Talker (no
 // async retries), the Proxy and the routes, with the deploy script's settings.
-import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -8,11 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PROXY_ENV, TALKER_ENV, type TransferMode } from '../core/config';
-import { HANDLER, STREAM_HANDLER } from '../scripts/lib/deploy-options';
+import { HANDLER, HTTP_API_TIMEOUT_MS, STREAM_HANDLER } from '../scripts/lib/deploy-options';
 import { TABLE_ACTIONS, integrationUri } from '../scripts/lib/deploy-plan';
 import { kitFunctionCode } from './bundling';
 import type { KitApiType, KitSecret, LongRequestKitProps } from './props';
 import { kitSettings, type KitSettings } from './settings';
+import { KitPropsError } from './errors';
 
 /** The tasks table's key and TTL attribute (as the Proxy and the Talker read them). */
 export const KIT_TABLE = {
@@ -126,7 +127,7 @@ export class LongRequestKit extends Construct {
         memorySize: settings.memorySize,
         timeout: Duration.seconds(options.timeout),
         environment: options.environment,
-        description: `${DESCRIPTION}: ${name.toLowerCase()}`,
+        description: `${DESCRIPTION}: ${name === 'MainExample' ? 'main' : name.toLowerCase()}`,
         ...(options.retryAttempts !== undefined && { retryAttempts: options.retryAttempts }),
       });
       // Active tracing as the deploy script sets it; through the CloudFormation property, because
@@ -159,7 +160,8 @@ export class LongRequestKit extends Construct {
     const talkerRole = makeRole('Talker', [tableStatement(TABLE_ACTIONS.talker), invoke(this.main, 'InvokeMain')]);
     this.talker = makeFunction('Talker', talkerRole, props.code?.talker ?? kitFunctionCode('talker'), {
       timeout: settings.timeouts.talker,
-      environment: { ...settings.talkerEnvironment, [TALKER_ENV.tableName]: this.table.tableName, [TALKER_ENV.mainName]: this.main.functionName },
+      // Main by its ARN: a Main of another account or region is invoked there, not by its name here.
+      environment: { ...settings.talkerEnvironment, [TALKER_ENV.tableName]: this.table.tableName, [TALKER_ENV.mainName]: this.main.functionArn },
       // A retried Talker would run Main twice; the Proxy reports a lost task instead.
       retryAttempts: 0,
     });
@@ -186,29 +188,45 @@ export class LongRequestKit extends Construct {
     this.roles = { proxy: proxyRole, talker: talkerRole, mainExample: mainExampleRole };
 
     if (settings.apiType === 'rest') {
-      const api = this.restRoutes(props.restApi, settings);
+      const { api, url } = this.restRoutes(props.restApi, settings);
       this.restApi = api;
       this.httpApi = undefined;
-      this.url = api.deploymentStage.urlForPath('/');
+      this.url = url;
     } else {
-      const api = this.httpRoutes(props.httpApi, settings);
+      const { api, url } = this.httpRoutes(props.httpApi, settings);
       this.httpApi = api;
       this.restApi = undefined;
-      this.url = api instanceof apigwv2.HttpApi && api.defaultStage ? api.defaultStage.url : `${api.apiEndpoint}/`;
+      this.url = url;
     }
   }
 
-  /** How cdk-nag spells a function's ARN in a finding: `<LogicalId.Arn>` in this stack, the ARN itself when literal. */
+  /**
+   * How cdk-nag spells a function's ARN in a finding: a reference as `<LogicalId>`, an attribute as
+   * `<LogicalId.Attr>`, a join as its parts joined (`arn:<AWS::Partition>:lambda:...`); undefined
+   * for anything else (a cross-stack import), which the app then acknowledges itself.
+   */
   private arnInFindings(fn: lambda.IFunction): string | undefined {
-    if (fn instanceof lambda.Function && Stack.of(fn) === Stack.of(this)) {
-      return `<${Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>`;
-    }
-    return Token.isUnresolved(fn.functionArn) ? undefined : fn.functionArn;
+    const flatten = (value: unknown): string | undefined => {
+      if (typeof value === 'string') return value;
+      if (typeof value !== 'object' || value === null) return undefined;
+      const v = value as Record<string, unknown>;
+      if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+      const att = v['Fn::GetAtt'];
+      if (Array.isArray(att) && att.length === 2) return `<${String(att[0])}.${String(att[1])}>`;
+      const join = v['Fn::Join'];
+      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+        const parts = (join[1] as unknown[]).map(flatten);
+        return parts.every((p) => p !== undefined) ? parts.join(join[0]) : undefined;
+      }
+      return undefined;
+    };
+    return flatten(Stack.of(this).resolve(fn.functionArn));
   }
 
   /** Lets one API invoke a function: one statement for the API's every stage, method and path, as deploy adds it. */
   private allowApi(fn: lambda.IFunction, apiId: string, id: string): void {
-    fn.addPermission(id, {
+    // Named after this kit: two kits in front of one Main each add their own.
+    fn.addPermission(`${id}${Names.uniqueId(this)}`, {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       action: 'lambda:InvokeFunction',
       sourceArn: Stack.of(this).formatArn({ service: 'execute-api', resource: apiId, resourceName: '*' }),
@@ -216,7 +234,7 @@ export class LongRequestKit extends Construct {
   }
 
   /** The REST API's routes: `/` and `/{proxy+}` to the Proxy, and the optional direct and results routes. */
-  private restRoutes(given: apigateway.IRestApi | undefined, settings: KitSettings): apigateway.IRestApi {
+  private restRoutes(given: apigateway.IRestApi | undefined, settings: KitSettings): { api: apigateway.IRestApi; url: string } {
     const api = given ?? new apigateway.RestApi(this, 'Api', {
       description: DESCRIPTION,
       endpointConfiguration: { types: [apigateway.EndpointType[settings.endpointType]] },
@@ -241,8 +259,10 @@ export class LongRequestKit extends Construct {
       acknowledge(stage, 'AwsSolutions-APIG6', NAG_REASONS.accessLogs);
       acknowledge(stage, 'AwsSolutions-APIG3', NAG_REASONS.waf);
     }
+    const methods: apigateway.Method[] = [];
     const addMethod = (resource: apigateway.IResource, method: string, target: apigateway.Integration): void => {
       const created = resource.addMethod(method, target);
+      methods.push(created);
       acknowledge(created, 'AwsSolutions-APIG4', NAG_REASONS.authorization);
       acknowledge(created, 'AwsSolutions-COG4', NAG_REASONS.authorization);
     };
@@ -260,37 +280,60 @@ export class LongRequestKit extends Construct {
     this.allowApi(this.proxy, api.restApiId, 'AllowKitApi');
     // aws-cdk-lib's classes declare optional members that its interfaces require; under
     // exactOptionalPropertyTypes only a cast says that a RestApi is an IRestApi.
-    return api as apigateway.IRestApi;
+    const rest = api as apigateway.IRestApi;
+    if (rest.latestDeployment) {
+      if (given && settings.stageNameGiven) throw new KitPropsError('stageName', 'applies to a REST API without a deployment of its own (an imported one); the API given deploys to its own stage');
+      return { api: rest, url: rest.deploymentStage.urlForPath('/') };
+    }
+    // An imported API (or one with deploy: false) has no deployment CDK keeps current: the kit
+    // deploys it to stageName itself, anew whenever its routes change.
+    const deployment = new apigateway.Deployment(this, 'Deployment', { api: rest, description: `deployed by ${DESCRIPTION}`, stageName: settings.stageName });
+    for (const method of methods) deployment.node.addDependency(method);
+    deployment.addToLogicalId({ methods: methods.map((m) => Stack.of(this).resolve((m.node.defaultChild as apigateway.CfnMethod).integration)) });
+    const where = Stack.of(this);
+    return { api: rest, url: `https://${rest.restApiId}.execute-api.${where.region}.${where.urlSuffix}/${settings.stageName}/` };
   }
 
   /** The HTTP API's routes: `ANY /` and `ANY /{proxy+}` to the Proxy, and the optional direct and results routes. */
-  private httpRoutes(given: apigwv2.IHttpApi | undefined, settings: KitSettings): apigwv2.IHttpApi {
+  private httpRoutes(given: apigwv2.IHttpApi | undefined, settings: KitSettings): { api: apigwv2.IHttpApi; url: string } {
     const api = given ?? new apigwv2.HttpApi(this, 'Api', { description: DESCRIPTION, createDefaultStage: true });
     if (api instanceof apigwv2.HttpApi && !given && api.defaultStage) acknowledge(api.defaultStage, 'AwsSolutions-APIG1', NAG_REASONS.accessLogs);
     // L1 integrations: the L2 refuses a timeout above 29 s, while HTTP APIs allow 30 s.
-    const integration = (id: string, fn: lambda.IFunction): apigwv2.CfnIntegration => new apigwv2.CfnIntegration(this, id, {
+    const integration = (id: string, fn: lambda.IFunction, timeoutMs: number): apigwv2.CfnIntegration => new apigwv2.CfnIntegration(this, id, {
       apiId: api.apiId,
       integrationType: 'AWS_PROXY',
       integrationUri: fn.functionArn,
       payloadFormatVersion: '2.0',
-      timeoutInMillis: settings.integrationTimeoutMs,
+      timeoutInMillis: timeoutMs,
     });
     const route = (id: string, routeKey: string, target: apigwv2.CfnIntegration): void => {
       const created = new apigwv2.CfnRoute(this, id, { apiId: api.apiId, routeKey, target: `integrations/${target.ref}` });
       acknowledge(created, 'AwsSolutions-APIG4', NAG_REASONS.authorization);
     };
-    const toProxy = integration('ProxyIntegration', this.proxy);
+    const toProxy = integration('ProxyIntegration', this.proxy, settings.integrationTimeoutMs);
     route('RouteRoot', 'ANY /', toProxy);
     route('RouteProxy', 'ANY /{proxy+}', toProxy);
     if (settings.directRoute) {
-      const toMain = integration('MainIntegration', this.main);
+      // The direct route stays as an HTTP API makes it (30 s): it shows the problem.
+      const toMain = integration('MainIntegration', this.main, HTTP_API_TIMEOUT_MS);
       route('RouteDirect', 'ANY /direct', toMain);
       route('RouteDirectProxy', 'ANY /direct/{proxy+}', toMain);
       this.allowApi(this.main, api.apiId, 'AllowKitDirectRoute');
     }
     if (settings.resultsPath) route('RouteResults', `GET ${settings.resultsPath}/{id}`, toProxy);
     this.allowApi(this.proxy, api.apiId, 'AllowKitApi');
-    return api as apigwv2.IHttpApi;
+    // The kit serves at the API's $default stage, whose auto-deploy puts its routes live.
+    if (api instanceof apigwv2.HttpApi) {
+      if (!api.defaultStage) throw new KitPropsError('httpApi', 'has no $default stage: the kit serves at the $default stage (createDefaultStage: true, with auto-deploy)');
+      return { api: api as apigwv2.IHttpApi, url: api.defaultStage.url };
+    }
+    let endpoint: string;
+    try {
+      endpoint = api.apiEndpoint;
+    } catch {
+      throw new KitPropsError('httpApi', 'is imported without its apiEndpoint: use HttpApi.fromHttpApiAttributes(scope, id, { httpApiId, apiEndpoint })');
+    }
+    return { api, url: `${endpoint}/` };
   }
 }
 

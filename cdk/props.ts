@@ -61,12 +61,18 @@ export interface LongRequestKitProps {
   apiType?: KitApiType;
   /**
    * An existing REST API to attach to: the kit adds `ANY /` and `ANY /{proxy+}` (and the optional
-   * routes) to its root and serves at its deployment stage. Its root must have no methods of its own.
+   * routes) to its root, whose root must have no methods of its own. A RestApi of this app serves
+   * the kit at its deployment stage; an imported one (`RestApi.fromRestApiAttributes`) has no
+   * deployment CDK keeps current, so the kit deploys it to `stageName` itself.
    */
   restApi?: apigateway.IRestApi;
-  /** An existing HTTP API to attach to: the kit adds routes `ANY /` and `ANY /{proxy+}` (and the optional ones). */
+  /**
+   * An existing HTTP API to attach to: the kit adds routes `ANY /` and `ANY /{proxy+}` (and the
+   * optional ones) and serves at its `$default` stage, which must auto-deploy. An imported one
+   * needs its `apiEndpoint`.
+   */
   httpApi?: apigwv2.IHttpApi;
-  /** A new REST API's stage (default `dev`). A new HTTP API gets `$default`. */
+  /** A new REST API's stage, or the one an imported REST API is deployed to (default `dev`). HTTP APIs use `$default`. */
   stageName?: string;
   /** A new REST API's endpoint type (default `REGIONAL`). */
   endpointType?: EndpointType;

@@ -22,8 +22,10 @@ export interface KitSettings {
   apiType: KitApiType;
   /** Whether the construct creates the API (false: attaches to the one given). */
   createsApi: boolean;
-  /** A new REST API's stage. */
+  /** A new REST API's stage (or the stage the kit deploys a given API without a deployment to). */
   stageName: string;
+  /** Whether `stageName` was given. */
+  stageNameGiven: boolean;
   /** The REST API's endpoint type. */
   endpointType: EndpointType;
   /** The Proxy's transfer mode. */
@@ -112,7 +114,7 @@ export function kitSettings(props: LongRequestKitProps): KitSettings {
   const endpointType = props.endpointType ?? 'REGIONAL';
   if (!ENDPOINT_TYPES.includes(endpointType)) throw new KitPropsError('endpointType', `must be one of ${ENDPOINT_TYPES.join(', ')}, got "${String(endpointType)}"`);
   if (http && props.endpointType !== undefined) throw new KitPropsError('endpointType', 'is a REST API setting: an HTTP API is always regional');
-  if (!createsApi && props.stageName !== undefined) throw new KitPropsError('stageName', 'applies to a REST API the construct creates; the API given serves at its own deployment stage');
+  if (!createsApi && (props.binaryMediaTypes?.length ?? 0) > 0) throw new KitPropsError('binaryMediaTypes', 'applies to an API the construct creates: set them on the API given');
   if (http && props.stageName !== undefined) throw new KitPropsError('stageName', 'applies to a REST API: a new HTTP API gets the $default stage, at its base URL');
   const stageName = props.stageName ?? DEFAULTS.stage;
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) throw new KitPropsError('stageName', `must hold only letters, digits, - and _, got "${stageName}"`);
@@ -179,7 +181,7 @@ export function kitSettings(props: LongRequestKitProps): KitSettings {
   }
 
   return {
-    apiType, createsApi, stageName, endpointType, transferMode, integrationTimeoutMs, timeouts, memorySize,
+    apiType, createsApi, stageName, stageNameGiven: props.stageName !== undefined, endpointType, transferMode, integrationTimeoutMs, timeouts, memorySize,
     proxyEnvironment,
     talkerEnvironment: extraEnvironment('talker', props.environment?.talker),
     mainExampleEnvironment: { ...extraEnvironment('mainExample', props.environment?.mainExample), [MAIN_EXAMPLE_ENV.delaySeconds]: String(mainDelaySeconds) },

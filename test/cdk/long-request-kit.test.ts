@@ -110,9 +110,9 @@ describe('LongRequestKit: the template matches the deploy script', () => {
       expect(got.TracingConfig).toEqual({ Mode: 'Active' });
       const env = (got.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(Object.keys(env).sort(), fn.key).toEqual(Object.keys(fn.environment).sort());
-      // The names deploy writes are references here; everything else is the same text.
+      // The names deploy writes are references here (Main by its ARN); everything else is the same text.
       const references: Record<string, unknown> = {
-        [PROXY_ENV.tableName]: { Ref: table }, [PROXY_ENV.talkerName]: { Ref: ids.talker }, [TALKER_ENV.mainName]: { Ref: ids.main },
+        [PROXY_ENV.tableName]: { Ref: table }, [PROXY_ENV.talkerName]: { Ref: ids.talker }, [TALKER_ENV.mainName]: { 'Fn::GetAtt': [ids.main, 'Arn'] },
       };
       for (const [name, value] of Object.entries(fn.environment)) expect(env[name], `${fn.key} ${name}`).toEqual(references[name] ?? value);
     }
@@ -220,7 +220,8 @@ describe('LongRequestKit: the template matches the deploy script', () => {
     const talker = statements(rest.template, 'KitTalkerRole');
     expect(talker[1]!.Resource).toEqual(['arn:aws:lambda:eu-west-1:123456789012:function:slow', 'arn:aws:lambda:eu-west-1:123456789012:function:slow:*']);
     const talkerEnv = (resource(rest.template, 'AWS::Lambda::Function', 'KitTalker').props.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(talkerEnv[TALKER_ENV.mainName]).toBe('slow');
+    // By its ARN, as deploy passes an ARN it is given: a Main of another account is invoked there.
+    expect(talkerEnv[TALKER_ENV.mainName]).toBe('arn:aws:lambda:eu-west-1:123456789012:function:slow');
     expect(rest.stack.resolve(rest.kit.url)).toEqual({ 'Fn::Join': ['', ['https://', { Ref: expect.stringMatching(/^Mine/) }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: expect.stringMatching(/^MineDeploymentStagelive/) }, '/']] });
 
     const http = synth({}, (stack) => ({ httpApi: new apigwv2.HttpApi(stack, 'Mine') as apigwv2.IHttpApi }));
@@ -230,7 +231,6 @@ describe('LongRequestKit: the template matches the deploy script', () => {
   });
 
   it('secrets reach the Proxy as dynamic references, never as text', () => {
-    const plain = 'not-in-the-template-'.repeat(3);
     const { template } = synth({}, (stack) => ({
       apiKey: { secret: secretsmanager.Secret.fromSecretNameV2(stack, 'Key', 'kit/api-key') },
       signingSecret: { secret: new secretsmanager.Secret(stack, 'Signing', { generateSecretString: { passwordLength: 48, excludePunctuation: true } }) as secretsmanager.ISecret, jsonField: 'signing' },
@@ -238,7 +238,6 @@ describe('LongRequestKit: the template matches the deploy script', () => {
     const env = (resource(template, 'AWS::Lambda::Function', 'KitProxy').props.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env[PROXY_ENV.apiKey]).toEqual({ 'Fn::Join': ['', ['{{resolve:secretsmanager:arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:eu-west-1:123456789012:secret:kit/api-key:SecretString:::}}']] });
     expect(env[PROXY_ENV.signingSecret]).toEqual({ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: expect.stringMatching(/^Signing/) }, ':SecretString:signing::}}']] });
-    expect(JSON.stringify(template.toJSON())).not.toContain(plain);
   });
 
   it('bundles the kit\'s own functions into assets whose index.js exports the handlers', () => {
@@ -251,6 +250,40 @@ describe('LongRequestKit: the template matches the deploy script', () => {
     const sources = assets.map((dir) => readFileSync(path.join(assembly.directory, dir, 'index.js'), 'utf8'));
     expect(sources.every((code) => /exports|module\.exports/.test(code))).toBe(true);
     expect(sources.filter((code) => code.includes('streamHandler'))).toHaveLength(1);
+  });
+
+  it('deploys an imported REST API itself, to stageName, anew when its routes change; refuses an imported HTTP API without its endpoint', () => {
+    const imported = (props: LongRequestKitProps) => synth(props, (stack) => ({
+      restApi: apigateway.RestApi.fromRestApiAttributes(stack, 'Theirs', { restApiId: 'abc123', rootResourceId: 'root0' }),
+    }));
+    const first = imported({ stageName: 'live' });
+    const deployments = first.template.findResources('AWS::ApiGateway::Deployment');
+    expect(Object.values(deployments).map((d) => (d as { Properties: Record<string, unknown> }).Properties)).toEqual([
+      expect.objectContaining({ RestApiId: 'abc123', StageName: 'live' }),
+    ]);
+    const [deploymentId] = Object.keys(deployments);
+    expect((deployments[deploymentId!] as { DependsOn: string[] }).DependsOn.length).toBeGreaterThanOrEqual(2);
+    expect(first.stack.resolve(first.kit.url)).toEqual({ 'Fn::Join': ['', ['https://abc123.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/live/']] });
+    const changed = imported({ stageName: 'live', resultsPath: '/_results' });
+    expect(Object.keys(changed.template.findResources('AWS::ApiGateway::Deployment'))).not.toEqual([deploymentId]);
+    // A RestApi of the app deploys itself; stageName would name nothing.
+    expect(() => synth({ stageName: 'x' }, (stack) => ({ restApi: new apigateway.RestApi(stack, 'Mine') as apigateway.IRestApi }))).toThrow(/stageName applies to a REST API without a deployment of its own/);
+    expect(() => synth({}, (stack) => ({ httpApi: apigwv2.HttpApi.fromHttpApiAttributes(stack, 'Theirs', { httpApiId: 'h1' }) }))).toThrow(/httpApi is imported without its apiEndpoint/);
+    expect(() => synth({}, (stack) => ({ httpApi: new apigwv2.HttpApi(stack, 'NoDefault', { createDefaultStage: false }) as apigwv2.IHttpApi }))).toThrow(/httpApi has no \$default stage/);
+    const endpoint = synth({}, (stack) => ({ httpApi: apigwv2.HttpApi.fromHttpApiAttributes(stack, 'Theirs', { httpApiId: 'h1', apiEndpoint: 'https://h1.execute-api.eu-west-1.amazonaws.com' }) }));
+    expect(endpoint.kit.url).toBe('https://h1.execute-api.eu-west-1.amazonaws.com/');
+  });
+
+  it('keeps the HTTP direct route at 30 s whatever the Proxy\'s timeout, and lets two kits front one Main', () => {
+    const { template } = synth({ apiType: 'http', directRoute: true, integrationTimeout: Duration.seconds(20) });
+    const timeouts = Object.values(template.findResources('AWS::ApiGatewayV2::Integration')).map((i) => (i as { Properties: { TimeoutInMillis: number } }).Properties.TimeoutInMillis).sort();
+    expect(timeouts).toEqual([20_000, 30_000]);
+    const app = new App();
+    const stack = new Stack(app, 'Two');
+    const main = new lambda.Function(stack, 'Main', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: INLINE.mainExample });
+    new LongRequestKit(stack, 'A', { code: INLINE, main, directRoute: true });
+    new LongRequestKit(stack, 'B', { code: INLINE, main, apiType: 'http', directRoute: true });
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Permission', 4);
   });
 
   it.each([
@@ -273,6 +306,18 @@ describe('LongRequestKit: the template matches the deploy script', () => {
       expect(id).toMatch(/^AwsSolutions::AwsSolutions-[A-Z]+\d+/);
       expect(reason.length, id).toBeGreaterThan(30);
     }
+  });
+
+  it('cdk-nag passes with an imported Main (its ARN a join of tokens) and with an alias', () => {
+    const app = new App();
+    const stack = new Stack(app, 'NagMain');
+    new LongRequestKit(stack, 'Imported', { code: INLINE, main: lambda.Function.fromFunctionName(stack, 'Slow', 'my-slow-function') });
+    const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: INLINE.mainExample });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'the test\'s own function, not the kit\'s' });
+    Validations.of(fn).acknowledge({ id: 'AwsSolutions::AwsSolutions-L1', reason: 'the test\'s own function, not the kit\'s' });
+    new LongRequestKit(stack, 'Aliased', { code: INLINE, main: new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion as lambda.IVersion }) as lambda.IFunction });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
   });
 
   it('cdk-nag still reports what the kit does not acknowledge', () => {

@@ -47,6 +47,7 @@ describe('kitSettings: the deploy script\'s defaults and checks', () => {
       [{ endpointType: 'EDGE', integrationTimeout: Duration.seconds(60) }, /integrationTimeout 60000 ms: a buffered integration may exceed 29000 ms only through a quota increase/],
       [{ apiType: 'http', binaryMediaTypes: ['image/png'] }, /binaryMediaTypes is a REST API setting/],
       [{ apiType: 'http', stageName: 'prod' }, /stageName applies to a REST API/],
+      [{ restApi: {} as never, binaryMediaTypes: ['image/png'] }, /binaryMediaTypes applies to an API the construct creates: set them on the API given/],
       [{ stageName: 'a b' }, /stageName must hold only letters/],
       [{ waitSeconds: 40 }, /waitSeconds \(40\) must be under the Proxy's timeout \(35 s\)/],
       [{ waitSeconds: 0 }, /waitSeconds must be above 0/],

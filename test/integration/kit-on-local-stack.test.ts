@@ -1,21 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployKit, follow, type DeployedKit } from '../support/deployed-kit';
+import { deployKit, deployKitWithCdk, follow } from '../support/deployed-kit';
 
-// The real functions from their zips, deployed by the real deploy script, behind the stack's
-// API Gateway with its 29 s cut-off. The long cases run side by side to keep the file short.
-let kit: DeployedKit;
+// The real functions, behind the stack's API Gateway with its 29 s cut-off, deployed twice: from
+// their zips by the real deploy script, and from the example CDK app's template through the
+// stack's CloudFormation (`npm run cdk:local`, issue 14: the kit deployed from that template must
+// pass the same tests). The long cases run side by side to keep the file short.
+interface Deployment {
+  invokeUrl: string;
+  directUrl: string;
+  /** Main's log prefix, `[name]`. */
+  main: string;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+const deployments: Record<string, Deployment> = {};
 
 beforeAll(async () => {
-  kit = await deployKit(['--name-prefix', 'itest', '--direct-route', '--main-delay', '60']);
-}, 120_000);
+  const [script, cdk] = await Promise.all([
+    deployKit(['--name-prefix', 'itest', '--direct-route', '--main-delay', '60']),
+    deployKitWithCdk({ KIT_DIRECT_ROUTE: '1' }),
+  ]);
+  deployments['the deploy script'] = { invokeUrl: script.state.invokeUrl, directUrl: script.state.directUrl ?? '', main: 'itest-main', logs: script.logs, stop: () => script.stop() };
+  deployments['the CDK app'] = { invokeUrl: cdk.invokeUrl, directUrl: cdk.directUrl, main: cdk.mainName, logs: cdk.logs, stop: () => cdk.stop() };
+}, 180_000);
 
 afterAll(async () => {
-  await kit?.stop();
+  await Promise.all(Object.values(deployments).map((d) => d.stop()));
 });
 
-describe.concurrent('the kit on the local stack', () => {
+const VIA = ['the deploy script', 'the CDK app'] as const;
+
+describe.concurrent.each(VIA)('the kit on the local stack, deployed by %s', (via) => {
+  const kit = (): Deployment => deployments[via]!;
+
   it('answers a 2 s Main with 200 and its body, without a redirect', async () => {
-    const { response, body, statuses } = await follow(`${kit.state.invokeUrl}jobs?seconds=2`, { method: 'POST', body: '{"order":42}', headers: { 'content-type': 'application/json' } });
+    const { response, body, statuses } = await follow(`${kit().invokeUrl}jobs?seconds=2`, { method: 'POST', body: '{"order":42}', headers: { 'content-type': 'application/json' } });
     expect(statuses).toEqual([200]);
     expect(response.headers.get('content-type')).toContain('application/json');
     const report = JSON.parse(body) as { method: string; path: string; bodyBytes: number; waitedSeconds: number };
@@ -23,7 +43,7 @@ describe.concurrent('the kit on the local stack', () => {
   });
 
   it('answers a 40 s Main after at least one 303, with the right body', async () => {
-    const { body, statuses, elapsedMs } = await follow(`${kit.state.invokeUrl}long?seconds=40&tag=forty`);
+    const { body, statuses, elapsedMs } = await follow(`${kit().invokeUrl}long?seconds=40&tag=forty`);
     expect(statuses.filter((s) => s === 303).length).toBeGreaterThanOrEqual(1);
     expect(statuses[statuses.length - 1]).toBe(200);
     expect(elapsedMs).toBeGreaterThanOrEqual(40_000);
@@ -34,7 +54,7 @@ describe.concurrent('the kit on the local stack', () => {
 
   it('shows the problem without the kit: the direct route answers 504 after about 29 s', async () => {
     const started = Date.now();
-    const response = await fetch(`${kit.state.directUrl}/slow?seconds=35`);
+    const response = await fetch(`${kit().directUrl}/slow?seconds=35`);
     const elapsed = Date.now() - started;
     expect(response.status).toBe(504);
     expect(await response.json()).toEqual({ message: 'Endpoint request timed out' });
@@ -43,7 +63,7 @@ describe.concurrent('the kit on the local stack', () => {
   }, 90_000);
 
   it('brings a Main that throws to the client as 502 with the RequestID, within one hop', async () => {
-    const { response, body, statuses } = await follow(`${kit.state.invokeUrl}boom?fail=1`);
+    const { response, body, statuses } = await follow(`${kit().invokeUrl}boom?fail=1`);
     expect(statuses).toEqual([502]);
     const error = (JSON.parse(body) as { error: { code: string; requestId: string } }).error;
     expect(error.code).toBe('MAIN_ERROR');
@@ -51,9 +71,10 @@ describe.concurrent('the kit on the local stack', () => {
   });
 });
 
-describe('after the long cases', () => {
+describe.each(VIA)('after the long cases, deployed by %s', (via) => {
   it('ran Main once per request through the kit', () => {
-    const starts = kit.logs.filter((line) => /^\[itest-main\] START/.test(line)).length;
+    const { main, logs } = deployments[via]!;
+    const starts = logs.filter((line) => line.startsWith(`[${main}] START`)).length;
     // 2 s, 40 s, throw (through the kit) and 35 s (direct): four requests, four runs.
     expect(starts).toBe(4);
   });

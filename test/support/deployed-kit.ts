@@ -49,6 +49,53 @@ export async function deployKit(deployArgs: string[], stackOptions: LocalStackOp
   return { stack, state, logs, stateFile, stop: () => stack.stop() };
 }
 
+/** The kit deployed from the example CDK app's template by `npm run cdk:local`. */
+export interface CdkDeployedKit {
+  stack: LocalStack;
+  /** The kit's URL on the local stack, ending in `/`. */
+  invokeUrl: string;
+  /** Main's own route (`KIT_DIRECT_ROUTE=1`), without a trailing slash. */
+  directUrl: string;
+  /** main-example's function name, as CloudFormation named it. */
+  mainName: string;
+  /** Function console lines, for assertions on what ran. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a stack and deploys the example CDK app onto it through the stack's CloudFormation, as
+ * a user runs `npm run cdk:local` (with `KIT_API_TYPE` and `KIT_DIRECT_ROUTE` from `env`).
+ */
+export async function deployKitWithCdk(env: Record<string, string> = {}, stackOptions: LocalStackOptions = {}): Promise<CdkDeployedKit> {
+  const logs: string[] = [];
+  const stack = await startLocalStack({ port: 0, log: (line) => logs.push(line), ...stackOptions });
+  const scratch = mkdtempSync(path.join(tmpdir(), 'kit-cdk-'));
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileP(process.execPath, [tsxCli, 'scripts/cdk-local.ts', '--out', path.join(scratch, 'cdk.out')], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: scratch, AWS_ENDPOINT_URL: stack.url, AWS_EC2_METADATA_DISABLED: 'true', FORCE_COLOR: '0', ...env },
+    }));
+  } catch (error) {
+    await stack.stop();
+    const e = error as { stdout?: string; stderr?: string };
+    throw new Error(`cdk:local failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });
+  }
+  const invokeUrl = /^Url \(on the local stack.*\): (\S+)$/m.exec(stdout)?.[1];
+  // CloudFormation named the functions: find main-example among them.
+  const listed = await fetch(`${stack.url}/2015-03-31/functions/`, {
+    headers: { authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0' },
+  });
+  const { Functions: functions } = await listed.json() as { Functions: Array<{ FunctionName: string }> };
+  const mainName = functions.map((f) => f.FunctionName).find((name) => name.includes('KitMainExample'));
+  if (!invokeUrl || !mainName) {
+    await stack.stop();
+    throw new Error(`cdk:local printed no Url, or deployed no main-example:\n${stdout}`);
+  }
+  return { stack, invokeUrl, directUrl: `${invokeUrl}direct`, mainName, logs, stop: () => stack.stop() };
+}
+
 export interface Followed {
   response: Response;
   body: string;
