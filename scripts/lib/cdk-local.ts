@@ -16,6 +16,10 @@ import { ExpectedError, parseFlags } from './cli';
 import { invokeUrl } from './deploy-plan';
 import { deterministicZip } from './zip';
 
+// As scripts/lib/aws/clients.ts does for deploy: on Node 20 (the project's floor) the SDK's notice
+// that its later versions need Node 22 would precede every line this script prints.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 /** The bootstrap qualifier of CDK's default synthesizer. */
 export const BOOTSTRAP_QUALIFIER = 'hnb659fds';
 
