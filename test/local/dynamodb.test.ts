@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand, PutItemCommand,
-  UpdateTimeToLiveCommand, DeleteTableCommand,
-} from '@aws-sdk/client-dynamodb';
+  UpdateTimeToLiveCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -69,6 +68,9 @@ describe('DynamoDB', () => {
         TableName: 'kept', BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [{ AttributeName: 'k', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' }],
       }));
+      // As on AWS, a table is written to once it is ACTIVE: with a data directory its creation
+      // lands on disk after CreateTable answers, and a PutItem before then finds no table.
+      await waitUntilTableExists({ client: c1, maxWaitTime: 30, minDelay: 1 }, { TableName: 'kept' });
       await c1.send(new PutItemCommand({ TableName: 'kept', Item: { k: { S: 'v' } } }));
       await c1.send(new UpdateTimeToLiveCommand({ TableName: 'kept', TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' } }));
       c1.destroy();
