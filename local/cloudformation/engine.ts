@@ -13,7 +13,7 @@ import type { SecretsManagerService } from '../secretsmanager/service';
 import type { SsmService } from '../ssm/service';
 import { TemplateError, noUpdates, stackAlreadyExists, stackNotFound, validationError, insufficientCapabilities } from './errors';
 import { NO_VALUE, resolveValue, type Json, type ResolveContext } from './intrinsics';
-import { resolveDynamicReferences } from './dynamic-references';
+import { resolveDynamicReferences, secureReferencePath, secureReferenceRefused } from './dynamic-references';
 import { RESOURCE_HANDLERS, clientsFor, type Clients, type HandlerContext, type Props, type ResourceState } from './resources';
 import {
   checkRules, creationOrder, dependenciesOf, evaluateConditions, missingCapability, orEmpty, parameterValue, parseTemplate,
@@ -149,6 +149,8 @@ export class CloudFormationEngine {
   private readonly byId = new Map<string, Stack>();
   private readonly clients = new Map<string, Clients>();
   private readonly running = new Set<Promise<void>>();
+  /** The values each stack's dynamic references read from Secrets Manager: masked in every event and reason. */
+  private readonly secretValues = new WeakMap<Stack, Set<string>>();
 
   /** @param options the stack's services */
   constructor(private readonly options: EngineOptions) {}
@@ -244,9 +246,13 @@ export class CloudFormationEngine {
   /** Runs an operation after the call; a fault of the engine itself ends it in `failed`, so that no stack stays in progress. */
   private run(stack: Stack, failed: string, operation: () => Promise<void>): void {
     const p = operation().catch((err: unknown) => {
-      this.options.log(`[cloudformation] ${stack.name}: ${err instanceof Error ? err.stack : String(err)}`);
-      this.setStatus(stack, failed, `Internal failure of the local stack: ${messageOf(err)}`);
-      this.settled(stack);
+      try {
+        this.options.log(`[cloudformation] ${stack.name}: ${this.mask(stack, err instanceof Error ? String(err.stack) : String(err))}`);
+        this.setStatus(stack, failed, `Internal failure of the local stack: ${messageOf(err)}`);
+        this.settled(stack);
+      } catch {
+        // Nothing is left to report to: the operation must not end as an unhandled rejection.
+      }
     }).finally(() => this.running.delete(p));
     this.running.add(p);
   }
@@ -255,7 +261,9 @@ export class CloudFormationEngine {
   private prepare(template: Template, input: StackInput, previous: StackParameter[], region: string, name: string, id: string): StackParameter[] {
     const parameters = resolveParameters(template, input.parameters, previous, (n) => this.options.ssm.valueOf(region, n));
     const ctx = this.baseContext(template, parameters, region, name, id);
-    evaluateConditions(template, ctx);
+    // A cycle is refused at the call, before any resource is touched, as on AWS.
+    creationOrder(template, evaluateConditions(template, ctx));
+    refuseSecureReferences(template);
     checkRules(template, { ...ctx, condition: () => false });
     const capability = missingCapability(template, input.capabilities);
     if (capability) throw insufficientCapabilities(capability);
@@ -342,7 +350,7 @@ export class CloudFormationEngine {
       return;
     }
     this.setStatus(stack, 'ROLLBACK_IN_PROGRESS', `The following resource(s) failed to create: [${failed}]. Rollback requested by user.`);
-    const ok = await this.deleteResources(stack, [...stack.resources.keys()].reverse());
+    const ok = await this.deleteResources(stack, [...stack.resources.keys()].reverse(), true);
     this.setStatus(stack, ok ? 'ROLLBACK_COMPLETE' : 'ROLLBACK_FAILED');
     this.settled(stack);
   }
@@ -350,10 +358,11 @@ export class CloudFormationEngine {
   private async runUpdate(stack: Stack, previous: { template: Template; templateBody: string; parameters: StackParameter[] }): Promise<void> {
     const snapshot = new Map([...stack.resources].map(([id, r]) => [id, { ...r }]));
     const replaced: StackResource[] = [];
-    const failed = await this.apply(stack, stack.template, stack.parameters, 'UPDATE', replaced);
+    const removed: StackResource[] = [];
+    const failed = await this.apply(stack, stack.template, stack.parameters, 'UPDATE', replaced, removed);
     if (!failed) {
       this.setStatus(stack, 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
-      await this.cleanup(stack, previous.template, snapshot, replaced);
+      await this.cleanup(stack, previous.template, snapshot, replaced, removed);
       this.finishOutputs(stack, 'UPDATE_COMPLETE');
       return;
     }
@@ -361,11 +370,13 @@ export class CloudFormationEngine {
     // Back to the previous template: changed resources get their old properties again; new ones
     // (and the new halves of replacements) are deleted.
     const current = stack.resources;
+    const failedTemplate = stack.template;
     stack.template = previous.template;
     stack.templateBody = previous.templateBody;
     stack.parameters = previous.parameters;
     const created = [...current.keys()].filter((id) => !snapshot.has(id));
     const newer: StackResource[] = [];
+    const notReverted: string[] = [];
     for (const id of [...snapshot.keys()]) {
       const before = snapshot.get(id) as StackResource;
       const now = current.get(id);
@@ -377,30 +388,41 @@ export class CloudFormationEngine {
       if (JSON.stringify(now.props) !== JSON.stringify(before.props)) {
         this.resourceEvent(stack, now, 'UPDATE_IN_PROGRESS');
         try {
-          const props = await this.dynamicProps(stack, before.props);
+          const props = await this.dynamicProps(stack, before.props, now.type);
           const handler = RESOURCE_HANDLERS[now.type];
-          await handler?.update?.(props, { props: await this.dynamicProps(stack, now.props), state: now.state as ResourceState }, this.handlerContext(stack, id));
+          await handler?.update?.(props, { props: await this.dynamicProps(stack, now.props, now.type), state: now.state as ResourceState }, this.handlerContext(stack, id));
           current.set(id, { ...before, status: 'UPDATE_COMPLETE', timestamp: new Date() });
           this.resourceEvent(stack, current.get(id) as StackResource, 'UPDATE_COMPLETE');
         } catch (err) {
-          this.resourceEvent(stack, now, 'UPDATE_FAILED', reasonOf(err));
+          // The resource keeps what the failed update gave it; the stack cannot say it rolled back.
+          const reason = reasonOf(err);
+          current.set(id, { ...now, status: 'UPDATE_FAILED', reason, timestamp: new Date() });
+          this.resourceEvent(stack, now, 'UPDATE_FAILED', reason);
+          notReverted.push(id);
         }
       }
+    }
+    if (notReverted.length) {
+      // AWS stops here: the stack waits in UPDATE_ROLLBACK_FAILED for ContinueUpdateRollback or a deletion.
+      this.setStatus(stack, 'UPDATE_ROLLBACK_FAILED', `The following resource(s) failed to update: [${notReverted.join(', ')}]. `);
+      this.settled(stack);
+      return;
     }
     this.setStatus(stack, 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
     for (const id of created.reverse()) {
       const r = current.get(id);
-      if (r) await this.deleteOne(stack, r);
+      // Created by the update being rolled back: RetainExceptOnCreate lets it go.
+      if (r) await this.deleteOne(stack, r, { retain: retains(failedTemplate.Resources[id]?.DeletionPolicy, true) });
       current.delete(id);
     }
-    for (const r of newer) await this.deleteOne(stack, r, false);
+    for (const r of newer) await this.deleteOne(stack, r, { retain: false, record: false });
     this.setStatus(stack, 'UPDATE_ROLLBACK_COMPLETE');
     this.settled(stack);
   }
 
   private async runDelete(stack: Stack): Promise<void> {
     const order = this.deletionOrder(stack.template, [...stack.resources.keys()]);
-    const ok = await this.deleteResources(stack, order);
+    const ok = await this.deleteResources(stack, order, false);
     if (!ok) {
       const failed = [...stack.resources.values()].filter((r) => r.status === 'DELETE_FAILED').map((r) => r.logicalId);
       this.setStatus(stack, 'DELETE_FAILED', `The following resource(s) failed to delete: [${failed.join(', ')}]. `);
@@ -417,7 +439,9 @@ export class CloudFormationEngine {
    * Creates or updates every resource of the template in dependency order; returns the logical
    * id that failed, if one did.
    */
-  private async apply(stack: Stack, template: Template, parameters: StackParameter[], verb: 'CREATE' | 'UPDATE', replaced: StackResource[]): Promise<string | undefined> {
+  private async apply(
+    stack: Stack, template: Template, parameters: StackParameter[], verb: 'CREATE' | 'UPDATE', replaced: StackResource[], removed: StackResource[] = [],
+  ): Promise<string | undefined> {
     const ctx = this.context(stack, template, parameters, stack.resources);
     let order: string[];
     try {
@@ -444,8 +468,8 @@ export class CloudFormationEngine {
         if (JSON.stringify(existing.props) === JSON.stringify(record.props)) continue;
         this.resourceEvent(stack, { ...existing, props: record.props }, 'UPDATE_IN_PROGRESS');
         try {
-          const props = await this.dynamicProps(stack, record.props);
-          const state = await handler?.update?.(props, { props: await this.dynamicProps(stack, existing.props), state: existing.state }, this.handlerContext(stack, id));
+          const props = await this.dynamicProps(stack, record.props, resource.Type);
+          const state = await handler?.update?.(props, { props: await this.dynamicProps(stack, existing.props, existing.type), state: existing.state }, this.handlerContext(stack, id));
           if (state) {
             stack.resources.set(id, { ...existing, props: record.props, state, status: 'UPDATE_COMPLETE', timestamp: new Date() });
             this.resourceEvent(stack, stack.resources.get(id) as StackResource, 'UPDATE_COMPLETE');
@@ -469,7 +493,7 @@ export class CloudFormationEngine {
       this.resourceEvent(stack, record, 'CREATE_IN_PROGRESS');
       try {
         if (!handler) throw new Error(`Resource type ${resource.Type} is not supported by the local stack`);
-        const props = await this.dynamicProps(stack, record.props);
+        const props = await this.dynamicProps(stack, record.props, resource.Type);
         this.resourceEvent(stack, record, 'CREATE_IN_PROGRESS', 'Resource creation Initiated');
         record.state = await handler.create(props, this.handlerContext(stack, id));
         record.status = 'CREATE_COMPLETE';
@@ -489,18 +513,30 @@ export class CloudFormationEngine {
       for (const [id, r] of stack.resources) {
         if (!keep.has(id)) {
           stack.resources.delete(id);
-          replaced.push(r);
+          removed.push(r);
         }
       }
     }
     return undefined;
   }
 
-  /** After an update: the replaced and removed resources go, in reverse dependency order. */
-  private async cleanup(stack: Stack, previous: Template, before: Map<string, StackResource>, gone: StackResource[]): Promise<void> {
+  /**
+   * After an update: the replaced and removed resources go, in reverse dependency order. A
+   * removed resource follows the previous template's DeletionPolicy (the new one no longer has
+   * it); the old half of a replacement follows UpdateReplacePolicy, not DeletionPolicy (AWS's
+   * DeletionPolicy attribute page: it "doesn't apply to resources whose physical instance is
+   * replaced during stack update operations").
+   */
+  private async cleanup(stack: Stack, previous: Template, before: Map<string, StackResource>, replaced: StackResource[], removed: StackResource[]): Promise<void> {
     const order = this.deletionOrder(previous, [...before.keys()]);
-    const sorted = [...gone].sort((a, b) => order.indexOf(a.logicalId) - order.indexOf(b.logicalId));
-    for (const r of sorted) await this.deleteOne(stack, r, false);
+    const gone = [...replaced.map((r) => ({ r, replaced: true })), ...removed.map((r) => ({ r, replaced: false }))];
+    gone.sort((a, b) => order.indexOf(a.r.logicalId) - order.indexOf(b.r.logicalId));
+    for (const { r, replaced: wasReplaced } of gone) {
+      const retain = wasReplaced
+        ? retains(stack.template.Resources[r.logicalId]?.UpdateReplacePolicy, false)
+        : retains(previous.Resources[r.logicalId]?.DeletionPolicy, false);
+      await this.deleteOne(stack, r, { retain, record: false });
+    }
   }
 
   /** Logical ids in an order in which each goes before what it depends on. */
@@ -519,27 +555,34 @@ export class CloudFormationEngine {
     return out.reverse();
   }
 
-  private async deleteResources(stack: Stack, order: string[]): Promise<boolean> {
+  /** A stack deletion, or the rollback of its creation: each resource as its DeletionPolicy says. */
+  private async deleteResources(stack: Stack, order: string[], rollingBackCreation: boolean): Promise<boolean> {
     let ok = true;
     for (const id of order) {
       const r = stack.resources.get(id);
       if (!r) continue;
-      if (await this.deleteOne(stack, r)) stack.resources.delete(id);
+      const retain = retains(stack.template.Resources[id]?.DeletionPolicy, rollingBackCreation);
+      if (await this.deleteOne(stack, r, { retain })) stack.resources.delete(id);
       else ok = false;
     }
     return ok;
   }
 
-  /** Deletes one resource (nothing to do for one never created); returns whether it is gone. */
-  private async deleteOne(stack: Stack, r: StackResource, record = true): Promise<boolean> {
+  /**
+   * Deletes one resource (nothing to do for one never created), or keeps it as DELETE_SKIPPED
+   * when its policy retains it; returns whether it is gone from the stack. The delete gets the
+   * properties as recorded: dynamic references are read for a create or update only.
+   */
+  private async deleteOne(stack: Stack, r: StackResource, options: { retain: boolean; record?: boolean }): Promise<boolean> {
+    const record = options.record ?? true;
     if (!r.state || r.status === 'CREATE_FAILED') {
       if (r.status === 'CREATE_FAILED') this.resourceEvent(stack, r, 'DELETE_COMPLETE');
       return true;
     }
-    const retain = stack.template.Resources[r.logicalId]?.DeletionPolicy === 'Retain';
+    const retain = options.retain;
     this.resourceEvent(stack, r, 'DELETE_IN_PROGRESS');
     try {
-      if (!retain) await RESOURCE_HANDLERS[r.type]?.delete(r.state, await this.dynamicProps(stack, r.props), this.handlerContext(stack, r.logicalId));
+      if (!retain) await RESOURCE_HANDLERS[r.type]?.delete(r.state, r.props, this.handlerContext(stack, r.logicalId));
       if (record) r.status = retain ? 'DELETE_SKIPPED' : 'DELETE_COMPLETE';
       this.resourceEvent(stack, r, retain ? 'DELETE_SKIPPED' : 'DELETE_COMPLETE');
       return true;
@@ -550,12 +593,24 @@ export class CloudFormationEngine {
     }
   }
 
-  /** Properties with their `{{resolve:...}}` references read (at deploy time, as on AWS). */
-  private async dynamicProps(stack: Stack, props: Props): Promise<Props> {
-    return resolveDynamicReferences(props, {
-      ssm: (name) => this.options.ssm.valueOf(stack.region, name),
-      secret: (id) => this.options.secrets.secretString(stack.region, id),
-    }) as Props;
+  /**
+   * Properties with their `{{resolve:...}}` references read (at deploy time, as on AWS; never
+   * for a deletion). An `ssm-secure` reference that intrinsics built is refused here.
+   */
+  private async dynamicProps(stack: Stack, props: Props, type: string): Promise<Props> {
+    const path = secureReferencePath(props, `${type}/Properties`);
+    if (path) throw secureReferenceRefused(path);
+    let secrets = this.secretValues.get(stack);
+    if (!secrets) this.secretValues.set(stack, (secrets = new Set()));
+    const read: string[] = [];
+    try {
+      return resolveDynamicReferences(props, {
+        ssm: (name) => this.options.ssm.valueOf(stack.region, name),
+        secret: (id) => this.options.secrets.secretString(stack.region, id),
+      }, read) as Props;
+    } finally {
+      for (const value of read) secrets.add(value);
+    }
   }
 
   private finishOutputs(stack: Stack, status: string): void {
@@ -581,11 +636,12 @@ export class CloudFormationEngine {
   private setStatus(stack: Stack, status: string, reason?: string): void {
     stack.status = status;
     if (reason === undefined) delete stack.reason;
-    else stack.reason = reason;
+    else stack.reason = this.mask(stack, reason);
     this.stackEvent(stack, status, reason);
   }
 
   private stackEvent(stack: Stack, status: string, reason?: string): void {
+    if (reason !== undefined) reason = this.mask(stack, reason);
     stack.events.push({
       EventId: randomUUID(), StackId: stack.id, StackName: stack.name, LogicalResourceId: stack.name, PhysicalResourceId: stack.id,
       ResourceType: 'AWS::CloudFormation::Stack', Timestamp: new Date(), ResourceStatus: status, ...(reason !== undefined && { ResourceStatusReason: reason }),
@@ -593,6 +649,7 @@ export class CloudFormationEngine {
   }
 
   private resourceEvent(stack: Stack, r: StackResource, status: string, reason?: string): void {
+    if (reason !== undefined) reason = this.mask(stack, reason);
     stack.events.push({
       EventId: `${r.logicalId}-${randomUUID()}`, StackId: stack.id, StackName: stack.name, LogicalResourceId: r.logicalId,
       ...(r.state && { PhysicalResourceId: r.state.physicalId }), ResourceType: r.type, Timestamp: new Date(), ResourceStatus: status,
@@ -602,8 +659,38 @@ export class CloudFormationEngine {
 
   private settled(stack: Stack): void {
     const event: StackSettledEvent = { stackName: stack.name, stackId: stack.id, status: stack.status };
-    this.options.events.emit('stack-settled', event);
+    try {
+      this.options.events.emit('stack-settled', event);
+    } catch (err) {
+      // A listener's fault is not the stack's: its status stays what the operation made it.
+      this.options.log(`[cloudformation] a stack-settled listener of ${stack.name} failed: ${this.mask(stack, messageOf(err))}`);
+    }
   }
+
+  /** Text with every secret value the stack's references read replaced, as written and as JSON escapes it. */
+  private mask(stack: Stack, text: string): string {
+    let out = text;
+    for (const secret of this.secretValues.get(stack) ?? []) {
+      if (secret === '') continue;
+      out = out.split(secret).join('****');
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      if (escaped !== secret) out = out.split(escaped).join('****');
+    }
+    return out;
+  }
+}
+
+/** Refuses, at the call, an `ssm-secure` reference written in a resource's properties. */
+function refuseSecureReferences(template: Template): void {
+  for (const resource of Object.values(template.Resources)) {
+    const path = secureReferencePath(resource.Properties ?? {}, `${resource.Type}/Properties`);
+    if (path) throw secureReferenceRefused(path);
+  }
+}
+
+/** Whether a deletion policy keeps the resource; `RetainExceptOnCreate` does not when the operation that created it rolls back. */
+function retains(policy: string | undefined, rollingBackItsCreation: boolean): boolean {
+  return policy === 'Retain' || (policy === 'RetainExceptOnCreate' && !rollingBackItsCreation);
 }
 
 /** A resource failure as CloudFormation reports it: the service's message in its handler's words. */

@@ -17,8 +17,10 @@ export interface TemplateResource {
   DependsOn?: string | string[];
   /** The condition that decides whether it exists. */
   Condition?: string;
-  /** `Delete` (default), `Retain` or `Snapshot`. */
+  /** `Delete` (default), `Retain`, `RetainExceptOnCreate` or `Snapshot`: what a stack deletion, or an update that removes it, does. */
   DeletionPolicy?: string;
+  /** `Delete` (default), `Retain` or `Snapshot`: what becomes of the old physical resource when an update replaces it. */
+  UpdateReplacePolicy?: string;
 }
 
 /** A parsed template. */
@@ -109,6 +111,7 @@ export function parseTemplate(body: string): Template {
   const known = new Set(Object.keys(template.Resources));
   const names = new Set([...known, ...Object.keys(template.Parameters)]);
   const unresolved = (block: string, value: unknown): void => {
+    checkShapes(value);
     const missing = [...namesReferred(value)].filter((n) => !names.has(n) && !n.startsWith('AWS::'));
     if (!missing.length) return;
     // test_conditions.snapshot.json: the Resources block's is a format error, the Outputs block's not.
@@ -128,7 +131,16 @@ export function parseTemplate(body: string): Template {
   return template;
 }
 
-/** The names a value's Ref and Fn::GetAtt refer to (not those of Fn::Sub strings, whose variables may be local). */
+/** The variable names of an Fn::Sub string (`${Name}` and `${Name.Attribute}`; `${!Literal}` is text). */
+function subNames(text: string): string[] {
+  return [...text.matchAll(/\$\{([^}!][^}]*)\}/g)].map((m) => (m[1] ?? '').trim());
+}
+
+/**
+ * The names a value's Ref, Fn::GetAtt and Fn::Sub variables refer to: a dotted Sub variable
+ * (`${Res.Attr}`) names the resource before the dot; the variables an Fn::Sub defines itself
+ * are local to it.
+ */
 function namesReferred(value: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(value)) {
     for (const v of value) namesReferred(v, out);
@@ -139,9 +151,50 @@ function namesReferred(value: unknown, out = new Set<string>()): Set<string> {
       const arg = value['Fn::GetAtt'];
       const id = typeof arg === 'string' ? arg.split('.')[0] : Array.isArray(arg) ? arg[0] : undefined;
       if (typeof id === 'string') out.add(id);
+    } else if (keys.length === 1 && keys[0] === 'Fn::Sub') {
+      const arg = value['Fn::Sub'];
+      const [text, variables] = typeof arg === 'string' ? [arg, undefined] : Array.isArray(arg) ? [arg[0], arg[1]] : [undefined, undefined];
+      const local = isObject(variables) ? variables : {};
+      if (typeof text === 'string') {
+        for (const name of subNames(text)) {
+          if (Object.hasOwn(local, name)) continue;
+          out.add(name.includes('.') ? (name.split('.')[0] ?? name) : name);
+        }
+      }
+      if (variables !== undefined) namesReferred(variables, out);
     } else for (const v of Object.values(value)) namesReferred(v, out);
   }
   return out;
+}
+
+/** Fn::GetAtt's refusal (test_change_set_fn_get_attr.snapshot.json, test_invalid_structure). */
+const GETATT_SHAPE = 'Template error: every Fn::GetAtt object requires two non-empty parameters, the resource name and the resource attribute';
+/** Fn::Join's refusal (test_change_set_fn_split.snapshot.json records it). */
+const JOIN_SHAPE = 'Template error: every Fn::Join object requires two parameters, (1) a string delimiter and (2) a list of strings to be joined or a function that returns a list of strings (such as Fn::GetAZs) to be joined.';
+
+/** Refuses, at the call, the intrinsic functions whose arguments have a shape CloudFormation rejects. */
+function checkShapes(value: unknown): void {
+  if (Array.isArray(value)) {
+    value.forEach(checkShapes);
+    return;
+  }
+  if (!isObject(value)) return;
+  const keys = Object.keys(value);
+  const fn = keys.length === 1 ? keys[0] : undefined;
+  if (fn === 'Fn::GetAtt') {
+    const arg = value[fn];
+    const nonEmpty = (v: unknown): boolean => (typeof v === 'string' && v !== '') || isObject(v);
+    const ok = typeof arg === 'string'
+      ? /^[^.]+\..+$/.test(arg)
+      : Array.isArray(arg) && arg.length === 2 && typeof arg[0] === 'string' && arg[0] !== '' && nonEmpty(arg[1]);
+    if (!ok) throw validationError(GETATT_SHAPE);
+  } else if (fn === 'Fn::Join') {
+    const arg = value[fn];
+    if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[0] !== 'string' || !(Array.isArray(arg[1]) || isObject(arg[1]))) {
+      throw validationError(JOIN_SHAPE);
+    }
+  }
+  for (const v of Object.values(value)) checkShapes(v);
 }
 
 function dependsOn(resource: TemplateResource): string[] {
@@ -287,20 +340,23 @@ export function creationOrder(template: Template, conditions: Record<string, boo
     const resource = template.Resources[id] as TemplateResource;
     const refs = referencesOf((resource.Properties ?? {}) as Json, all);
     for (const d of dependsOn(resource)) refs.add(d);
-    refs.delete(id);
+    // A resource that refers to itself is a cycle of one, as CloudFormation counts it.
     deps.set(id, new Set([...refs].filter((r) => known.has(r))));
   }
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, path: string[]): void => {
     if (state.get(id) === 'done') return;
-    if (state.get(id) === 'visiting') throw templateFormatError(`Circular dependency between resources: [${path.join(', ')}]`);
+    if (state.get(id) === 'visiting') {
+      // Only the resources on the cycle, not the path that led to it.
+      throw templateFormatError(`Circular dependency between resources: [${path.slice(path.indexOf(id)).join(', ')}]`);
+    }
     state.set(id, 'visiting');
-    for (const dep of deps.get(id) ?? []) visit(dep, [...path, dep]);
+    for (const dep of deps.get(id) ?? []) visit(dep, [...path, id]);
     state.set(id, 'done');
     order.push(id);
   };
-  for (const id of present) visit(id, [id]);
+  for (const id of present) visit(id, []);
   return order;
 }
 

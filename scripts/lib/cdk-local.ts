@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   CloudFormationClient, CreateStackCommand, DeleteStackCommand, DescribeStackEventsCommand, DescribeStackResourcesCommand,
-  DescribeStacksCommand, UpdateStackCommand, type Stack,
+  DescribeStacksCommand, UpdateStackCommand, type Stack, type StackEvent,
 } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -214,11 +214,23 @@ async function waitFor(c: ReturnType<typeof clients>, stackId: string): Promise<
   }
 }
 
-/** The first failure of the stack's last operation, as `LogicalId: reason`. */
+/**
+ * The first failure of the stack's last operation, as `LogicalId: reason`: events come newest
+ * first, and the operation began with the stack's own "User Initiated" event; a failure of an
+ * earlier operation is not this one's.
+ * @param events DescribeStackEvents' StackEvents, newest first
+ * @param stackId the stack's id
+ */
+export function lastOperationFailure(events: readonly StackEvent[], stackId: string): string | undefined {
+  const start = events.findIndex((e) => e.LogicalResourceId === e.StackName && e.PhysicalResourceId === stackId && e.ResourceStatusReason === 'User Initiated');
+  const operation = start === -1 ? events : events.slice(0, start + 1);
+  const failed = [...operation].reverse().find((e) => e.ResourceStatus?.endsWith('_FAILED') && e.ResourceStatusReason);
+  return failed ? `${failed.LogicalResourceId}: ${failed.ResourceStatusReason}` : undefined;
+}
+
 async function firstFailure(c: ReturnType<typeof clients>, stackId: string): Promise<string | undefined> {
   const events = (await c.cfn.send(new DescribeStackEventsCommand({ StackName: stackId }))).StackEvents ?? [];
-  const failed = [...events].reverse().find((e) => e.ResourceStatus?.endsWith('_FAILED') && e.ResourceStatusReason);
-  return failed ? `${failed.LogicalResourceId}: ${failed.ResourceStatusReason}` : undefined;
+  return lastOperationFailure(events, stackId);
 }
 
 /**

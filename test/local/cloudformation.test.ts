@@ -8,8 +8,8 @@ import {
   CloudFormationClient, CreateStackCommand, DeleteStackCommand, DescribeStackEventsCommand, DescribeStackResourcesCommand,
   DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, UpdateStackCommand, type Capability, type Parameter,
 } from '@aws-sdk/client-cloudformation';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -25,6 +25,8 @@ let cfn: CloudFormationClient;
 let lambda: LambdaClient;
 let dynamodb: DynamoDBClient;
 let iam: IAMClient;
+let s3: S3Client;
+let ssm: SSMClient;
 
 const FUNCTION_SOURCE = `exports.handler = async () => ({
   table: process.env.TABLE, secretLength: process.env.SECRET.length, param: process.env.PARAM, greeting: process.env.GREETING,
@@ -72,6 +74,8 @@ function template(options: { greeting?: string; tableKey?: string; extra?: Json;
     ProdOnly: { Type: 'AWS::CloudFormation::WaitConditionHandle', Condition: 'IsProd' },
     ...options.extra,
   };
+  // Dependents first, so that a creation in template order would be out of dependency order.
+  const ordered = Object.fromEntries(['Fn', 'Role', 'Table', 'Secret'].map((id) => [id, resources[id]]).concat(Object.entries(resources).filter(([id]) => !['Fn', 'Role', 'Table', 'Secret'].includes(id))));
   return JSON.stringify({
     Description: 'cloudformation.test',
     Parameters: {
@@ -91,7 +95,7 @@ function template(options: { greeting?: string; tableKey?: string; extra?: Json;
         }],
       },
     },
-    Resources: resources,
+    Resources: ordered,
     Outputs: {
       Sub: { Value: { 'Fn::Sub': ['${AWS::StackName}/${Fn.Arn}/${Env}/${Suffix}/${!Literal}', { Suffix: { 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] } }] } },
       Url: { Value: { 'Fn::Join': ['', ['https://', { Ref: 'Table' }, '.', { Ref: 'AWS::URLSuffix' }, '/']] } },
@@ -148,20 +152,37 @@ beforeAll(async () => {
   lambda = new LambdaClient(config);
   dynamodb = new DynamoDBClient(config);
   iam = new IAMClient(config);
-  const s3 = new S3Client({ ...config, forcePathStyle: true });
-  const ssm = new SSMClient(config);
+  s3 = new S3Client({ ...config, forcePathStyle: true });
+  ssm = new SSMClient(config);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'fn.zip', Body: zipOf({ 'index.js': FUNCTION_SOURCE }) }));
   await ssm.send(new PutParameterCommand({ Name: BOOTSTRAP, Value: '30', Type: 'String' }));
   await ssm.send(new PutParameterCommand({ Name: '/test/greeting', Value: 'from-ssm', Type: 'String' }));
   await ssm.send(new PutParameterCommand({ Name: '/test/old-bootstrap', Value: '4', Type: 'String' }));
-  s3.destroy();
-  ssm.destroy();
 });
 
 afterAll(async () => {
+  s3?.destroy();
+  ssm?.destroy();
   await stack?.stop();
 });
+
+/** A template of SSM parameters (the simplest resources), with their attributes (DeletionPolicy ...). */
+function parameters(spec: Record<string, Json>): string {
+  return JSON.stringify({
+    Resources: Object.fromEntries(Object.entries(spec).map(([id, extra]) => [id, { Type: 'AWS::SSM::Parameter', ...extra, Properties: { Type: 'String', Value: id, ...(extra.Properties as Json | undefined) } }])),
+  });
+}
+
+async function parameterExists(name: string): Promise<boolean> {
+  try {
+    await ssm.send(new GetParameterCommand({ Name: name }));
+    return true;
+  } catch (err) {
+    if ((err as Error).name === 'ParameterNotFound') return false;
+    throw err;
+  }
+}
 
 describe('CloudFormation on the local stack', { timeout: 60_000 }, () => {
   it('creates a stack in dependency order: intrinsics, conditions, SSM parameters and dynamic references resolved, code read from S3', async () => {
@@ -290,7 +311,12 @@ describe('CloudFormation on the local stack', { timeout: 60_000 }, () => {
     ]);
     const roleName = log.find((e) => e.id === 'Role' && e.status === 'CREATE_COMPLETE');
     expect(roleName).toBeDefined();
-    expect(log.filter((e) => e.status === 'DELETE_COMPLETE').map((e) => e.id)).toEqual(['Fn', 'Role', 'Table', 'Secret']);
+    // Each deleted before what it depends on.
+    const deleted = log.filter((e) => e.status === 'DELETE_COMPLETE').map((e) => e.id);
+    expect([...deleted].sort()).toEqual(['Fn', 'Role', 'Secret', 'Table']);
+    expect(deleted.indexOf('Fn')).toBeLessThan(deleted.indexOf('Role'));
+    expect(deleted.indexOf('Role')).toBeLessThan(deleted.indexOf('Table'));
+    expect(deleted.indexOf('Fn')).toBeLessThan(deleted.indexOf('Secret'));
     expect(await refusal(cfn.send(new UpdateStackCommand({ StackName: 'cfn-rollback', TemplateBody: template(), Capabilities: CAPABILITIES }))))
       .toMatchObject({ name: 'ValidationError', message: expect.stringMatching(/is in ROLLBACK_COMPLETE state and can not be updated\.$/) });
   });
@@ -311,6 +337,145 @@ describe('CloudFormation on the local stack', { timeout: 60_000 }, () => {
     ]);
     // The template is the previous one again.
     expect((await cfn.send(new GetTemplateCommand({ StackName: name }))).TemplateBody).toBe(template());
+  });
+
+  it('refuses at the call a template AWS refuses: a cycle, malformed Fn::GetAtt and Fn::Join, an unknown Fn::Sub name, an ssm-secure reference', async () => {
+    const refused = async (body: unknown, name = 'cfn-invalid'): Promise<{ name: string; message: string }> =>
+      refusal(cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: JSON.stringify(body) })));
+    const param = (value: unknown, extra: Json = {}): Json => ({ Type: 'AWS::SSM::Parameter', ...extra, Properties: { Type: 'String', Value: value } });
+    // Only the resources on the cycle are named, not C, which depends on it.
+    const cycle = await refused({ Resources: { C: param('c', { DependsOn: 'A' }), A: param({ Ref: 'B' }), B: param({ 'Fn::GetAtt': ['A', 'Value'] }) } });
+    expect(cycle.name).toBe('ValidationError');
+    expect(cycle.message).toMatch(/^Template format error: Circular dependency between resources: \[(A, B|B, A)\]$/);
+    expect(await refused({ Resources: { Self: param({ Ref: 'Self' }) } }))
+      .toEqual({ name: 'ValidationError', message: 'Template format error: Circular dependency between resources: [Self]' });
+    // test_change_set_fn_get_attr.snapshot.json, test_invalid_structure.
+    const getAtt = 'Template error: every Fn::GetAtt object requires two non-empty parameters, the resource name and the resource attribute';
+    for (const bad of [['A'], ['A', ''], 'A', 'A.', ['', 'Value']] as unknown[]) {
+      expect(await refused({ Resources: { A: param('a'), B: param({ 'Fn::GetAtt': bad }) } })).toEqual({ name: 'ValidationError', message: getAtt });
+    }
+    // test_change_set_fn_split.snapshot.json records Fn::Join's words.
+    const join = 'Template error: every Fn::Join object requires two parameters, (1) a string delimiter and (2) a list of strings to be joined or a function that returns a list of strings (such as Fn::GetAZs) to be joined.';
+    for (const bad of [['-'], ['-', 'a,b'], [1, ['a']], 'a'] as unknown[]) {
+      expect(await refused({ Resources: { A: param({ 'Fn::Join': bad }) } })).toEqual({ name: 'ValidationError', message: join });
+    }
+    // engine/test_references.snapshot.json words an unknown name so; a Sub variable of its own is no reference.
+    expect(await refused({ Resources: { A: param({ 'Fn::Sub': 'x-${Nowhere}' }) } }))
+      .toEqual({ name: 'ValidationError', message: 'Template format error: Unresolved resource dependencies [Nowhere] in the Resources block of the template' });
+    expect(await refused({ Resources: { A: param({ 'Fn::Sub': 'x-${Missing.Arn}' }) } }))
+      .toEqual({ name: 'ValidationError', message: 'Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template' });
+    expect(await refused({ Resources: { A: param('a') }, Outputs: { O: { Value: { 'Fn::Sub': '${Nowhere}' } } } }))
+      .toEqual({ name: 'ValidationError', message: 'Unresolved resource dependencies [Nowhere] in the Outputs block of the template' });
+    expect(await refused({ Resources: { A: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: { P: '{{resolve:ssm-secure:/test/greeting}}' } } } } } }))
+      .toEqual({ name: 'ValidationError', message: 'SSM Secure reference is not supported in: [AWS::Lambda::Function/Properties/Environment/Variables/P]' });
+    // None of them left a stack behind.
+    expect(await refusal(cfn.send(new DescribeStacksCommand({ StackName: 'cfn-invalid' })))).toMatchObject({ message: 'Stack with id cfn-invalid does not exist' });
+
+    // The same at UpdateStack: the stack stays as it was.
+    const name = 'cfn-invalid-update';
+    await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: parameters({ A: {}, B: {} }) })));
+    const looped = JSON.stringify({ Resources: { A: param({ Ref: 'B' }), B: param({ Ref: 'A' }) } });
+    expect((await refusal(cfn.send(new UpdateStackCommand({ StackName: name, TemplateBody: looped })))).message).toMatch(/^Template format error: Circular dependency between resources: /);
+    expect((await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]?.StackStatus).toBe('CREATE_COMPLETE');
+    // An ssm-secure reference that intrinsics build is found when the resource is made, and fails it.
+    const built = JSON.stringify({ Resources: { A: param('a'), B: param({ 'Fn::Join': ['', ['{{resolve:', 'ssm-secure:/test/greeting}}']] }) } });
+    expect((await settled(name, () => cfn.send(new UpdateStackCommand({ StackName: name, TemplateBody: built })))).status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect((await events(name)).find((e) => e.status === 'UPDATE_FAILED')?.reason).toBe('SSM Secure reference is not supported in: [AWS::SSM::Parameter/Properties/Value]');
+  });
+
+  it('keeps what a policy retains: a removed resource by the old template\'s DeletionPolicy, a replaced one by UpdateReplacePolicy', async () => {
+    const name = 'cfn-policies';
+    const first = {
+      Removed: { DeletionPolicy: 'Retain', Properties: { Name: '/policies/removed' } },
+      RemovedPlain: { Properties: { Name: '/policies/removed-plain' } },
+      Swapped: { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Retain', Properties: { Name: '/policies/swapped-1' } },
+      SwappedPlain: { DeletionPolicy: 'Retain', Properties: { Name: '/policies/swapped-plain-1' } },
+    };
+    expect((await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: parameters(first) })))).status).toBe('CREATE_COMPLETE');
+    // The new template has no Removed at all, so only the old one can say to keep it.
+    const second = {
+      Swapped: { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Retain', Properties: { Name: '/policies/swapped-2' } },
+      SwappedPlain: { DeletionPolicy: 'Retain', Properties: { Name: '/policies/swapped-plain-2' } },
+    };
+    expect((await settled(name, () => cfn.send(new UpdateStackCommand({ StackName: name, TemplateBody: parameters(second) })))).status).toBe('UPDATE_COMPLETE');
+    const exists = Object.fromEntries(await Promise.all(['removed', 'removed-plain', 'swapped-1', 'swapped-2', 'swapped-plain-1', 'swapped-plain-2']
+      .map(async (n) => [n, await parameterExists(`/policies/${n}`)] as const)));
+    expect(exists).toEqual({ 'removed': true, 'removed-plain': false, 'swapped-1': true, 'swapped-2': true, 'swapped-plain-1': false, 'swapped-plain-2': true });
+    const cleanup = (await events(name)).filter((e) => e.status.startsWith('DELETE_')).map((e) => [e.id, e.status]);
+    expect(cleanup).toEqual(expect.arrayContaining([['Removed', 'DELETE_SKIPPED'], ['Swapped', 'DELETE_SKIPPED'], ['RemovedPlain', 'DELETE_COMPLETE'], ['SwappedPlain', 'DELETE_COMPLETE']]));
+  });
+
+  it('ends UPDATE_ROLLBACK_FAILED when a changed resource cannot get its old properties back', async () => {
+    const name = 'cfn-rollback-failed';
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'v1.zip', Body: zipOf({ 'index.js': 'exports.handler = async () => 1;' }) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'v2.zip', Body: zipOf({ 'index.js': 'exports.handler = async () => 2;' }) }));
+    const body = (key: string, broken: boolean): string => {
+      const t = JSON.parse(template({ withoutSecret: true, ...(broken && { extra: { Broken: { Type: 'AWS::Lambda::Function', DependsOn: 'Fn', Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', Role: { 'Fn::GetAtt': ['Role', 'Arn'] }, Code: { S3Bucket: 'no-such-bucket', S3Key: 'x.zip' } } } } }) })) as { Resources: { Fn: { Properties: { Code: Json } } } };
+      t.Resources.Fn.Properties.Code.S3Key = key;
+      return JSON.stringify(t);
+    };
+    expect((await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: body('v1.zip', false), Capabilities: CAPABILITIES })))).status).toBe('CREATE_COMPLETE');
+    // The old code is gone, so the rollback cannot put it back.
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'v1.zip' }));
+    const end = await settled(name, () => cfn.send(new UpdateStackCommand({ StackName: name, TemplateBody: body('v2.zip', true), Capabilities: CAPABILITIES })));
+    expect(end.status).toBe('UPDATE_ROLLBACK_FAILED');
+    const log = await events(name);
+    expect(log.filter((e) => e.id === name).map((e) => e.status).slice(-2)).toEqual(['UPDATE_ROLLBACK_IN_PROGRESS', 'UPDATE_ROLLBACK_FAILED']);
+    expect(log.at(-1)?.reason).toBe('The following resource(s) failed to update: [Fn]. ');
+    expect(log.filter((e) => e.id === 'Fn' && e.status === 'UPDATE_FAILED').at(-1)?.reason).toContain('S3 Error Code: NoSuchKey');
+    // As on AWS, no further update is taken; a deletion is.
+    expect((await refusal(cfn.send(new UpdateStackCommand({ StackName: name, TemplateBody: body('v2.zip', false), Capabilities: CAPABILITIES })))).message)
+      .toMatch(/is in UPDATE_ROLLBACK_FAILED state and can not be updated\.$/);
+    expect((await settled(name, () => cfn.send(new DeleteStackCommand({ StackName: name })))).status).toBe('DELETE_COMPLETE');
+  });
+
+  it('never reports a secret that a reference read: a Lambda error echoing its environment is masked in the events', async () => {
+    const name = 'cfn-masked';
+    const secretValue = 'k3y"with\\escapes-0123456789';
+    const t = JSON.parse(template()) as { Resources: { Secret: { Properties: Json }; Fn: { Properties: { Environment: { Variables: Json } } } } };
+    t.Resources.Secret.Properties = { SecretString: secretValue };
+    // Over Lambda's 4 KB: its refusal quotes the whole environment (the resolved secret in it).
+    t.Resources.Fn.Properties.Environment.Variables.BIG = 'x'.repeat(4200);
+    const end = await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: JSON.stringify(t), Capabilities: CAPABILITIES })));
+    expect(end.status).toBe('ROLLBACK_COMPLETE');
+    const reasons = (await events(name)).map((e) => e.reason ?? '').join('\n');
+    expect(reasons).toContain('exceeded the 4KB limit. String measured: ');
+    expect(reasons).toContain('"SECRET":"****"');
+    expect(reasons).not.toContain(secretValue);
+    expect(reasons).not.toContain(JSON.stringify(secretValue).slice(1, -1));
+    // The template the stack keeps has the reference, never the value.
+    expect((await cfn.send(new GetTemplateCommand({ StackName: end.stackId }))).TemplateBody).toContain('{{resolve:secretsmanager:');
+  });
+
+  it('deletes without reading dynamic references: a parameter gone meanwhile does not stop the deletion', async () => {
+    const name = 'cfn-delete-refs';
+    await ssm.send(new PutParameterCommand({ Name: '/test/transient', Value: 'here', Type: 'String' }));
+    const body = parameters({ A: { Properties: { Value: '{{resolve:ssm:/test/transient}}' } } });
+    expect((await settled(name, () => cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: body })))).status).toBe('CREATE_COMPLETE');
+    const physical = await resources(name);
+    expect((await ssm.send(new GetParameterCommand({ Name: physical.A }))).Parameter?.Value).toBe('here');
+    await ssm.send(new DeleteParameterCommand({ Name: '/test/transient' }));
+    expect((await settled(name, () => cfn.send(new DeleteStackCommand({ StackName: name })))).status).toBe('DELETE_COMPLETE');
+    expect(await parameterExists(physical.A ?? '')).toBe(false);
+  });
+
+  it('a failing stack-settled listener neither changes the stack nor ends as an unhandled rejection', async () => {
+    const name = 'cfn-listener';
+    const failing = (e: StackSettledEvent): void => {
+      if (e.stackName === name) throw new Error('listener fault');
+    };
+    // Registered after the test's own listener, which therefore still hears the event.
+    const end = settled(name, async () => {
+      stack.events.on('stack-settled', failing);
+      await cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: parameters({ A: {} }) }));
+    });
+    try {
+      expect((await end).status).toBe('CREATE_COMPLETE');
+      // The next round trip comes after anything the fault set off (the old engine marked the stack CREATE_FAILED).
+      expect((await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0]?.StackStatus).toBe('CREATE_COMPLETE');
+    } finally {
+      stack.events.off('stack-settled', failing);
+    }
   });
 
   it('deletes a stack and its resources; the name is then unknown, the id still describes it', async () => {
