@@ -213,6 +213,14 @@ function applyPatch(target: Record<string, unknown>, ops: unknown): void {
     if (head === 'binaryMediaTypes' && key !== undefined) {
       const list = (target.binaryMediaTypes as string[] | undefined) ?? [];
       target.binaryMediaTypes = op === 'remove' ? list.filter((t) => t !== key) : [...new Set([...list, key])];
+    } else if (head === 'endpointConfiguration' && key === 'types' && parts[2] !== undefined && op === 'replace') {
+      // The type is named by its index (`/types/0`) or by itself (`/types/EDGE`): both are in use.
+      const config = target.endpointConfiguration as { types: string[] } | undefined;
+      const types = [...(config?.types ?? [])];
+      const at = /^\d+$/.test(parts[2]) ? Number(parts[2]) : types.indexOf(parts[2]);
+      if (at < 0 || at >= types.length || typeof raw.value !== 'string') throw badRequest(`Invalid patch path ${path}`);
+      types[at] = raw.value;
+      target.endpointConfiguration = { ...config, types };
     } else if (head === 'variables' && key !== undefined) {
       const vars = { ...((target.variables as Record<string, string> | undefined) ?? {}) };
       if (op === 'remove') delete vars[key];

@@ -10,15 +10,18 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { zipSync, strToU8 } from 'fflate';
 import {
-  AddPermissionCommand, CreateFunctionCommand, DeleteFunctionCommand, DeleteFunctionEventInvokeConfigCommand, LambdaClient,
+  AddPermissionCommand, CreateFunctionCommand, DeleteFunctionCommand, DeleteFunctionEventInvokeConfigCommand, GetFunctionCommand, LambdaClient,
   PutFunctionEventInvokeConfigCommand, RemovePermissionCommand, UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand,
   type FunctionCode,
 } from '@aws-sdk/client-lambda';
 import {
   AttachRolePolicyCommand, CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand, IAMClient,
-  PutRolePolicyCommand, UpdateAssumeRolePolicyCommand,
+  PutRolePolicyCommand, UpdateAssumeRolePolicyCommand, UpdateRoleCommand,
 } from '@aws-sdk/client-iam';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand, DeleteTableCommand, DynamoDBClient, UpdateTableCommand, UpdateTimeToLiveCommand, waitUntilTableExists,
+  type CreateTableCommandInput, type GlobalSecondaryIndexUpdate, type ProvisionedThroughput, type UpdateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import {
   APIGatewayClient, CreateDeploymentCommand, CreateResourceCommand, CreateRestApiCommand, CreateStageCommand as CreateRestStageCommand,
   DeleteDeploymentCommand, DeleteMethodCommand, DeleteResourceCommand, DeleteRestApiCommand, DeleteStageCommand as DeleteRestStageCommand,
@@ -136,6 +139,12 @@ function onlyChanged(a: Props, b: Props, mutable: readonly string[]): boolean {
   return [...keys].every((k) => mutable.includes(k) || same(a[k], b[k]));
 }
 
+/**
+ * How long a wait for a function to settle goes without news before it asks Lambda how the
+ * function is (ms). The `function-settled` event normally ends the wait long before.
+ */
+const SETTLE_CHECK_MS = 1000;
+
 /** Resolves once the function's creation or update has settled; register before the call. */
 function settledOnce(events: EventEmitter, functionName: string): { done: Promise<void>; cancel: () => void } {
   let listener: (e: { functionName: string }) => void = () => {};
@@ -150,15 +159,43 @@ function settledOnce(events: EventEmitter, functionName: string): { done: Promis
   return { done, cancel: () => events.off('function-settled', listener) };
 }
 
+/**
+ * Waits for `settled`, asking GetFunction whenever {@link SETTLE_CHECK_MS} pass without it, as
+ * CloudFormation's Lambda handler polls the function until it is stable: no event comes for a
+ * function deleted meanwhile (Lambda drops its pending state change) or once the stack stopped,
+ * and then GetFunction's error (ResourceNotFoundException, or the refused connection) ends the
+ * wait, so that the stack operation ends and the stack can stop.
+ */
+async function untilSettled(ctx: HandlerContext, functionName: string, settled: Promise<void>): Promise<void> {
+  const event = settled.then(() => 'settled' as const);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      const tick = new Promise<'check'>((resolve) => {
+        timer = setTimeout(() => resolve('check'), SETTLE_CHECK_MS);
+      });
+      if ((await Promise.race([event, tick])) === 'settled') return;
+      const config = (await ctx.clients.lambda.send(new GetFunctionCommand({ FunctionName: functionName }))).Configuration;
+      if (config?.State === 'Failed' || config?.LastUpdateStatus === 'Failed') {
+        throw new Error(`Function ${functionName} failed to settle: ${config.StateReason ?? config.LastUpdateStatusReason ?? config.State}`);
+      }
+      // Active and not updating: nothing is left to wait for.
+      if (config?.State !== 'Pending' && config?.LastUpdateStatus !== 'InProgress') return;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function settling<T>(ctx: HandlerContext, functionName: string, call: () => Promise<T>): Promise<T> {
+  // Registered before the call: with no state delay, Lambda settles before it answers.
   const settled = settledOnce(ctx.events, functionName);
   try {
     const answer = await call();
-    await settled.done;
+    await untilSettled(ctx, functionName, settled.done);
     return answer;
-  } catch (err) {
+  } finally {
     settled.cancel();
-    throw err;
   }
 }
 
@@ -275,10 +312,17 @@ const iamRole: ResourceHandler = {
     return { physicalId: name, attributes: { Arn: answer.Role?.Arn ?? '', RoleId: answer.Role?.RoleId ?? '' } };
   },
   async update(props, old, ctx) {
+    // RoleName and Path: Replacement; the rest: No interruption (the AWS::IAM::Role reference).
     if (!same(props.RoleName, old.props.RoleName) || !same(props.Path, old.props.Path)) return undefined;
     const name = old.state.physicalId;
     if (!same(props.AssumeRolePolicyDocument, old.props.AssumeRolePolicyDocument)) {
       await ctx.clients.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: policyDocument(props.AssumeRolePolicyDocument) }));
+    }
+    if (!same(props.Description, old.props.Description) || !same(props.MaxSessionDuration, old.props.MaxSessionDuration)) {
+      // A property taken out of the template goes back to IAM's default (no description, one hour).
+      await ctx.clients.iam.send(new UpdateRoleCommand({
+        RoleName: name, Description: str(props.Description) ?? '', MaxSessionDuration: num(props.MaxSessionDuration) ?? 3600,
+      }));
     }
     await syncRolePolicies(ctx, name, props, old.props);
     return old.state;
@@ -308,14 +352,60 @@ async function syncRolePolicies(ctx: HandlerContext, roleName: string, props: Pr
   for (const arn of managed) if (!oldManaged.includes(arn)) await ctx.clients.iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: arn }));
 }
 
+/** A ProvisionedThroughput property as DynamoDB takes it (a template may give the numbers as strings). */
+function throughput(value: Json | undefined): ProvisionedThroughput | undefined {
+  const p = value as Props | undefined | null;
+  if (!p) return undefined;
+  return { ReadCapacityUnits: num(p.ReadCapacityUnits), WriteCapacityUnits: num(p.WriteCapacityUnits) };
+}
+
+/** Whether two ProvisionedThroughput properties ask for the same capacity (`"5"` is 5). */
+function sameThroughput(a: Json | undefined, b: Json | undefined): boolean {
+  return same(throughput(a) as Json | undefined, throughput(b) as Json | undefined);
+}
+
+type IndexProps = Props & { IndexName?: string; ProvisionedThroughput?: Json };
+
+/** Global secondary indexes as CreateTable takes them: throughput as numbers. */
+function globalIndexes(value: Json | undefined): unknown[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return (value as IndexProps[]).map((gsi) => {
+    const { ProvisionedThroughput: pt, ...rest } = gsi;
+    return { ...rest, ...(pt ? { ProvisionedThroughput: throughput(pt) } : {}) };
+  });
+}
+
+/**
+ * The UpdateTable throughput updates of the table's global secondary indexes, or undefined when
+ * they changed in more than their throughput (a change this stack makes by a new table).
+ */
+function indexThroughputUpdates(next: Json | undefined, before: Json | undefined, provisioned: boolean, billingChanged: boolean): GlobalSecondaryIndexUpdate[] | undefined {
+  const a = (next ?? []) as IndexProps[];
+  const b = (before ?? []) as IndexProps[];
+  if (a.length !== b.length) return undefined;
+  const updates: GlobalSecondaryIndexUpdate[] = [];
+  for (const gsi of a) {
+    const old = b.find((o) => o.IndexName === gsi.IndexName);
+    if (!old) return undefined;
+    const { ProvisionedThroughput: pt, ...rest } = gsi;
+    const { ProvisionedThroughput: oldPt, ...oldRest } = old;
+    if (!same(rest, oldRest)) return undefined;
+    // Moving to PROVISIONED, DynamoDB needs every index's throughput; otherwise the changed ones.
+    if (provisioned && pt && (billingChanged || !sameThroughput(pt, oldPt))) {
+      updates.push({ Update: { IndexName: str(gsi.IndexName), ProvisionedThroughput: throughput(pt) } });
+    }
+  }
+  return updates;
+}
+
 const dynamoDbTable: ResourceHandler = {
   async create(props, ctx) {
     const name = str(props.TableName) ?? generatedName(ctx.stackName, ctx.logicalId, 255);
     const input = {
       TableName: name, AttributeDefinitions: props.AttributeDefinitions, KeySchema: props.KeySchema,
       BillingMode: str(props.BillingMode) ?? 'PROVISIONED',
-      ...(props.ProvisionedThroughput !== undefined && { ProvisionedThroughput: props.ProvisionedThroughput }),
-      ...(props.GlobalSecondaryIndexes !== undefined && { GlobalSecondaryIndexes: props.GlobalSecondaryIndexes }),
+      ...(props.ProvisionedThroughput !== undefined && { ProvisionedThroughput: throughput(props.ProvisionedThroughput) }),
+      ...(props.GlobalSecondaryIndexes !== undefined && { GlobalSecondaryIndexes: globalIndexes(props.GlobalSecondaryIndexes) }),
       ...(props.LocalSecondaryIndexes !== undefined && { LocalSecondaryIndexes: props.LocalSecondaryIndexes }),
       ...(props.StreamSpecification !== undefined && { StreamSpecification: { StreamEnabled: true, ...(props.StreamSpecification as Props) } }),
     } as unknown as CreateTableCommandInput;
@@ -325,9 +415,30 @@ const dynamoDbTable: ResourceHandler = {
     return { physicalId: name, attributes: { Arn: arn, ...(answer.TableDescription?.LatestStreamArn && { StreamArn: answer.TableDescription.LatestStreamArn }) } };
   },
   async update(props, old, ctx) {
-    // Key schema, name and indexes of a table are fixed: a change means a new table.
-    if (!onlyChanged(props, old.props, ['TimeToLiveSpecification', 'BillingMode', 'ProvisionedThroughput', 'Tags'])) return undefined;
-    await syncTimeToLive(ctx, old.state.physicalId, props.TimeToLiveSpecification, old.props.TimeToLiveSpecification);
+    // BillingMode, ProvisionedThroughput, an index's throughput, TimeToLiveSpecification, Tags:
+    // No interruption. KeySchema, TableName, LocalSecondaryIndexes: Replacement; the rest this
+    // stack also makes by a new table (the AWS::DynamoDB::Table reference).
+    if (!onlyChanged(props, old.props, ['TimeToLiveSpecification', 'BillingMode', 'ProvisionedThroughput', 'GlobalSecondaryIndexes', 'Tags'])) return undefined;
+    const billing = str(props.BillingMode) ?? 'PROVISIONED';
+    const billingChanged = billing !== (str(old.props.BillingMode) ?? 'PROVISIONED');
+    const provisioned = billing === 'PROVISIONED';
+    const indexUpdates = indexThroughputUpdates(props.GlobalSecondaryIndexes, old.props.GlobalSecondaryIndexes, provisioned, billingChanged);
+    if (!indexUpdates) return undefined;
+    const table = old.state.physicalId;
+    const input: UpdateTableCommandInput = {
+      TableName: table,
+      ...(billingChanged && { BillingMode: billing as 'PROVISIONED' | 'PAY_PER_REQUEST' }),
+      // DynamoDB refuses a throughput equal to the current one, and any with PAY_PER_REQUEST.
+      ...(provisioned && (billingChanged || !sameThroughput(props.ProvisionedThroughput, old.props.ProvisionedThroughput)) && { ProvisionedThroughput: throughput(props.ProvisionedThroughput) }),
+      ...(indexUpdates.length && { GlobalSecondaryIndexUpdates: indexUpdates }),
+    };
+    if (input.BillingMode || input.ProvisionedThroughput || input.GlobalSecondaryIndexUpdates) {
+      await ctx.clients.dynamodb.send(new UpdateTableCommand(input));
+      // CloudFormation's handler completes once the table is ACTIVE again, as a client must wait
+      // to update it again (the first DescribeTable goes out at once).
+      await waitUntilTableExists({ client: ctx.clients.dynamodb, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: table });
+    }
+    await syncTimeToLive(ctx, table, props.TimeToLiveSpecification, old.props.TimeToLiveSpecification);
     return old.state;
   },
   async delete(state, _props, ctx) {
@@ -369,12 +480,39 @@ const secret: ResourceHandler = {
   },
 };
 
+/** A JSON-pointer segment as API Gateway's patch paths take it (`image/png` is `image~1png`). */
+function pointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** The endpoint types an EndpointConfiguration property names. */
+function endpointTypes(props: Props): string[] {
+  return (((props.EndpointConfiguration as Props | undefined)?.Types ?? []) as Json[]).map(String);
+}
+
+/** The UpdateRestApi patch operations that turn the old properties into the new ones. */
+function restApiPatch(props: Props, old: Props, logicalId: string): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  if (!same(props.Name, old.Name)) ops.push({ op: 'replace', path: '/name', value: str(props.Name) ?? logicalId });
+  if (!same(props.Description, old.Description)) ops.push({ op: 'replace', path: '/description', value: str(props.Description) ?? '' });
+  if (!same(props.ApiKeySourceType, old.ApiKeySourceType)) ops.push({ op: 'replace', path: '/apiKeySource', value: str(props.ApiKeySourceType) ?? 'HEADER' });
+  const types = ((props.BinaryMediaTypes ?? []) as Json[]).map(String);
+  const oldTypes = ((old.BinaryMediaTypes ?? []) as Json[]).map(String);
+  for (const t of oldTypes) if (!types.includes(t)) ops.push({ op: 'remove', path: `/binaryMediaTypes/${pointer(t)}` });
+  for (const t of types) if (!oldTypes.includes(t)) ops.push({ op: 'add', path: `/binaryMediaTypes/${pointer(t)}` });
+  // An API has one endpoint type; taken out of the template, it is EDGE again (CreateRestApi's default).
+  const endpoint = endpointTypes(props)[0] ?? 'EDGE';
+  if (endpoint !== (endpointTypes(old)[0] ?? 'EDGE')) ops.push({ op: 'replace', path: '/endpointConfiguration/types/0', value: endpoint });
+  return ops;
+}
+
 const restApi: ResourceHandler = {
   async create(props, ctx) {
     const answer = await ctx.clients.apigateway.send(new CreateRestApiCommand({
       name: str(props.Name) ?? ctx.logicalId, ...(props.Description !== undefined && { description: str(props.Description) }),
-      ...(props.EndpointConfiguration !== undefined && { endpointConfiguration: { types: ((props.EndpointConfiguration as Props).Types ?? []) as never } }),
+      ...(props.EndpointConfiguration !== undefined && { endpointConfiguration: { types: endpointTypes(props) as never } }),
       ...(props.BinaryMediaTypes !== undefined && { binaryMediaTypes: props.BinaryMediaTypes as string[] }),
+      ...(props.ApiKeySourceType !== undefined && { apiKeySource: str(props.ApiKeySourceType) as never }),
     }));
     const id = answer.id ?? '';
     const resources = await ctx.clients.apigateway.send(new GetResourcesCommand({ restApiId: id }));
@@ -382,11 +520,10 @@ const restApi: ResourceHandler = {
     return { physicalId: id, attributes: { RestApiId: id, RootResourceId: root } };
   },
   async update(props, old, ctx) {
-    if (!onlyChanged(props, old.props, ['Name', 'Description'])) return undefined;
-    const ops: PatchOperation[] = [];
-    if (!same(props.Name, old.props.Name)) ops.push({ op: 'replace', path: '/name', value: str(props.Name) ?? ctx.logicalId });
-    if (!same(props.Description, old.props.Description)) ops.push({ op: 'replace', path: '/description', value: str(props.Description) ?? '' });
-    await ctx.clients.apigateway.send(new UpdateRestApiCommand({ restApiId: old.state.physicalId, patchOperations: ops }));
+    // Every property of AWS::ApiGateway::RestApi updates with No interruption; those this stack
+    // does not model (Body, Policy, MinimumCompressionSize, ...) it ignores here as at creation.
+    const ops = restApiPatch(props, old.props, ctx.logicalId);
+    if (ops.length) await ctx.clients.apigateway.send(new UpdateRestApiCommand({ restApiId: old.state.physicalId, patchOperations: ops }));
     return old.state;
   },
   async delete(state, _props, ctx) {

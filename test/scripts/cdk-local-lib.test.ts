@@ -8,6 +8,7 @@ const ID = 'arn:aws:cloudformation:us-east-1:000000000000:stack/Kit/1';
 
 function event(logicalId: string, status: string, reason?: string): StackEvent {
   return {
+    EventId: `${logicalId}-${status}`, Timestamp: new Date(0),
     StackId: ID, StackName: 'Kit', LogicalResourceId: logicalId, PhysicalResourceId: logicalId === 'Kit' ? ID : `${logicalId}-physical`,
     ResourceStatus: status as StackEvent['ResourceStatus'], ...(reason !== undefined && { ResourceStatusReason: reason }),
   };
