@@ -1,7 +1,8 @@
 /**
  * The AWS JSON 1.1 protocol as SSM and Secrets Manager speak it: a POST whose `X-Amz-Target`
  * names the operation (`AmazonSSM.GetParameter`, `secretsmanager.CreateSecret`), a JSON body,
- * and a JSON answer; errors as `{"__type": Code, "message": ...}` with the error's status.
+ * and a JSON answer; errors as `{"__type": Code, "message": ...}` (Secrets Manager: `Message`)
+ * with the error's status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsError } from './errors';
@@ -24,6 +25,12 @@ export interface JsonServiceErrors {
   serialization: () => AwsError;
   /** A fault of the stack itself. */
   internal: () => AwsError;
+  /**
+   * The member that carries an error's text: `message` (SSM, the default) or `Message`
+   * (Secrets Manager: its error shapes name it so, and LocalStack's
+   * `test_secretsmanager.snapshot.json` records it at the top of each parsed error).
+   */
+  messageKey?: 'message' | 'Message';
 }
 
 /**
@@ -51,7 +58,7 @@ export async function handleJsonTarget(
   } catch (err) {
     if (!(err instanceof AwsError)) log(`[local-stack] ${prefix} fault: ${err instanceof Error ? err.stack : String(err)}`);
     const error = err instanceof AwsError ? err : errors.internal();
-    sendJson11(res, error.status, { __type: error.code, message: error.message, ...error.extra });
+    sendJson11(res, error.status, { __type: error.code, [errors.messageKey ?? 'message']: error.message, ...error.extra });
   }
 }
 

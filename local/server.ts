@@ -11,7 +11,11 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACCOUNT_ID, credentialScope, decodePart, sendJson } from './http';
+import { Readable } from 'node:stream';
+import { ACCOUNT_ID, HARD_BODY_LIMIT, credentialScope, decodePart, readBody, regionOf, sendJson } from './http';
+import { AwsError } from './errors';
+import { sendQueryError } from './iam/errors';
+import { CLOUDFORMATION_NS } from './cloudformation/errors';
 import { startDynamoDb } from './dynamodb/service';
 import { LambdaService, LAMBDA_VERSIONS } from './lambda/service';
 import { workerScriptPath } from './lambda/worker-script';
@@ -58,8 +62,9 @@ export interface LocalStackOptions {
   lambdaStateDelayMs?: number;
   /**
    * Whether IAM is enforced (default true): each function's environment gets credentials of a
-   * session of its execution role, and its DynamoDB and Lambda calls are evaluated against that
-   * role's policies; API Gateway invokes a function only when its resource policy allows it.
+   * session of its execution role, and its DynamoDB, Lambda, S3, SSM, Secrets Manager and
+   * CloudFormation calls are evaluated against that role's policies; API Gateway invokes a
+   * function only when its resource policy allows it.
    * Other credentials (a deploy script's, the CLI's) are the account's own and may do anything.
    */
   iam?: boolean;
@@ -137,7 +142,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Reference, DynamoDB resource types: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}).
     ...(enforcing && { authorize: (key: string | undefined, action: string, resource: string, signedRegion: string) => denied(key, action, resource === '*' ? '*' : `arn:aws:dynamodb:${signedRegion}:${ACCOUNT_ID}:${resource}`) }),
   });
-  const s3 = new S3Service({ defaultRegion: region, log });
+  // Each service names the refused resource its own way, as AWS's refusals read: S3 quotes the
+  // ARN, Secrets Manager names the SecretId as the caller gave it, and an action on "*"
+  // (ListAllMyBuckets, GetRandomPassword, DescribeStacks of every stack) names none.
+  const deniedNaming = (accessKeyId: string | undefined, action: string, resource: string, named: string | undefined): string | undefined =>
+    denied(accessKeyId, action, resource)?.replace(` on resource: ${resource} `, () => (named === undefined ? ' ' : ` on resource: ${named} `));
+  const s3 = new S3Service({
+    defaultRegion: region, log,
+    ...(enforcing && { authorize: (key: string | undefined, action: string, resource: string) => deniedNaming(key, action, resource, resource === '*' ? undefined : `"${resource}"`) }),
+  });
   const workerScript = await workerScriptPath(scratch);
   const lambda = new LambdaService({
     codeRoot: join(scratch, 'functions'),
@@ -181,10 +194,37 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log,
     ...(refusesInvoke && { refusesInvoke }),
   });
-  const ssm = new SsmService({ defaultRegion: region, log });
-  const secretsmanager = new SecretsManagerService({ defaultRegion: region, log });
+  const ssm = new SsmService({ defaultRegion: region, log, ...(enforcing && { authorize: denied }) });
+  const secretsmanager = new SecretsManagerService({
+    defaultRegion: region, log,
+    ...(enforcing && { authorize: (key: string | undefined, action: string, resource: string, shown: string) => deniedNaming(key, action, resource, resource === '*' ? undefined : shown) }),
+  });
   const cloudformation = new CloudFormationService({ defaultRegion: region, endpoint: () => baseUrl, events, ssm, secrets: secretsmanager, s3, log });
   const ops = createOps(dynamodb, lambda.runtime, (name) => lambda.functions.specOf(name), lambda.faults);
+
+  /**
+   * Checks a CloudFormation call against the caller's role before the service sees it: the
+   * request (its body read, then handed on anew), or undefined when it was answered here (403
+   * AccessDenied) or the client went away.
+   */
+  async function authorizedCloudFormation(req: IncomingMessage, res: ServerResponse): Promise<IncomingMessage | undefined> {
+    let body: Buffer;
+    try {
+      body = await readBody(req, HARD_BODY_LIMIT);
+    } catch {
+      return undefined;
+    }
+    const params = new URLSearchParams(new URL(req.url ?? '/', 'http://localhost').search);
+    for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+    const resource = cloudFormationResource(params, regionOf(req, region));
+    const message = resource === undefined ? undefined
+      : deniedNaming(credentialScope(req)?.accessKeyId, `cloudformation:${params.get('Action') ?? ''}`, resource, resource === '*' ? undefined : resource);
+    if (message !== undefined) {
+      sendQueryError(res, new AwsError(403, 'AccessDenied', message), CLOUDFORMATION_NS);
+      return undefined;
+    }
+    return replayed(req, body);
+  }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawUrl = req.url ?? '/';
@@ -243,7 +283,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const contentType = String(req.headers['content-type'] ?? '');
     // Before the query-protocol catch-all below, which is IAM's.
     if (service === 'cloudformation') {
-      await cloudformation.handle(req, res);
+      const checked = enforcing ? await authorizedCloudFormation(req, res) : req;
+      if (checked) await cloudformation.handle(checked, res);
       return;
     }
     if (service === 'iam' || service === 'sts' || (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded'))) {
@@ -301,4 +342,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return stopping;
     },
   };
+}
+
+/** The CloudFormation actions on one stack the stack serves. */
+const STACK_ACTIONS: ReadonlySet<string> = new Set([
+  'CreateStack', 'UpdateStack', 'DeleteStack', 'DescribeStacks', 'DescribeStackEvents', 'DescribeStackResources',
+  'DescribeStackResource', 'ListStackResources', 'GetTemplate',
+]);
+
+/**
+ * What IAM evaluates for a CloudFormation call (the Service Authorization Reference's `stack`
+ * resource): a stack id as given, a name as `stack/NAME/*` (AWS's refusals name
+ * `arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/*`), DescribeStacks of every stack `*` (its
+ * refusal names no resource), ListStacks every stack (`stack/` and two wildcards, as its
+ * refusal names it). Undefined for an action the stack does not serve, which the service
+ * refuses itself.
+ */
+function cloudFormationResource(params: URLSearchParams, region: string): string | undefined {
+  const action = params.get('Action') ?? '';
+  if (action === 'ListStacks') return `arn:aws:cloudformation:${region}:${ACCOUNT_ID}:stack/*/*`;
+  if (!STACK_ACTIONS.has(action)) return undefined;
+  const stack = params.get('StackName');
+  if (!stack) return '*';
+  return stack.startsWith('arn:') ? stack : `arn:aws:cloudformation:${region}:${ACCOUNT_ID}:stack/${stack}/*`;
+}
+
+/** A request whose body was read, handed on as a readable of that body with the same method, URL and headers. */
+function replayed(req: IncomingMessage, body: Buffer): IncomingMessage {
+  return Object.assign(Readable.from([body]), { method: req.method, url: req.url, headers: req.headers, socket: req.socket }) as unknown as IncomingMessage;
 }

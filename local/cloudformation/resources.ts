@@ -458,22 +458,38 @@ async function syncTimeToLive(ctx: HandlerContext, table: string, spec: Json | u
   }
 }
 
+/** A value as GenerateSecretString asks for: a password, or a JSON template with the password under GenerateStringKey. */
+function generatedSecret(props: Props): string {
+  const generate = props.GenerateSecretString as PasswordOptions & { SecretStringTemplate?: string; GenerateStringKey?: string };
+  const password = randomPassword(generate);
+  return generate.SecretStringTemplate && generate.GenerateStringKey
+    ? JSON.stringify({ ...(JSON.parse(generate.SecretStringTemplate) as object), [generate.GenerateStringKey]: password })
+    : password;
+}
+
 const secret: ResourceHandler = {
   async create(props, ctx) {
     // CloudFormation names a secret `<logical id>-<12 random alphanumerics>`.
     const name = str(props.Name) ?? `${ctx.logicalId}-${randomSuffix()}`;
-    let value = str(props.SecretString);
-    const generate = props.GenerateSecretString as (PasswordOptions & { SecretStringTemplate?: string; GenerateStringKey?: string }) | undefined;
-    if (generate) {
-      const password = randomPassword(generate);
-      value = generate.SecretStringTemplate && generate.GenerateStringKey
-        ? JSON.stringify({ ...(JSON.parse(generate.SecretStringTemplate) as object), [generate.GenerateStringKey]: password })
-        : password;
-    }
+    const value = props.GenerateSecretString ? generatedSecret(props) : str(props.SecretString);
     const created = ctx.secrets.create(ctx.region, {
       Name: name, ...(props.Description !== undefined && { Description: str(props.Description) ?? '' }), ...(value !== undefined && { SecretString: value }),
     });
     return { physicalId: created.ARN, attributes: { Id: created.ARN } };
+  },
+  async update(props, old, ctx) {
+    // Name: Replacement; Description, KmsKeyId, SecretString and GenerateSecretString: No
+    // interruption (the AWS::SecretsManager::Secret reference), a new value being a new version.
+    if (!same(props.Name, old.props.Name)) return undefined;
+    let value: string | undefined;
+    if (!same(props.SecretString, old.props.SecretString) && props.SecretString !== undefined) value = str(props.SecretString);
+    if (!same(props.GenerateSecretString, old.props.GenerateSecretString) && props.GenerateSecretString !== undefined) value = generatedSecret(props);
+    ctx.secrets.update(ctx.region, old.state.physicalId, {
+      ...(!same(props.Description, old.props.Description) && { Description: str(props.Description) ?? '' }),
+      ...(!same(props.KmsKeyId, old.props.KmsKeyId) && props.KmsKeyId !== undefined && { KmsKeyId: str(props.KmsKeyId) ?? '' }),
+      ...(value !== undefined && { SecretString: value }),
+    });
+    return old.state;
   },
   async delete(state, _props, ctx) {
     ctx.secrets.forceDelete(ctx.region, state.physicalId);

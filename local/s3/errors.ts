@@ -48,9 +48,45 @@ export function entityTooLarge(): AwsError {
   return new AwsError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
 }
 
-/** MethodNotAllowed (405): an operation the stack does not serve. */
+/** MethodNotAllowed (405): a method S3 has no operation for on this resource. */
 export function methodNotAllowed(method: string): AwsError {
   return new AwsError(405, 'MethodNotAllowed', `The specified method is not allowed against this resource (the local stack's S3 does not serve this ${method}).`);
+}
+
+/**
+ * NotImplemented (501), in the words of S3's error code list: an operation S3 has (a query
+ * subresource such as `?tagging`, a header such as `x-amz-copy-source`) that the stack does not.
+ */
+export function notImplemented(): AwsError {
+  return new AwsError(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
+}
+
+/** AccessDenied (403): IAM refused the call; the message says who, what and why. */
+export function accessDenied(message: string): AwsError {
+  return new AwsError(403, 'AccessDenied', message);
+}
+
+/** InvalidArgument (400) for a versionId: every bucket of the stack is unversioned, where only `null` names a version. */
+export function invalidVersionId(versionId: string): AwsError {
+  return new AwsError(400, 'InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: versionId });
+}
+
+/** InvalidRange (416): a Range that starts past the object's end. */
+export function invalidRange(range: string, size: number): AwsError {
+  return new AwsError(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: range, ActualObjectSize: size });
+}
+
+/** InvalidLocationConstraint (400): a constraint us-east-1 does not take (`us-east-1` itself, an unknown region). */
+export function invalidLocationConstraint(constraint: string): AwsError {
+  return new AwsError(400, 'InvalidLocationConstraint', 'The specified location-constraint is not valid', { LocationConstraint: constraint });
+}
+
+/**
+ * IllegalLocationConstraintException (400): outside us-east-1 the constraint must name the
+ * endpoint's own region (`unspecified` when the request gave none).
+ */
+export function illegalLocationConstraint(constraint: string): AwsError {
+  return new AwsError(400, 'IllegalLocationConstraintException', `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`);
 }
 
 /** InternalError (500). */

@@ -1,12 +1,15 @@
 /**
  * SSM Parameter Store, the part a CDK deployment needs (JSON 1.1, `X-Amz-Target: AmazonSSM.*`):
- * PutParameter, GetParameter, GetParameters and DeleteParameter of String, StringList and
- * SecureString parameters (a SecureString is kept as it is: the stack has no KMS). CloudFormation
- * reads parameters in-process with {@link SsmService.valueOf}.
+ * PutParameter, GetParameter, GetParameters, GetParametersByPath and DeleteParameter of String,
+ * StringList and SecureString parameters, by name or ARN. A SecureString's value is answered as
+ * AWS answers it without `WithDecryption`: a base64 ciphertext blob (the stack has no KMS; it
+ * encrypts with a key of its own, so the blob reveals nothing). CloudFormation reads plaintext
+ * in-process with {@link SsmService.valueOf}.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { AwsError } from '../errors';
-import { ACCOUNT_ID } from '../http';
+import { ACCOUNT_ID, credentialScope } from '../http';
 import { handleJsonTarget, stringField, type JsonOperation } from '../json-target';
 
 /** The target prefix of every SSM operation. */
@@ -18,6 +21,15 @@ const PARAMETER_TYPES: ReadonlySet<string> = new Set(['String', 'StringList', 'S
 /** Most parameters GetParameters takes in one call. */
 const MAX_GET_PARAMETERS = 10;
 
+/** Most parameters one GetParametersByPath page holds (SSM's default and maximum). */
+const MAX_PATH_RESULTS = 10;
+
+/**
+ * The first bytes of a KMS ciphertext blob (format version 1, then the key's id), so that a
+ * SecureString's value reads as AWS's do (`AQICAH...`).
+ */
+const CIPHERTEXT_HEADER = Buffer.from([0x01, 0x02, 0x02, 0x00, 0x78]);
+
 interface Parameter {
   Name: string;
   Type: string;
@@ -26,7 +38,27 @@ interface Parameter {
   LastModifiedDate: number;
   DataType: string;
   Description?: string;
+  /** A SecureString's value as GetParameter answers it without WithDecryption. */
+  ciphertext?: string;
+  /** The KMS key a SecureString names (recorded only). */
+  keyId?: string;
 }
+
+/** Options of {@link SsmService}. */
+export interface SsmOptions {
+  /** Region for unsigned requests. */
+  defaultRegion: string;
+  /** Where the stack's own faults are written. */
+  log: (line: string) => void;
+  /**
+   * Checks a call against the caller's role (`ssm:GetParameter` on
+   * `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`, ...): AccessDeniedException's message when refused.
+   */
+  authorize?: (accessKeyId: string | undefined, action: string, resource: string) => string | undefined;
+}
+
+/** Throws AccessDeniedException when the caller may not perform the action on the resource. */
+type Check = (action: string, resource: string) => void;
 
 /** ParameterNotFound: SSM answers GetParameter of a missing name with an empty message. */
 function parameterNotFound(message = ''): AwsError {
@@ -37,25 +69,20 @@ function validation(message: string): AwsError {
   return new AwsError(400, 'ValidationException', message);
 }
 
+/** A parameter's ARN: `parameter/` and the name without its leading slash (`/a/b` is `parameter/a/b`). */
+function parameterArn(region: string, name: string): string {
+  return `arn:aws:ssm:${region}:${ACCOUNT_ID}:parameter/${name.replace(/^\//, '')}`;
+}
+
 /** SSM Parameter Store. */
 export class SsmService {
   /** Parameters by region, then by name. */
   private readonly regions = new Map<string, Map<string, Parameter>>();
-  private readonly operations: Readonly<Record<string, JsonOperation>> = {
-    PutParameter: (input, region) => this.putParameter(input, region),
-    GetParameter: (input, region) => ({ Parameter: this.render(this.lookup(region, required(input, 'Name')), region) }),
-    GetParameters: (input, region) => this.getParameters(input, region),
-    DeleteParameter: (input, region) => {
-      const name = required(input, 'Name');
-      if (!this.store(region).delete(name)) throw parameterNotFound(`Parameter ${name} not found.`);
-      return {};
-    },
-  };
+  /** Encrypts SecureString values, so that their ciphertext reveals nothing (never decrypted: the plaintext is kept). */
+  private readonly key = randomBytes(32);
 
-  /**
-   * @param options `defaultRegion` for unsigned requests; `log` for the stack's own faults
-   */
-  constructor(private readonly options: { defaultRegion: string; log: (line: string) => void }) {}
+  /** @param options the default region, the log, and the IAM check */
+  constructor(private readonly options: SsmOptions) {}
 
   /**
    * Answers one SSM request.
@@ -63,7 +90,12 @@ export class SsmService {
    * @param res the response
    */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    await handleJsonTarget(req, res, SSM_TARGET_PREFIX, this.operations, {
+    const caller = credentialScope(req)?.accessKeyId;
+    const check: Check = (action, resource) => {
+      const message = this.options.authorize?.(caller, action, resource);
+      if (message !== undefined) throw new AwsError(400, 'AccessDeniedException', message);
+    };
+    await handleJsonTarget(req, res, SSM_TARGET_PREFIX, this.operations(check), {
       unknownOperation: (op) => new AwsError(400, 'UnknownOperationException', `The local stack's SSM does not serve ${op || 'this request'}.`),
       serialization: () => new AwsError(400, 'SerializationException', 'The request body is not a JSON object.'),
       internal: () => new AwsError(500, 'InternalServerError', 'An internal error occurred in the local stack.'),
@@ -71,8 +103,9 @@ export class SsmService {
   }
 
   /**
-   * A parameter's value, or undefined when there is none: what CloudFormation reads for a
-   * parameter of type `AWS::SSM::Parameter::Value<String>` and a `{{resolve:ssm:...}}` reference.
+   * A parameter's value (a SecureString's plaintext), or undefined when there is none: what
+   * CloudFormation reads for a parameter of type `AWS::SSM::Parameter::Value<String>` and a
+   * `{{resolve:ssm:...}}` or `{{resolve:ssm-secure:...}}` reference.
    * @param region the stack's region
    * @param name the parameter's name
    */
@@ -100,6 +133,31 @@ export class SsmService {
     this.store(region).delete(name);
   }
 
+  /** The operations, for one request's caller. */
+  private operations(check: Check): Readonly<Record<string, JsonOperation>> {
+    return {
+      PutParameter: (input, region) => {
+        check('ssm:PutParameter', parameterArn(region, required(input, 'Name')));
+        return this.putParameter(input, region);
+      },
+      GetParameter: (input, region) => {
+        const name = required(input, 'Name');
+        check('ssm:GetParameter', this.arnOf(region, name));
+        const parameter = this.find(region, name);
+        if (!parameter) throw parameterNotFound();
+        return { Parameter: this.render(parameter, region, input.WithDecryption === true) };
+      },
+      GetParameters: (input, region) => this.getParameters(input, region, check),
+      GetParametersByPath: (input, region) => this.getParametersByPath(input, region, check),
+      DeleteParameter: (input, region) => {
+        const name = required(input, 'Name');
+        check('ssm:DeleteParameter', parameterArn(region, name));
+        if (!this.store(region).delete(name)) throw parameterNotFound(`Parameter ${name} not found.`);
+        return {};
+      },
+    };
+  }
+
   private store(region: string): Map<string, Parameter> {
     let store = this.regions.get(region);
     if (!store) {
@@ -109,15 +167,37 @@ export class SsmService {
     return store;
   }
 
-  private lookup(region: string, name: string): Parameter {
-    const parameter = this.store(region).get(name);
-    if (!parameter) throw parameterNotFound();
-    return parameter;
+  /** A parameter by name or by ARN (whose `parameter/a/b` is `/a/b`, and `parameter/a` either `a` or `/a`). */
+  private find(region: string, nameOrArn: string): Parameter | undefined {
+    const store = this.store(region);
+    const m = /^arn:aws:ssm:[^:]*:[^:]*:parameter\/(.+)$/.exec(nameOrArn);
+    if (!m?.[1]) return store.get(nameOrArn);
+    const rest = m[1];
+    return rest.includes('/') ? store.get(`/${rest}`) : store.get(rest) ?? store.get(`/${rest}`);
   }
 
-  private render(p: Parameter, region: string): Record<string, unknown> {
-    // The ARN's resource is `parameter/` and the name without its leading slash.
-    return { ...p, ARN: `arn:aws:ssm:${region}:${ACCOUNT_ID}:parameter/${p.Name.replace(/^\//, '')}` };
+  /** What IAM evaluates for a parameter named by name or ARN. */
+  private arnOf(region: string, nameOrArn: string): string {
+    return nameOrArn.startsWith('arn:') ? nameOrArn : parameterArn(region, nameOrArn);
+  }
+
+  /**
+   * A parameter as the Get operations answer it (no Description: that is DescribeParameters'),
+   * a SecureString's value encrypted unless the caller asked WithDecryption.
+   */
+  private render(p: Parameter, region: string, decrypt: boolean): Record<string, unknown> {
+    return {
+      Name: p.Name, Type: p.Type, Value: p.ciphertext !== undefined && !decrypt ? p.ciphertext : p.Value, Version: p.Version,
+      LastModifiedDate: p.LastModifiedDate, ARN: parameterArn(region, p.Name), DataType: p.DataType,
+    };
+  }
+
+  /** A ciphertext blob for a SecureString value: KMS's header, then AES-256-GCM of the value. */
+  private encrypt(value: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const sealed = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    return Buffer.concat([CIPHERTEXT_HEADER, randomBytes(16), iv, sealed, cipher.getAuthTag()]).toString('base64');
   }
 
   private putParameter(input: Record<string, unknown>, region: string): unknown {
@@ -135,16 +215,19 @@ export class SsmService {
       throw validation(`1 validation error detected: Value '${type}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`);
     }
     const description = stringField(input, 'Description') ?? existing?.Description;
+    const keyId = stringField(input, 'KeyId') ?? existing?.keyId;
     const parameter: Parameter = {
       Name: name, Type: type, Value: value, Version: (existing?.Version ?? 0) + 1,
       LastModifiedDate: Date.now() / 1000, DataType: stringField(input, 'DataType') ?? 'text',
       ...(description !== undefined && { Description: description }),
+      // Encrypted once per version, as KMS's ciphertext is stored with it.
+      ...(type === 'SecureString' && { ciphertext: this.encrypt(value), ...(keyId !== undefined && { keyId }) }),
     };
     store.set(name, parameter);
     return { Version: parameter.Version, Tier: 'Standard' };
   }
 
-  private getParameters(input: Record<string, unknown>, region: string): unknown {
+  private getParameters(input: Record<string, unknown>, region: string, check: Check): unknown {
     const names = input.Names;
     if (!Array.isArray(names) || names.length === 0) {
       throw validation("1 validation error detected: Value null at 'names' failed to satisfy constraint: Member must not be null");
@@ -152,15 +235,49 @@ export class SsmService {
     if (names.length > MAX_GET_PARAMETERS) {
       throw validation(`1 validation error detected: Value '[${names.join(', ')}]' at 'names' failed to satisfy constraint: Member must have length less than or equal to ${MAX_GET_PARAMETERS}`);
     }
-    const store = this.store(region);
+    const unique = [...new Set(names.map(String))];
+    // Each name is checked: one the caller may not read refuses the whole call.
+    for (const name of unique) check('ssm:GetParameters', this.arnOf(region, name));
     const found: Record<string, unknown>[] = [];
     const invalid: string[] = [];
-    for (const name of new Set(names.map(String))) {
-      const parameter = store.get(name);
-      if (parameter) found.push(this.render(parameter, region));
+    for (const name of unique) {
+      const parameter = this.find(region, name);
+      if (parameter) found.push(this.render(parameter, region, input.WithDecryption === true));
       else invalid.push(name);
     }
     return { Parameters: found, InvalidParameters: invalid };
+  }
+
+  /**
+   * GetParametersByPath: the parameters one level under the path (every level with Recursive),
+   * in name order, MaxResults (at most 10) to a page; NextToken is the last name of the page.
+   */
+  private getParametersByPath(input: Record<string, unknown>, region: string, check: Check): unknown {
+    const path = stringField(input, 'Path');
+    if (!path) throw validation("1 validation error detected: Value null at 'path' failed to satisfy constraint: Member must not be null");
+    // The path's ARN as AWS's refusals name it: `/a/b/` is `parameter/a/b/`.
+    check('ssm:GetParametersByPath', parameterArn(region, path));
+    if (Array.isArray(input.ParameterFilters) && input.ParameterFilters.length > 0) {
+      throw validation("The local stack's SSM does not serve GetParametersByPath's ParameterFilters.");
+    }
+    const maxResults = input.MaxResults ?? MAX_PATH_RESULTS;
+    if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_PATH_RESULTS) {
+      const bound = typeof maxResults === 'number' && maxResults < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_PATH_RESULTS}`;
+      throw validation(`1 validation error detected: Value '${String(maxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value ${bound}`);
+    }
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    const recursive = input.Recursive === true;
+    const after = stringField(input, 'NextToken') ?? '';
+    const under = [...this.store(region).values()]
+      .filter((p) => p.Name.startsWith(prefix) && p.Name.length > prefix.length && (recursive || !p.Name.slice(prefix.length).includes('/')))
+      .filter((p) => p.Name > after)
+      .sort((a, b) => (a.Name < b.Name ? -1 : 1));
+    const page = under.slice(0, maxResults);
+    const last = page.at(-1);
+    return {
+      Parameters: page.map((p) => this.render(p, region, input.WithDecryption === true)),
+      ...(under.length > maxResults && last && { NextToken: last.Name }),
+    };
   }
 }
 

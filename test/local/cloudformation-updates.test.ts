@@ -205,6 +205,35 @@ describe('CloudFormation waiting for a Lambda function that does not settle', { 
     }
   }
 
+  it('Secrets Manager secret: Description and a new SecretString in place (a new AWSCURRENT version), the same ARN; a new Name is a new secret', async () => {
+    /** A Secrets Manager call over its JSON protocol (no SDK client in the project's dependencies). */
+    const call = async (operation: string, input: Json): Promise<Json> => {
+      const answer = await fetch(stack.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `secretsmanager.${operation}`,
+          Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00',
+        },
+        body: JSON.stringify(input),
+      });
+      return await answer.json() as Json;
+    };
+    const name = 'cfn-upd-secret';
+    await create(name, one('Secret', 'AWS::SecretsManager::Secret', { Description: 'first', SecretString: 'value-1' }));
+    const arn = await physicalId(name, 'Secret');
+    await update(name, one('Secret', 'AWS::SecretsManager::Secret', { Description: 'second', SecretString: 'value-2' }));
+    expect(await physicalId(name, 'Secret')).toBe(arn);
+    expect(await call('DescribeSecret', { SecretId: arn })).toMatchObject({ ARN: arn, Description: 'second' });
+    expect(await call('GetSecretValue', { SecretId: arn })).toMatchObject({ SecretString: 'value-2', VersionStages: ['AWSCURRENT'] });
+    expect(await call('GetSecretValue', { SecretId: arn, VersionStage: 'AWSPREVIOUS' })).toMatchObject({ SecretString: 'value-1' });
+    expect(await reasons(name, 'Secret')).not.toContain(REPLACED);
+
+    await update(name, one('Secret', 'AWS::SecretsManager::Secret', { Name: 'named-secret', Description: 'second', SecretString: 'value-2' }));
+    const renamed = await physicalId(name, 'Secret');
+    expect(renamed).toMatch(/:secret:named-secret-[A-Za-z0-9]{6}$/);
+    expect(await call('DescribeSecret', { SecretId: arn })).toMatchObject({ __type: 'ResourceNotFoundException' });
+  });
+
   it('fails the resource with Lambda\'s NotFound when the function is deleted meanwhile; the stack then stops', async () => {
     const { slow, cfn: client, lambda } = await slowStack();
     try {
