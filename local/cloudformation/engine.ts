@@ -170,6 +170,11 @@ export class CloudFormationEngine {
     return [...this.stacks.values()];
   }
 
+  /** Every stack, deleted ones too (ListStacks keeps a deleted stack's summary for 90 days on AWS), oldest first. */
+  listAll(): Stack[] {
+    return [...this.byId.values()];
+  }
+
   /** Resolves once no operation is running (for stop()). */
   async idle(): Promise<void> {
     while (this.running.size) await Promise.allSettled([...this.running]);

@@ -160,8 +160,9 @@ export class CloudFormationService {
       }
       case 'ListStacks': {
         const filter = members(p, 'StackStatusFilter');
-        const summaries = this.engine.list().filter((s) => filter.length === 0 || filter.includes(s.status)).map((s) => ({
-          StackId: s.id, StackName: s.name, CreationTime: s.created, LastUpdatedTime: s.updated, StackStatus: s.status,
+        // Deleted stacks too, as AWS lists them (DELETE_COMPLETE, with their DeletionTime).
+        const summaries = this.engine.listAll().filter((s) => filter.length === 0 || filter.includes(s.status)).map((s) => ({
+          StackId: s.id, StackName: s.name, CreationTime: s.created, LastUpdatedTime: s.updated, DeletionTime: s.deleted, StackStatus: s.status,
           StackStatusReason: s.reason, TemplateDescription: s.template.Description, DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
         }));
         return { StackSummaries: summaries };

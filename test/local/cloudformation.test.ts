@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import {
   CloudFormationClient, CreateStackCommand, DeleteStackCommand, DescribeStackEventsCommand, DescribeStackResourcesCommand,
-  DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, UpdateStackCommand, type Capability, type Parameter,
+  DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand, ListStacksCommand, UpdateStackCommand, type Capability, type Parameter,
 } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -489,6 +489,9 @@ describe('CloudFormation on the local stack', { timeout: 60_000 }, () => {
     expect(await refusal(cfn.send(new DescribeStacksCommand({ StackName: name })))).toEqual({ name: 'ValidationError', message: `Stack with id ${name} does not exist` });
     const byId = (await cfn.send(new DescribeStacksCommand({ StackName: created.stackId }))).Stacks?.[0];
     expect(byId?.StackStatus).toBe('DELETE_COMPLETE');
+    // ListStacks keeps a deleted stack's summary (AWS: for 90 days), with when it went.
+    const listed = (await cfn.send(new ListStacksCommand({ StackStatusFilter: ['DELETE_COMPLETE'] }))).StackSummaries ?? [];
+    expect(listed.find((summary) => summary.StackId === created.stackId)).toMatchObject({ StackName: name, StackStatus: 'DELETE_COMPLETE', DeletionTime: expect.any(Date) });
     // Deleting it again is no error, as on AWS.
     await cfn.send(new DeleteStackCommand({ StackName: name }));
   });
