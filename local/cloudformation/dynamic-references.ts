@@ -35,8 +35,8 @@ export function secureReferenceRefused(path: string): Error {
 export interface ReferenceSources {
   /** An SSM parameter's value, or undefined. */
   ssm(name: string): string | undefined;
-  /** A secret's SecretString (throws Secrets Manager's error when there is none). */
-  secret(id: string): string;
+  /** A secret's SecretString, AWSCURRENT's or the named version's (throws Secrets Manager's error when there is none). */
+  secret(id: string, version: { stage?: string; versionId?: string }): string;
 }
 
 const REFERENCE = /\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]*)\}\}/g;
@@ -46,8 +46,8 @@ function secretValue(reference: string, sources: ReferenceSources): string {
   // An ARN is seven colon-separated parts: arn:aws:secretsmanager:region:account:secret:name.
   const idParts = parts[0] === 'arn' ? 7 : 1;
   const id = parts.slice(0, idParts).join(':');
-  const [, jsonKey] = parts.slice(idParts);
-  const text = sources.secret(id);
+  const [, jsonKey, stage, versionId] = parts.slice(idParts);
+  const text = sources.secret(id, { ...(stage && { stage }), ...(versionId && { versionId }) });
   if (!jsonKey) return text;
   let value: unknown;
   try {

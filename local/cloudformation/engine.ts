@@ -264,7 +264,7 @@ export class CloudFormationEngine {
 
   /** Parameters, rules and capabilities, as the call is refused for them. */
   private prepare(template: Template, input: StackInput, previous: StackParameter[], region: string, name: string, id: string): StackParameter[] {
-    const parameters = resolveParameters(template, input.parameters, previous, (n) => this.options.ssm.valueOf(region, n));
+    const parameters = resolveParameters(template, input.parameters, previous, (n) => this.readSsm(region, n));
     const ctx = this.baseContext(template, parameters, region, name, id);
     // A cycle is refused at the call, before any resource is touched, as on AWS.
     creationOrder(template, evaluateConditions(template, ctx));
@@ -400,7 +400,7 @@ export class CloudFormationEngine {
           this.resourceEvent(stack, current.get(id) as StackResource, 'UPDATE_COMPLETE');
         } catch (err) {
           // The resource keeps what the failed update gave it; the stack cannot say it rolled back.
-          const reason = reasonOf(err);
+          const reason = this.reasonOf(stack, err);
           current.set(id, { ...now, status: 'UPDATE_FAILED', reason, timestamp: new Date() });
           this.resourceEvent(stack, now, 'UPDATE_FAILED', reason);
           notReverted.push(id);
@@ -452,7 +452,7 @@ export class CloudFormationEngine {
     try {
       order = creationOrder(template, evaluateConditions(template, this.baseContext(template, parameters, stack.region, stack.name, stack.id)));
     } catch (err) {
-      stack.reason = reasonOf(err);
+      stack.reason = this.reasonOf(stack, err);
       return stack.name;
     }
     for (const id of order) {
@@ -464,7 +464,7 @@ export class CloudFormationEngine {
         record.props = orEmpty(resolveValue((resource.Properties ?? {}) as Json, ctx));
       } catch (err) {
         stack.resources.set(id, record);
-        this.resourceEvent(stack, record, 'CREATE_FAILED', reasonOf(err));
+        this.resourceEvent(stack, record, 'CREATE_FAILED', this.reasonOf(stack, err));
         if (!existing) stack.resources.delete(id);
         return id;
       }
@@ -488,7 +488,7 @@ export class CloudFormationEngine {
           stack.resources.set(id, { ...existing, props: record.props, state: created, status: 'UPDATE_COMPLETE', timestamp: new Date() });
           this.resourceEvent(stack, stack.resources.get(id) as StackResource, 'UPDATE_COMPLETE');
         } catch (err) {
-          this.resourceEvent(stack, existing, 'UPDATE_FAILED', reasonOf(err));
+          this.resourceEvent(stack, existing, 'UPDATE_FAILED', this.reasonOf(stack, err));
           return id;
         }
         continue;
@@ -506,7 +506,7 @@ export class CloudFormationEngine {
         this.resourceEvent(stack, record, 'CREATE_COMPLETE');
       } catch (err) {
         record.status = 'CREATE_FAILED';
-        record.reason = reasonOf(err);
+        record.reason = this.reasonOf(stack, err);
         this.resourceEvent(stack, record, 'CREATE_FAILED', record.reason);
         if (verb === 'UPDATE' && existing) stack.resources.set(id, existing);
         return id;
@@ -593,7 +593,7 @@ export class CloudFormationEngine {
       return true;
     } catch (err) {
       if (record) r.status = 'DELETE_FAILED';
-      this.resourceEvent(stack, r, 'DELETE_FAILED', reasonOf(err));
+      this.resourceEvent(stack, r, 'DELETE_FAILED', this.reasonOf(stack, err));
       return false;
     }
   }
@@ -610,8 +610,8 @@ export class CloudFormationEngine {
     const read: string[] = [];
     try {
       return resolveDynamicReferences(props, {
-        ssm: (name) => this.options.ssm.valueOf(stack.region, name),
-        secret: (id) => this.options.secrets.secretString(stack.region, id),
+        ssm: (name) => this.readSsm(stack.region, name),
+        secret: (id, version) => this.options.secrets.secretString(stack.region, id, version),
       }, read) as Props;
     } finally {
       for (const value of read) secrets.add(value);
@@ -632,7 +632,7 @@ export class CloudFormationEngine {
         });
       }
     } catch (err) {
-      stack.reason = reasonOf(err);
+      stack.reason = this.reasonOf(stack, err);
     }
     this.setStatus(stack, status);
     this.settled(stack);
@@ -670,6 +670,23 @@ export class CloudFormationEngine {
       // A listener's fault is not the stack's: its status stays what the operation made it.
       this.options.log(`[cloudformation] a stack-settled listener of ${stack.name} failed: ${this.mask(stack, messageOf(err))}`);
     }
+  }
+
+  /**
+   * An SSM parameter's value for a parameter type or an `ssm` reference. A SecureString is
+   * refused: CloudFormation never hands its plaintext out (AWS's words for an SSM-typed
+   * parameter, as aws-cdk#15135 reports them; ssm-secure is the reference for secure strings).
+   */
+  private readSsm(region: string, name: string): string | undefined {
+    if (this.options.ssm.typeOf(region, name) === 'SecureString') {
+      throw validationError(`Parameters [${name}] referenced by template have types not supported by CloudFormation.`);
+    }
+    return this.options.ssm.valueOf(region, name);
+  }
+
+  /** A failure's reason as the stack reports and keeps it: {@link reasonOf}, masked. */
+  private reasonOf(stack: Stack, err: unknown): string {
+    return this.mask(stack, reasonOf(err));
   }
 
   /** Text with every secret value the stack's references read replaced, as written and as JSON escapes it. */

@@ -716,15 +716,22 @@ const httpRoute: ResourceHandler = {
   },
 };
 
+/** AWS::SSM::Parameter's Type takes String and StringList only (the resource provider's words for SecureString). */
+function refuseSecureString(props: Props): void {
+  if (str(props.Type) === 'SecureString') throw new Error('SSM Parameters of type SecureString cannot be created using CloudFormation');
+}
+
 const ssmParameter: ResourceHandler = {
   async create(props, ctx) {
     // CloudFormation names a parameter `CFN-<logical id>-<12 random alphanumerics>`.
+    refuseSecureString(props);
     const name = str(props.Name) ?? `CFN-${ctx.logicalId}-${randomSuffix()}`;
     ctx.ssm.put(ctx.region, name, str(props.Value) ?? '', str(props.Type) ?? 'String');
     return { physicalId: name, attributes: { Type: str(props.Type) ?? 'String', Value: str(props.Value) ?? '' } };
   },
   async update(props, old, ctx) {
     if (!same(props.Name, old.props.Name)) return undefined;
+    refuseSecureString(props);
     ctx.ssm.put(ctx.region, old.state.physicalId, str(props.Value) ?? '', str(props.Type) ?? 'String');
     return { physicalId: old.state.physicalId, attributes: { Type: str(props.Type) ?? 'String', Value: str(props.Value) ?? '' } };
   },

@@ -128,6 +128,14 @@ export class IamService {
   }
 
   /**
+   * Whether the keys are those of a session of an execution role (whose calls are evaluated).
+   * @param accessKeyId the access key the request was signed with, if any
+   */
+  isSession(accessKeyId: string | undefined): boolean {
+    return accessKeyId !== undefined && this.sessions.has(accessKeyId);
+  }
+
+  /**
    * Whether the caller may make a call: a session of an execution role is evaluated against
    * that role's inline and attached policies; any other credentials are the account's own
    * (deploy scripts, the CLI, tests) and may do anything, as an administrator may.

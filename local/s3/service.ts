@@ -430,6 +430,8 @@ function byteRange(value: string, size: number): { start: number; end: number } 
   if (m[1] === '') {
     const suffix = Number(m[2]);
     if (suffix === 0) throw invalidRange(value, size);
+    // An empty object has no last bytes: the whole (empty) object, 200, as LocalStack's parse_range_header does.
+    if (size === 0) return undefined;
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(m[1]);

@@ -244,15 +244,18 @@ export class SecretsManagerService {
   }
 
   /**
-   * A secret's SecretString (what `{{resolve:secretsmanager:...}}` reads), or an error as
-   * GetSecretValue words it.
+   * A secret's SecretString (what `{{resolve:secretsmanager:...}}` reads): AWSCURRENT's, or the
+   * version a stage or id names; an error as GetSecretValue words it.
    * @param region the region
    * @param secretId name or ARN
+   * @param version a version stage or version id, as a reference names them
    */
-  secretString(region: string, secretId: string): string {
-    const value = current(this.live(region, secretId))?.SecretString;
-    if (value === undefined) throw invalidParameter('The secret has no SecretString.');
-    return value;
+  secretString(region: string, secretId: string, version: { stage?: string; versionId?: string } = {}): string {
+    const answer = this.getSecretValue({
+      SecretId: secretId, ...(version.stage && { VersionStage: version.stage }), ...(version.versionId && { VersionId: version.versionId }),
+    }, region) as { SecretString?: string };
+    if (answer.SecretString === undefined) throw invalidParameter('The secret has no SecretString.');
+    return answer.SecretString;
   }
 
   /**
@@ -394,11 +397,6 @@ export class SecretsManagerService {
 function newArn(region: string, name: string): string {
   const suffix = Array.from({ length: 6 }, () => SUFFIX_CHARS[randomInt(SUFFIX_CHARS.length)]).join('');
   return `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${name}-${suffix}`;
-}
-
-/** The version labelled AWSCURRENT, if any. */
-function current(secret: Secret): SecretVersion | undefined {
-  return [...secret.versions.values()].find((v) => v.stages.includes('AWSCURRENT'));
 }
 
 /** A request's secret value (undefined when it gives none), refusing a string and a binary together. */

@@ -114,6 +114,15 @@ export class SsmService {
   }
 
   /**
+   * A parameter's type (`String`, `StringList`, `SecureString`), or undefined when there is none.
+   * @param region the region
+   * @param name the parameter's name
+   */
+  typeOf(region: string, name: string): string | undefined {
+    return this.store(region).get(name)?.Type;
+  }
+
+  /**
    * Writes a parameter, overwriting it (for CloudFormation's AWS::SSM::Parameter).
    * @param region the region
    * @param name the name

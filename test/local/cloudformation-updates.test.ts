@@ -11,6 +11,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { APIGatewayClient, CreateRestApiCommand, GetRestApiCommand, UpdateRestApiCommand } from '@aws-sdk/client-api-gateway';
 import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DeleteFunctionCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { LocalStack } from '../../local/server';
 import type { StackSettledEvent } from '../../local/cloudformation/engine';
 import { clientConfig, nextEvent, startQuietStack } from './helpers';
@@ -227,6 +228,17 @@ describe('CloudFormation waiting for a Lambda function that does not settle', { 
     expect(await call('GetSecretValue', { SecretId: arn })).toMatchObject({ SecretString: 'value-2', VersionStages: ['AWSCURRENT'] });
     expect(await call('GetSecretValue', { SecretId: arn, VersionStage: 'AWSPREVIOUS' })).toMatchObject({ SecretString: 'value-1' });
     expect(await reasons(name, 'Secret')).not.toContain(REPLACED);
+
+    // A reference names a version by stage or id; one that is not there fails the resource.
+    await create(`${name}-ref`, one('P', 'AWS::SSM::Parameter', { Type: 'String', Value: `{{resolve:secretsmanager:${arn}:SecretString::AWSPREVIOUS}}` }));
+    const ssm = new SSMClient(clientConfig(stack));
+    expect((await ssm.send(new GetParameterCommand({ Name: await physicalId(`${name}-ref`, 'P') }))).Parameter?.Value).toBe('value-1');
+    ssm.destroy();
+    const missing = await settled(stack, `${name}-missing`, () => cfn.send(new CreateStackCommand({
+      StackName: `${name}-missing`, TemplateBody: one('P', 'AWS::SSM::Parameter', { Type: 'String', Value: `{{resolve:secretsmanager:${arn}:SecretString:::no-such-version}}` }),
+    })));
+    expect(missing.status).toBe('ROLLBACK_COMPLETE');
+    expect(await reasons(`${name}-missing`, 'P')).toContain("Secrets Manager can't find the specified secret value for VersionId: no-such-version");
 
     await update(name, one('Secret', 'AWS::SecretsManager::Secret', { Name: 'named-secret', Description: 'second', SecretString: 'value-2' }));
     const renamed = await physicalId(name, 'Secret');

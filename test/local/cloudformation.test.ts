@@ -445,6 +445,31 @@ describe('CloudFormation on the local stack', { timeout: 60_000 }, () => {
     expect(reasons).not.toContain(JSON.stringify(secretValue).slice(1, -1));
     // The template the stack keeps has the reference, never the value.
     expect((await cfn.send(new GetTemplateCommand({ StackName: end.stackId }))).TemplateBody).toContain('{{resolve:secretsmanager:');
+    // Without a rollback the failed resource stays, and the reason it keeps is masked too.
+    const kept = await settled(`${name}-kept`, () => cfn.send(new CreateStackCommand({ StackName: `${name}-kept`, TemplateBody: JSON.stringify(t), Capabilities: CAPABILITIES, DisableRollback: true })));
+    expect(kept.status).toBe('CREATE_FAILED');
+    const fn = (await cfn.send(new DescribeStackResourcesCommand({ StackName: `${name}-kept`, LogicalResourceId: 'Fn' }))).StackResources?.[0];
+    expect(fn?.ResourceStatus).toBe('CREATE_FAILED');
+    expect(fn?.ResourceStatusReason).toContain('"SECRET":"****"');
+    expect(fn?.ResourceStatusReason).not.toContain(JSON.stringify(secretValue).slice(1, -1));
+  });
+
+  it('never hands out a SecureString: refused as an SSM-typed parameter, as an ssm reference and as an AWS::SSM::Parameter type', async () => {
+    const plaintext = 'secure-plaintext-4711';
+    await ssm.send(new PutParameterCommand({ Name: '/test/secure', Value: plaintext, Type: 'SecureString' }));
+    // aws-cdk#15135 reports AWS's words for an SSM-typed parameter of a SecureString.
+    const typed = JSON.stringify({ Parameters: { P: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/test/secure' } }, Resources: { A: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { Ref: 'P' } } } } });
+    expect(await refusal(cfn.send(new CreateStackCommand({ StackName: 'cfn-secure', TemplateBody: typed }))))
+      .toEqual({ name: 'ValidationError', message: 'Parameters [/test/secure] referenced by template have types not supported by CloudFormation.' });
+    const referenced = await settled('cfn-secure', () => cfn.send(new CreateStackCommand({ StackName: 'cfn-secure', TemplateBody: parameters({ A: { Properties: { Value: '{{resolve:ssm:/test/secure}}' } } }) })));
+    expect(referenced.status).toBe('ROLLBACK_COMPLETE');
+    const log = await events('cfn-secure');
+    expect(log.find((e) => e.status === 'CREATE_FAILED')?.reason).toBe('Parameters [/test/secure] referenced by template have types not supported by CloudFormation.');
+    expect(JSON.stringify(log)).not.toContain(plaintext);
+    // The resource provider's words (aws-cloudformation-resource-providers-ssm#63).
+    const typedResource = await settled('cfn-secure-2', () => cfn.send(new CreateStackCommand({ StackName: 'cfn-secure-2', TemplateBody: parameters({ A: { Properties: { Type: 'SecureString' } } }) })));
+    expect(typedResource.status).toBe('ROLLBACK_COMPLETE');
+    expect((await events('cfn-secure-2')).find((e) => e.status === 'CREATE_FAILED')?.reason).toBe('SSM Parameters of type SecureString cannot be created using CloudFormation');
   });
 
   it('deletes without reading dynamic references: a parameter gone meanwhile does not stop the deletion', async () => {

@@ -178,6 +178,10 @@ describe('S3: what AWS does that the stack does not, and the rules it keeps', ()
     expect(await part('bytes=5-100')).toEqual([206, 'bytes 5-9/10', '56789']);
     expect(await refusal(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'k.txt', Range: 'bytes=1024-4096' }))))
       .toEqual({ name: 'InvalidRange', message: 'The requested range is not satisfiable', status: 416 });
+    // An empty object has no last bytes: the whole of it, 200.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'empty.txt', Body: '' }));
+    const empty = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'empty.txt', Range: 'bytes=-5' }));
+    expect([empty.$metadata.httpStatusCode, empty.ContentRange, await empty.Body?.transformToString()]).toEqual([200, undefined, '']);
   });
 
   it('lists with ListObjects (version 1) by marker, and pages past a common prefix in either version', async () => {
@@ -278,11 +282,12 @@ describe('SSM Parameter Store: SecureString, answers and paths', () => {
     expect((await ssm.send(new GetParameterCommand({ Name: '/secure/token' }))).Parameter?.Value).not.toBe(encrypted);
   });
 
-  // CloudFormation's {{resolve:ssm-secure:...}} and SSM-typed parameters read through valueOf.
-  it('gives CloudFormation a SecureString\'s plaintext in process', () => {
+  // In process, the stack's own CloudFormation reads a value and its type (and refuses a SecureString's).
+  it('gives the stack\'s CloudFormation a parameter\'s value and type in process', () => {
     const service = new SsmService({ defaultRegion: 'us-east-1', log: () => {} });
     service.put('us-east-1', '/in-process/secret', 'plain text', 'SecureString');
     expect(service.valueOf('us-east-1', '/in-process/secret')).toBe('plain text');
+    expect(service.typeOf('us-east-1', '/in-process/secret')).toBe('SecureString');
     expect(service.valueOf('eu-west-1', '/in-process/secret')).toBeUndefined();
   });
 
