@@ -180,6 +180,15 @@ function substitute(arg: Json, ctx: ResolveContext): string {
 }
 
 /**
+ * The variable names of an Fn::Sub string, trimmed: `${Name}` and `${Resource.Attribute}`
+ * (`${!Literal}` is text, not a variable).
+ * @param text the Fn::Sub string
+ */
+export function subVariables(text: string): string[] {
+  return [...text.matchAll(/\$\{([^}!][^}]*)\}/g)].map((m) => (m[1] ?? '').trim());
+}
+
+/**
  * The logical ids a value refers to (Ref, Fn::GetAtt, and the names in Fn::Sub strings),
  * among `known` (a template's resources); pseudo parameters and parameters are not.
  * @param value the template value
@@ -203,8 +212,8 @@ export function referencesOf(value: Json, known: ReadonlySet<string>): Set<strin
       const [text, variables] = typeof arg === 'string' ? [arg, undefined] : Array.isArray(arg) ? arg : [undefined, undefined];
       const vars = isObject(variables) ? variables : {};
       if (typeof text === 'string') {
-        for (const m of text.matchAll(/\$\{([^}!][^}]*)\}/g)) {
-          const name = (m[1] ?? '').trim().split('.')[0] ?? '';
+        for (const variable of subVariables(text)) {
+          const name = variable.split('.')[0] ?? '';
           if (!Object.hasOwn(vars, name) && known.has(name)) out.add(name);
         }
       }

@@ -5,7 +5,7 @@
  * Fn::Sub names, DependsOn).
  */
 import { validationError, templateFormatError, TemplateError } from './errors';
-import { NO_VALUE, referencesOf, resolveValue, type Json, type ResolveContext } from './intrinsics';
+import { NO_VALUE, referencesOf, resolveValue, subVariables, type Json, type ResolveContext } from './intrinsics';
 
 /** One resource of a template. */
 export interface TemplateResource {
@@ -131,11 +131,6 @@ export function parseTemplate(body: string): Template {
   return template;
 }
 
-/** The variable names of an Fn::Sub string (`${Name}` and `${Name.Attribute}`; `${!Literal}` is text). */
-function subNames(text: string): string[] {
-  return [...text.matchAll(/\$\{([^}!][^}]*)\}/g)].map((m) => (m[1] ?? '').trim());
-}
-
 /**
  * The names a value's Ref, Fn::GetAtt and Fn::Sub variables refer to: a dotted Sub variable
  * (`${Res.Attr}`) names the resource before the dot; the variables an Fn::Sub defines itself
@@ -156,7 +151,7 @@ function namesReferred(value: unknown, out = new Set<string>()): Set<string> {
       const [text, variables] = typeof arg === 'string' ? [arg, undefined] : Array.isArray(arg) ? [arg[0], arg[1]] : [undefined, undefined];
       const local = isObject(variables) ? variables : {};
       if (typeof text === 'string') {
-        for (const name of subNames(text)) {
+        for (const name of subVariables(text)) {
           if (Object.hasOwn(local, name)) continue;
           out.add(name.includes('.') ? (name.split('.')[0] ?? name) : name);
         }
