@@ -60,6 +60,16 @@ function signedFor(service: string): string {
   return `AWS4-HMAC-SHA256 Credential=${session.accessKeyId}/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=00`;
 }
 
+/** A JSON 1.1 call with the session, read raw: its status and the body as sent. */
+async function json11(service: string, target: string, input: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+  const answer = await fetch(stack.url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': target, Authorization: signedFor(service) },
+    body: JSON.stringify(input),
+  });
+  return { status: answer.status, body: await answer.json() };
+}
+
 beforeAll(async () => {
   ({ stack } = await startQuietStack());
   iam = new IAMClient(clientConfig(stack));
@@ -172,13 +182,9 @@ describe('SSM and a function\'s execution role', () => {
   });
 
   it('answers a refusal in the JSON 1.1 shape: 400 {"__type":"AccessDeniedException","message":...}', async () => {
-    const answer = await fetch(stack.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AmazonSSM.GetParameter', Authorization: signedFor('ssm') },
-      body: JSON.stringify({ Name: '/other/y' }),
+    expect(await json11('ssm', 'AmazonSSM.GetParameter', { Name: '/other/y' })).toEqual({
+      status: 400, body: { __type: 'AccessDeniedException', message: refusal('ssm:GetParameter', `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/other/y`) },
     });
-    expect(answer.status).toBe(400);
-    expect(await answer.json()).toEqual({ __type: 'AccessDeniedException', message: refusal('ssm:GetParameter', `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/other/y`) });
   });
 });
 
@@ -277,13 +283,9 @@ describe.skipIf(!existsSync(AWS) && !requireTools)('Secrets Manager and a functi
   });
 
   it('answers a refusal in the JSON 1.1 shape: 400 AccessDeniedException, its text in Message as Secrets Manager\'s error shapes name it', async () => {
-    const answer = await fetch(stack.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'secretsmanager.GetSecretValue', Authorization: signedFor('secretsmanager') },
-      body: JSON.stringify({ SecretId: 'other/secret' }),
-    });
-    expect(answer.status).toBe(400);
     // test_secretsmanager.snapshot.json records `Message` at the top of each parsed error.
-    expect(await answer.json()).toEqual({ __type: 'AccessDeniedException', Message: refusal('secretsmanager:GetSecretValue', 'other/secret') });
+    expect(await json11('secretsmanager', 'secretsmanager.GetSecretValue', { SecretId: 'other/secret' })).toEqual({
+      status: 400, body: { __type: 'AccessDeniedException', Message: refusal('secretsmanager:GetSecretValue', 'other/secret') },
+    });
   });
 });
