@@ -72,7 +72,19 @@ export const PROXY_ENV = {
   resultsPath: 'RESULTS_PATH',
   /** `IDEMPOTENCY_CALLER_HEADERS`: more headers that identify a caller. */
   idempotencyCallerHeaders: 'IDEMPOTENCY_CALLER_HEADERS',
+  /** `TALKER_INVOCATION_TYPE`: how the Proxy invokes the Talker for a request that waits. */
+  talkerInvocationType: 'TALKER_INVOCATION_TYPE',
 } as const;
+
+/**
+ * How the Proxy invokes the Talker for a request that waits: `RequestResponse` (the Proxy waits
+ * for the Talker's answer, which carries Main's response, until its window ends) or `Event`
+ * (queued; the Proxy polls the task table for the outcome).
+ */
+export type TalkerInvocationType = 'RequestResponse' | 'Event';
+
+/** The Talker's invocation types, as Lambda spells them. */
+export const TALKER_INVOCATION_TYPES = ['RequestResponse', 'Event'] as const satisfies readonly TalkerInvocationType[];
 
 /** The Talker's environment variables, by what each sets. */
 export const TALKER_ENV = {
@@ -226,6 +238,14 @@ export interface ProxyConfig {
   streamIdleTimeoutMs: number;
   /** `POLL_INITIAL_MS` (25), `POLL_MAX_MS` (220), `POLL_FACTOR` (1.5). */
   poll: PollPolicy;
+  /**
+   * `TALKER_INVOCATION_TYPE` (default `RequestResponse`): how a request that waits invokes its
+   * Talker. `RequestResponse` waits for the Talker's answer until the window ends, so a job that
+   * ends inside the window needs no status read at all; a throttled invoke falls back to
+   * `Event`, and the Talker runs on when the window ends first. `Event` queues the Talker and
+   * polls the table, as a `Prefer: respond-async` request always does.
+   */
+  talkerInvocationType: TalkerInvocationType;
   /** `TASK_TTL_SECONDS` (default 3600): lifetime of a task row; also the validity of signed links. */
   taskTtlSeconds: number;
   /** `PENDING_TIMEOUT_SECONDS` (default 300): a task no Talker claimed by then counts as lost. */
@@ -299,6 +319,15 @@ function choice<T extends string>(env: Environment, name: string, allowed: reado
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   const value = allowed.find((option) => option === raw.toUpperCase() || option === raw.toLowerCase());
+  if (value === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return value;
+}
+
+/** A choice of mixed-case names (`RequestResponse`), matched without regard to case. */
+function named<T extends string>(env: Environment, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = allowed.find((option) => option.toLowerCase() === raw.toLowerCase());
   if (value === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   return value;
 }
@@ -396,6 +425,7 @@ export function loadProxyConfig(env: Environment = process.env, options: ProxyCo
     endpointType,
     streamIdleTimeoutMs,
     poll,
+    talkerInvocationType: named(env, PROXY_ENV.talkerInvocationType, TALKER_INVOCATION_TYPES, 'RequestResponse'),
     taskTtlSeconds: integer(env, PROXY_ENV.taskTtlSeconds, 3600, 60, 7 * 24 * 3600),
     pendingTimeoutMs: integer(env, PROXY_ENV.pendingTimeoutSeconds, 300, 1, 6 * 3600) * 1000,
     resultGraceSeconds: integer(env, PROXY_ENV.resultGraceSeconds, 60, 0, 24 * 3600),

@@ -42,7 +42,7 @@ export class InvokeError extends Error {
   }
 }
 
-/** Options of {@link FunctionInvoker.invokeAsync}. */
+/** Options of {@link FunctionInvoker.invokeAsync} and {@link FunctionInvoker.invokeSync}. */
 export interface InvokeOptions {
   /** Abandons the invoke when it aborts. */
   signal?: AbortSignal;
@@ -58,8 +58,12 @@ export interface FunctionInvoker {
    * event is then unknown.
    */
   invokeAsync(functionName: string, payload: string, options?: InvokeOptions): Promise<void>;
-  /** Runs a synchronous (`RequestResponse`) invoke and returns the function's answer. */
-  invokeSync(functionName: string, payload: string, options?: { signal?: AbortSignal }): Promise<SyncInvokeResult>;
+  /**
+   * Runs a synchronous (`RequestResponse`) invoke and returns the function's answer. A call that
+   * the signal aborts rejects with an `aborted` {@link InvokeError}; the function, once started,
+   * runs on to its end (Lambda does not stop an invocation whose caller has gone).
+   */
+  invokeSync(functionName: string, payload: string, options?: InvokeOptions): Promise<SyncInvokeResult>;
 }
 
 const THROTTLE_NAMES = new Set(['TooManyRequestsException', 'ThrottlingException', 'EC2ThrottledException']);
@@ -110,11 +114,14 @@ export class LambdaInvoker implements FunctionInvoker {
   }
 
   /** {@inheritDoc FunctionInvoker.invokeSync} */
-  async invokeSync(functionName: string, payload: string, options: { signal?: AbortSignal } = {}): Promise<SyncInvokeResult> {
+  async invokeSync(functionName: string, payload: string, options: InvokeOptions = {}): Promise<SyncInvokeResult> {
     try {
       const out = await this.client.send(
         new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(payload, 'utf8') }),
-        options.signal ? { abortSignal: options.signal } : {},
+        {
+          ...(options.signal && { abortSignal: options.signal }),
+          ...(options.attemptTimeoutMs !== undefined && { requestTimeout: options.attemptTimeoutMs }),
+        },
       );
       const result: SyncInvokeResult = { payload: out.Payload ?? new Uint8Array() };
       if (out.FunctionError) result.functionError = out.FunctionError;

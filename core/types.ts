@@ -13,7 +13,8 @@ export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 export type PayloadFormat = '1.0' | '2.0';
 
 /**
- * What the Proxy sends to the Talker with an asynchronous (`Event`) invoke.
+ * What the Proxy sends to the Talker, with a synchronous (`RequestResponse`) or an asynchronous
+ * (`Event`) invoke.
  *
  * `event` is the original API Gateway event, unchanged: Main receives exactly it.
  */
@@ -22,4 +23,9 @@ export interface TalkerPayload {
   requestId: string;
   /** The original API Gateway event. */
   event: ApiGatewayEvent;
+  /**
+   * Set by a Proxy that waits for the Talker's answer (a synchronous invoke): the Talker then
+   * also returns Main's response in its answer, when it fits, besides storing it.
+   */
+  returnResult?: true;
 }

@@ -107,14 +107,29 @@ async function freeKey(rt: ProxyRuntime, call: ProxyCall, view: TaskStatusView):
   });
 }
 
-/** Main's answer, retired after it is read. */
+/**
+ * Answers with Main's response, after retiring its task (so that its links stop working once the
+ * grace period ends).
+ *
+ * @param rt - the runtime
+ * @param call - the call
+ * @param requestId - the task
+ * @param text - Main's response, as Main returned it (JSON text)
+ * @param createdAt - when the task was made (epoch ms), for the log
+ * @param position - where the caller is in its chain, for the log
+ * @param reads - the status reads the request made, for the log
+ */
+export async function handOver(rt: ProxyRuntime, call: ProxyCall, requestId: string, text: string, createdAt: number, position: ChainPosition, reads: number): Promise<Answer> {
+  await retireQuietly(rt, call, requestId, true);
+  rt.logger.info('result delivered', { requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - createdAt, resultBytes: text.length, reads });
+  return { main: JSON.parse(text) as MainPayload };
+}
+
+/** Main's answer, read from the table and retired. */
 async function deliver(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: TaskStatusView, position: ChainPosition, reads: number): Promise<Answer | undefined> {
   const stored = await rt.store.readResult(task.requestId, call.deadline.storeCall());
   if (!stored) return undefined;
-  const text = decodeResult(stored);
-  await retireQuietly(rt, call, task.requestId, true);
-  rt.logger.info('result delivered', { requestId: task.requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - view.createdAt, resultBytes: text.length, reads });
-  return { main: JSON.parse(text) as MainPayload };
+  return handOver(rt, call, task.requestId, decodeResult(stored), view.createdAt, position, reads);
 }
 
 function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, failure: TaskFailure, position: ChainPosition, elapsedMs: number, neverStarted = false): Answer {

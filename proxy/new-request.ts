@@ -1,6 +1,8 @@
 /**
  * A new request: it gets a task (a RequestID and a link token), an `Idempotency-Key` reservation
- * when it carries one, and a Talker; then the Proxy waits for it inside the window.
+ * when it carries one, and a Talker; then the Proxy waits for it inside the window, on the
+ * Talker's own answer when it invoked the Talker synchronously (`talker-call.ts`), otherwise on
+ * the table.
  *
  * Until the Talker has the task, nothing has run: every failure up to there withdraws the task
  * and releases the key, and answers 503 "try again". Once the Talker may have it, the answer is
@@ -16,8 +18,9 @@ import { apiKeyMatches, hashLinkToken } from '../core/secrets';
 import { accepted, proxyError, serviceUnavailable } from '../core/responses';
 import { endedWithoutMain, StoreUnavailableError, type IdempotencyReservation, type TaskStatusView } from '../core/task-store';
 import type { ApiGatewayEvent, TalkerPayload } from '../core/types';
-import { waitAndAnswer, whenStoreFails } from './answer';
+import { handOver, waitAndAnswer, whenStoreFails } from './answer';
 import { answerStyle, linkTo, type Answer, type ProxyCall, type ProxyRuntime, type TaskLink } from './runtime';
+import { dispatchTalker, type Dispatch } from './talker-call';
 
 /** The key a request carries, as stored. */
 interface KeyedRequest {
@@ -94,7 +97,7 @@ async function joinTask(rt: ProxyRuntime, call: ProxyCall, requestId: string): P
  * @param event - the original event, for Main
  */
 export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event: ApiGatewayEvent): Promise<Answer> {
-  const { config, store, invoker, clock, logger } = rt;
+  const { config, store, clock, logger } = rt;
   const { request, prefs } = call;
   if (config.apiKey !== undefined && (request.method === 'GET' || request.method === 'HEAD')) {
     const given = request.query.get('api-key');
@@ -157,11 +160,15 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     return whenStoreFails(rt, call, undefined);
   }
 
+  const position = { hop: 0, mode: 'redirect' } as const;
+  const window = prefs.respondAsync ? undefined : call.deadline.window(config.waitMs, prefs);
+  let dispatch: Dispatch = { kind: 'in-table' };
   try {
-    await invoker.invokeAsync(config.talkerFunctionName, body, call.deadline.dispatchCall());
+    dispatch = await dispatchTalker(rt, call, payload, window);
   } catch (error) {
     if (!(error instanceof InvokeError)) throw error;
     logger.warn('talker invoke failed', { requestId, kind: error.kind, error: error.message });
+    // The Talker may have claimed the task and even finished it: the table says which.
     const fate = await withdraw(rt, call, requestId, keyed);
     if (fate === 'unknown') {
       // The Talker may have the task, or may never get it: give the continuation, so that the
@@ -177,12 +184,14 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     logger.info('the Talker claimed the task although its invoke failed', { requestId });
   }
   logger.info('request accepted', { requestId, method: request.method, format: request.format, bodyBytes: request.bodyBytes, async: prefs.respondAsync });
-  if (prefs.respondAsync) {
+  if (window === undefined) {
     return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, 'respond-async') };
   }
+  if (dispatch.kind === 'response') return handOver(rt, call, requestId, dispatch.text, now, position, 0);
+  // A window already over (the Talker runs on) gets one read: the continuation's progress.
   return waitAndAnswer(rt, call, task, {
-    window: call.deadline.window(config.waitMs, prefs),
-    position: { hop: 0, mode: 'redirect' },
+    window,
+    position,
     // The task was just written: absent means its result went to a repeat of this request (same
     // Idempotency-Key) and was retired, or the table lost it.
     absent: () => proxyError('NOT_FOUND', style, { message: 'The request\'s task is gone: its result was delivered to a repeat of this request, or the table lost it.' }),

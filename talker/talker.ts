@@ -1,7 +1,8 @@
 /**
  * The Talker: claims a task, runs Main synchronously with the original event, and records
- * the outcome. It never throws: Lambda retries a failed asynchronous invoke, and a retry
- * would run Main again.
+ * the outcome. A Proxy that invoked it synchronously also gets Main's response in the Talker's
+ * answer. It never throws: Lambda retries a failed asynchronous invoke, and a retry would run
+ * Main again.
  *
  * @module
  */
@@ -52,7 +53,21 @@ export interface TalkerCreated {
   storedBytes: number;
   /** `identity` or `gzip`. */
   encoding: string;
+  /**
+   * Main's response as Main returned it (JSON text), when the payload asked for it
+   * (`returnResult`, a Proxy waiting on a synchronous invoke) and the answer stays within
+   * {@link MAX_RETURNED_RESPONSE_BYTES}. It is never logged.
+   */
+  response?: string;
 }
+
+/**
+ * The largest answer a Talker returns, Main's response included: a little under Lambda's 6 MB
+ * limit for a synchronous response (6,291,556 bytes), above which Lambda would replace the
+ * answer with a `Function.ResponseSizeTooLarge` error. A larger response is only stored, and the
+ * Proxy reads it from the table.
+ */
+export const MAX_RETURNED_RESPONSE_BYTES = 6_000_000;
 
 /** Main could not give a usable answer; the task is FAILED. */
 export interface TalkerFailed {
@@ -232,10 +247,19 @@ export function classifyMainAnswer(answer: SyncInvokeResult | TaskFailure, forma
   return { kind: 'result', result: encoded.result, rawBytes: encoded.rawBytes };
 }
 
-function isPayload(value: unknown): value is { requestId: string; event: ApiGatewayEvent } {
+function isPayload(value: unknown): value is { requestId: string; event: ApiGatewayEvent; returnResult?: unknown } {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   return typeof record['requestId'] === 'string' && UUID.test(record['requestId']) && typeof record['event'] === 'object' && record['event'] !== null;
+}
+
+/** Adds Main's response to the Talker's answer when the whole answer fits Lambda's limit. */
+function withResponse(created: TalkerCreated, payload: Uint8Array): void {
+  // JSON escapes can make the text longer than Main's bytes: measure the answer as Lambda will.
+  if (payload.byteLength >= MAX_RETURNED_RESPONSE_BYTES) return;
+  const response = Buffer.from(payload).toString('utf8');
+  const size = Buffer.byteLength(JSON.stringify({ ...created, response }), 'utf8');
+  if (size <= MAX_RETURNED_RESPONSE_BYTES) created.response = response;
 }
 
 /**
@@ -304,6 +328,7 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
       return { outcome: 'SKIPPED', reason: 'the payload is not {requestId, event}' };
     }
     const { requestId, event } = payload;
+    const returnResult = payload.returnResult === true;
     const start = clock.now();
     const endOfLife = start + context.getRemainingTimeInMillis();
     const stopAt = endOfLife - config.safetyMarginMs;
@@ -328,7 +353,10 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
         store.completeTask(requestId, result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy }, { signal }),
       );
       if (!saved) return { outcome: 'SKIPPED', requestId, reason: 'the task was no longer running when Main answered' };
-      return { outcome: 'CREATED', requestId, mainMs, resultBytes: rawBytes, storedBytes: result.body.byteLength, encoding: result.encoding };
+      const created: TalkerCreated = { outcome: 'CREATED', requestId, mainMs, resultBytes: rawBytes, storedBytes: result.body.byteLength, encoding: result.encoding };
+      // Stored first, returned second: a Proxy that left at its window's end finds it in the table.
+      if (returnResult) withResponse(created, (answer as SyncInvokeResult).payload);
+      return created;
     }
     const { failure } = verdict;
     await persist('record failure', requestId, writeBy, (signal) => store.failTask(requestId, failure, clock.now(), ['RUNNING'], { signal, claimedBy }));
@@ -346,8 +374,9 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
     }
     // The logger keeps `message` for its own text and drops a field of that name: the failure's
     // details go out as `detail`.
+    // Main's response is the caller's data, never a log's.
     const { outcome: result, ...rest } = outcome;
-    const { message: detail, ...details } = rest as typeof rest & { message?: string };
+    const { message: detail, response: _response, ...details } = rest as typeof rest & { message?: string; response?: string };
     const fields = { outcome: result, ...details, ...(detail !== undefined && { detail }) };
     if (result === 'SKIPPED') logger.warn('talker skipped', fields);
     else logger.info('talker finished', fields);

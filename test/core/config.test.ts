@@ -19,7 +19,10 @@ describe('loadProxyConfig', () => {
       showErrorDetails: false,
       browserHopsBeforePage: 15,
       maxAsyncPayloadBytes: 1_048_576,
+      talkerInvocationType: 'RequestResponse',
     });
+    expect(loadProxyConfig({ ...base, TALKER_INVOCATION_TYPE: 'event' }).talkerInvocationType).toBe('Event');
+    expect(loadProxyConfig({ ...base, TALKER_INVOCATION_TYPE: 'REQUESTRESPONSE' }).talkerInvocationType).toBe('RequestResponse');
     expect(config.apiKey).toBeUndefined();
     expect(config.signingKey).toBeUndefined();
     expect(config.corsAllowOrigin).toBeUndefined();
@@ -39,6 +42,7 @@ describe('loadProxyConfig', () => {
     [{ ...base, CORS_ALLOW_ORIGIN: 'example.com/path' }, 'CORS_ALLOW_ORIGIN must be "*" or an origin'],
     [{ ...base, SHOW_ERROR_DETAILS: 'maybe' }, 'SHOW_ERROR_DETAILS must be true or false'],
     [{ ...base, BROWSER_HOPS_BEFORE_PAGE: '20' }, 'BROWSER_HOPS_BEFORE_PAGE must be a whole number from 0 to 19'],
+    [{ ...base, TALKER_INVOCATION_TYPE: 'sync' }, 'TALKER_INVOCATION_TYPE must be one of RequestResponse, Event, got "sync"'],
     [{ ...base, IDEMPOTENCY_CALLER_HEADERS: 'x-tenant, bad header' }, 'IDEMPOTENCY_CALLER_HEADERS must be a comma-separated list of header names, got "bad header"'],
   ])('fails at cold start with a message naming the variable (%j)', (env, message) => {
     expect(() => loadProxyConfig(env)).toThrow(ConfigError);

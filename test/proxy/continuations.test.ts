@@ -159,7 +159,7 @@ describe('after delivery', () => {
 
 describe('duplicate delivery of the Talker\'s event', () => {
   it('runs Main once when the same event arrives twice', async () => {
-    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '0.1' } })).main(async () => {
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '0.1', TALKER_INVOCATION_TYPE: 'Event' } })).main(async () => {
       await sleep(300);
       return { statusCode: 200, body: 'one run' };
     });

@@ -207,7 +207,8 @@ describe('5. every call is bounded by the answer deadline', () => {
   });
 
   it('a table that hangs right after a CREATED status read: the continuation before the cut-off, then the result', async () => {
-    kit = (await Kit.start({ wiring: 'production', proxyEnv })).main(countingMain(200));
+    // A queued Talker: the first hop reads the result from the table (a synchronous one returns it).
+    kit = (await Kit.start({ wiring: 'production', proxyEnv: { ...proxyEnv, TALKER_INVOCATION_TYPE: 'Event' } })).main(countingMain(200));
     // Hold the result's read (a GetItem of the <id>#result item), nothing else.
     kit.dynamo?.stallWhen((chunk) => chunk.includes('DynamoDB_20120810.GetItem') && chunk.includes('#result'));
     const answer = await beforeCutoff(kit.call(get(url)), CUTOFF_MS);
@@ -389,7 +390,8 @@ describe('9. a LOST verdict that loses a race does not break a signed link', () 
         };
       },
     });
-    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', SIGNING_SECRET: 'a-signing-secret-of-at-least-32-characters!' }, wrapProxyStore: wrap })).main(countingMain(100));
+    // A queued Talker that is lost, so that only the wrapped store's late Talker records anything.
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', SIGNING_SECRET: 'a-signing-secret-of-at-least-32-characters!', TALKER_INVOCATION_TYPE: 'Event' }, wrapProxyStore: wrap })).main(countingMain(100));
     kit.lambda.drop.add(TALKER);
     const answer = await kit.call(get(url));
     expect(raced).toBe(1);
@@ -533,7 +535,7 @@ describe('review: keys, withdrawals and records', () => {
         };
       },
     });
-    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', RESULT_GRACE_SECONDS: '0' }, wrapProxyStore: wrap })).main(countingMain(50));
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', RESULT_GRACE_SECONDS: '0', TALKER_INVOCATION_TYPE: 'Event' }, wrapProxyStore: wrap })).main(countingMain(50));
     kit.lambda.drop.add(TALKER);
     const answer = await kit.call(get(url));
     expect(answer).toEqual({ statusCode: 200, body: 'stored before dying' });
@@ -602,7 +604,7 @@ describe('review: keys, withdrawals and records', () => {
   });
 
   it('a LOST task that no Talker ever started says that nothing ran', async () => {
-    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '3', PENDING_TIMEOUT_SECONDS: '1' } })).main(countingMain(50));
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '3', PENDING_TIMEOUT_SECONDS: '1', TALKER_INVOCATION_TYPE: 'Event' } })).main(countingMain(50));
     kit.lambda.drop.add(TALKER);
     const lost = await kit.call(post('{"n":11}', { 'Idempotency-Key': 'k-never' }));
     expect(lost.statusCode).toBe(504);

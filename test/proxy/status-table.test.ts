@@ -72,7 +72,8 @@ describe('failures of Main', () => {
   });
 
   it('answers 504 when the Talker\'s own time runs out before Main answers', async () => {
-    kit = (await Kit.start({ talkerTimeoutMs: 3400, talkerEnv: { SAFETY_MARGIN_MS: '3000' } })).main(() => new Promise(() => undefined));
+    // Main never answers; its own timeout (2 s) ends it after the Talker has given up.
+    kit = (await Kit.start({ talkerTimeoutMs: 3400, mainTimeoutMs: 2000, talkerEnv: { SAFETY_MARGIN_MS: '3000' } })).main(() => new Promise(() => undefined));
     const answer = await kit.call(get(url));
     expect(answer.statusCode).toBe(504);
     expect(errorOf(answer).code).toBe('TALKER_TIMEOUT');
@@ -89,8 +90,9 @@ describe('failures of Main', () => {
 });
 
 describe('lost tasks', () => {
+  // A queued (Event) Talker can be lost; a synchronous invoke answers, which talker-call.test.ts covers.
   it('answers 504 when no Talker ever picks the request up', async () => {
-    kit = (await Kit.start({ proxyEnv: { PENDING_TIMEOUT_SECONDS: '1', WAIT_SECONDS: '5' } })).main(async () => ({ statusCode: 200, body: '' }));
+    kit = (await Kit.start({ proxyEnv: { PENDING_TIMEOUT_SECONDS: '1', WAIT_SECONDS: '5', TALKER_INVOCATION_TYPE: 'Event' } })).main(async () => ({ statusCode: 200, body: '' }));
     kit.lambda.drop.add(TALKER);
     const answer = await kit.call(get(url));
     expect(answer.statusCode).toBe(504);
@@ -99,7 +101,7 @@ describe('lost tasks', () => {
   });
 
   it('answers 504 when the Talker dies while Main runs (its deadline passes)', async () => {
-    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5' } })).main(async () => ({ statusCode: 200, body: '' }));
+    kit = (await Kit.start({ proxyEnv: { WAIT_SECONDS: '5', TALKER_INVOCATION_TYPE: 'Event' } })).main(async () => ({ statusCode: 200, body: '' }));
     kit.lambda.drop.add(TALKER);
     // A Talker that claims the task and then dies: its deadline is one second away.
     kit.configure({ WAIT_SECONDS: '0.1' });

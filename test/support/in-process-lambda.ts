@@ -25,9 +25,19 @@ export class InProcessLambda implements FunctionInvoker {
   readonly calls: Array<{ name: string; type: 'Event' | 'RequestResponse'; payload: string }> = [];
   /** Set to make the next invokes of a function fail before running. */
   readonly refuse = new Map<string, InvokeError>();
-  /** Set to drop Event invokes of a function silently (a lost async event). */
+  /** Set to make the next RequestResponse invokes of a function fail before running; Event invokes run. */
+  readonly refuseSync = new Map<string, InvokeError>();
+  /**
+   * Set to make RequestResponse invokes of a function end with this function error before the
+   * handler runs (a runtime that exits during its init: `Runtime.ExitError`).
+   */
+  readonly crash = new Map<string, string>();
+  /** Set to drop Event invokes of a function silently (a lost async event); RequestResponse invokes are not dropped. */
   readonly drop = new Set<string>();
-  /** Set to run Event invokes of a function but answer with this error (Lambda took the event, its answer was lost). */
+  /**
+   * Set to run invokes of a function but answer with this error (Lambda took the event, its
+   * answer was lost); a RequestResponse invoke fails once the function has ended.
+   */
   readonly loseAnswer = new Map<string, InvokeError>();
   private readonly running = new Set<Promise<unknown>>();
 
@@ -60,10 +70,18 @@ export class InProcessLambda implements FunctionInvoker {
 
   async invokeSync(name: string, payload: string, options: { signal?: AbortSignal } = {}): Promise<SyncInvokeResult> {
     this.calls.push({ name, type: 'RequestResponse', payload });
-    const refusal = this.refuse.get(name);
+    const refusal = this.refuse.get(name) ?? this.refuseSync.get(name);
     if (refusal) throw refusal;
     const fn = this.lookup(name);
+    const crash = this.crash.get(name);
+    if (crash !== undefined) return errorResult({ errorType: crash, errorMessage: `RequestId: ${randomUUID()} Error: Runtime exited with error: exit status 1` });
     const run = this.run(fn, name, payload);
+    // A caller that stops waiting does not stop the function: idle() waits for it too.
+    const settled = run.catch(() => undefined);
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
+    const lost = this.loseAnswer.get(name);
+    if (lost) return run.then(() => Promise.reject(lost));
     if (!options.signal) return run;
     const signal = options.signal;
     return new Promise<SyncInvokeResult>((resolve, reject) => {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkMainResponse, classifyMainAnswer, createTalker, failureFromFunctionError } from '../../talker/talker';
+import { checkMainResponse, classifyMainAnswer, createTalker, failureFromFunctionError, MAX_RETURNED_RESPONSE_BYTES } from '../../talker/talker';
 import { loadTalkerConfig } from '../../core/config';
 import { StoreUnavailableError, type TaskStore } from '../../core/task-store';
-import { silentLogger } from '../../core/logger';
+import { silentLogger, type KitLogger } from '../../core/logger';
+import { MemoryTaskStore } from '../../core/memory-task-store';
 import { InProcessLambda } from '../support/in-process-lambda';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -110,5 +111,43 @@ describe('the Talker', () => {
     for (const payload of [null, 'x', { requestId: 'nope', event: {} }, { requestId: '3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e6f' }]) {
       expect((await talker(payload, context)).outcome).toBe('SKIPPED');
     }
+  });
+
+  it('returns Main\'s response only to a Proxy that asked (returnResult), after storing it, and never logs it', async () => {
+    const secret = 'the-callers-own-data-7f3a';
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = (message: string, fields?: Record<string, unknown>) => lines.push({ message, ...fields });
+    const logger: KitLogger = { info: capture, warn: capture, error: capture };
+    const lambda = new InProcessLambda().register('main', () => ({ statusCode: 200, body: secret }));
+    const store = new MemoryTaskStore();
+    const talker = createTalker({ config, store, invoker: lambda, logger });
+    const run = async (requestId: string, returnResult: boolean) => {
+      const now = Date.now();
+      await store.createTask({ requestId, createdAt: now, pendingDeadline: now + 60_000, expiresAt: Math.floor(now / 1000) + 600, tokenHash: 'h' });
+      return talker({ requestId, event: {}, ...(returnResult && { returnResult: true }) }, context);
+    };
+    const asked = await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e60', true);
+    expect(asked).toMatchObject({ outcome: 'CREATED', response: JSON.stringify({ statusCode: 200, body: secret }) });
+    expect(await store.readResult('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e60')).toBeDefined();
+    const queued = await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e61', false);
+    expect(queued.outcome).toBe('CREATED');
+    expect(queued).not.toHaveProperty('response');
+    expect(lines.filter((line) => line['message'] === 'talker finished')).toHaveLength(2);
+    expect(JSON.stringify(lines)).not.toContain(secret);
+  });
+
+  it('leaves out a response too large for Lambda\'s synchronous answer: the Proxy reads it from the table', async () => {
+    // 6.1 MB of one letter: Main may return it, a row holds it compressed, the Talker's answer cannot carry it.
+    const body = 'a'.repeat(6_100_000);
+    const lambda = new InProcessLambda().register('main', () => ({ statusCode: 200, body }));
+    const store = new MemoryTaskStore();
+    const talker = createTalker({ config, store, invoker: lambda, logger: silentLogger });
+    const requestId = '3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e62';
+    const now = Date.now();
+    await store.createTask({ requestId, createdAt: now, pendingDeadline: now + 60_000, expiresAt: Math.floor(now / 1000) + 600, tokenHash: 'h' });
+    const outcome = await talker({ requestId, event: {}, returnResult: true }, context);
+    expect(outcome).toMatchObject({ outcome: 'CREATED', resultBytes: 6_100_028, encoding: 'gzip' });
+    expect(outcome).not.toHaveProperty('response');
+    expect(MAX_RETURNED_RESPONSE_BYTES).toBeLessThan(6_291_556);
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * Handing a new request's task to its Talker.
+ *
+ * A request that waits invokes the Talker synchronously (`RequestResponse`) and waits for its
+ * answer until the window ends: when Main ends inside the window, its response comes back in
+ * the Talker's answer, and the request needs no status read and no result read. The Talker
+ * still claims the task (so Main runs once) and stores the result before it answers (so a
+ * Proxy that left finds it in the table). Everything else comes back to the table:
+ *
+ * - the window ends first: the Talker runs on (Lambda does not stop an invocation whose caller
+ *   has gone), and one status read gives the continuation its progress (or finds the outcome
+ *   recorded at the last moment);
+ * - Lambda throttles the synchronous invoke: the Talker is queued (`Event`) instead, which
+ *   Lambda accepts and retries itself;
+ * - the Talker answers without Main's response (Main failed, the task was claimed already, or
+ *   the response was too large to return): the table holds the outcome;
+ * - the Talker itself failed (a function error: its init failed, it crashed): that is a refused
+ *   invoke, and the caller withdraws the task, which succeeds only when the Talker never claimed it.
+ *
+ * A `Prefer: respond-async` request, a window too short to be worth waiting on, and
+ * `TALKER_INVOCATION_TYPE=Event` queue the Talker and leave the rest to the table.
+ *
+ * @module
+ */
+import { InvokeError, type SyncInvokeResult } from '../core/invoker';
+import type { TalkerPayload } from '../core/types';
+import type { WaitWindow } from './deadline';
+import type { ProxyCall, ProxyRuntime } from './runtime';
+
+/** The shortest window worth a synchronous invoke, in ms: a shorter one (`Prefer: wait=0`) queues the Talker. */
+export const MIN_SYNC_WINDOW_MS = 250;
+
+/** Main's response, returned by the Talker inside the window. */
+export interface TalkerResponded {
+  /** Always `response`. */
+  kind: 'response';
+  /** Main's response as Main returned it (JSON text). */
+  text: string;
+}
+
+/**
+ * The Talker was queued, answered without Main's response, or still runs at the window's end:
+ * the table holds (or will hold) the outcome.
+ */
+export interface TalkerOutcomeInTable {
+  /** Always `in-table`. */
+  kind: 'in-table';
+}
+
+/** How handing the task to the Talker ended. */
+export type Dispatch = TalkerResponded | TalkerOutcomeInTable;
+
+/** What a Talker's answer says, as far as the Proxy reads it. */
+interface TalkerAnswer {
+  outcome?: unknown;
+  requestId?: unknown;
+  response?: unknown;
+}
+
+/**
+ * Reads the Talker's answer: Main's response when the Talker returned it for this task,
+ * otherwise the table has the outcome.
+ *
+ * @param answer - Lambda's answer to the synchronous invoke
+ * @param requestId - the task the Talker was given
+ */
+export function readTalkerAnswer(answer: SyncInvokeResult, requestId: string): Dispatch {
+  if (answer.functionError !== undefined) return { kind: 'in-table' };
+  let parsed: TalkerAnswer;
+  try {
+    parsed = JSON.parse(Buffer.from(answer.payload).toString('utf8')) as TalkerAnswer;
+  } catch {
+    return { kind: 'in-table' };
+  }
+  // Only the answer for this very task: one caller never receives another's result.
+  if (parsed?.outcome === 'CREATED' && parsed.requestId === requestId && typeof parsed.response === 'string') {
+    return { kind: 'response', text: parsed.response };
+  }
+  return { kind: 'in-table' };
+}
+
+/**
+ * Hands the task to the Talker: waits for its answer inside the window, or queues it.
+ *
+ * @param rt - the runtime
+ * @param call - the call
+ * @param payload - the task and the original event
+ * @param window - the wait window; none for a request that does not wait (`respond-async`)
+ * @throws {@link InvokeError} when Lambda refused the Talker, the invoke failed, or the Talker
+ *   itself failed: whether the Talker has the task is then for the table to say
+ */
+export async function dispatchTalker(rt: ProxyRuntime, call: ProxyCall, payload: TalkerPayload, window: WaitWindow | undefined): Promise<Dispatch> {
+  const { config, invoker, clock, logger } = rt;
+  const name = config.talkerFunctionName;
+  const queue = async (): Promise<Dispatch> => {
+    await invoker.invokeAsync(name, JSON.stringify(payload), call.deadline.dispatchCall());
+    return { kind: 'in-table' };
+  };
+  const left = window === undefined ? 0 : window.until - clock.now();
+  if (window === undefined || config.talkerInvocationType === 'Event' || left < MIN_SYNC_WINDOW_MS) return queue();
+
+  const signal = call.deadline.signal(window.until);
+  let answer: SyncInvokeResult;
+  try {
+    // The window's end stops the wait, not the SDK's attempt timeout: a longer attempt never
+    // retries a Talker that is running.
+    answer = await invoker.invokeSync(name, JSON.stringify({ ...payload, returnResult: true } satisfies TalkerPayload), {
+      signal,
+      attemptTimeoutMs: left + config.safetyMarginMs,
+    });
+  } catch (error) {
+    if (!(error instanceof InvokeError)) throw error;
+    // The window is over: the Talker runs on.
+    if (error.kind === 'aborted' && signal.aborted) return { kind: 'in-table' };
+    if (error.kind === 'throttled') {
+      // Lambda did not run it: an Event invoke is accepted under the same throttle, and Lambda
+      // retries it itself.
+      logger.info('talker throttled: queued instead', { requestId: payload.requestId, error: error.message });
+      return queue();
+    }
+    throw error;
+  }
+  if (answer.functionError !== undefined) {
+    throw new InvokeError('rejected', `the Talker failed (${answer.functionError}): ${Buffer.from(answer.payload).toString('utf8').slice(0, 300)}`);
+  }
+  const read = readTalkerAnswer(answer, payload.requestId);
+  if (read.kind === 'in-table') logger.info('the Talker answered without Main\'s response: reading the table', { requestId: payload.requestId });
+  return read;
+}
