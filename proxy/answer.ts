@@ -118,10 +118,11 @@ async function freeKey(rt: ProxyRuntime, call: ProxyCall, view: TaskStatusView):
  * @param createdAt - when the task was made (epoch ms), for the log
  * @param position - where the caller is in its chain, for the log
  * @param reads - the status reads the request made, for the log
+ * @param source - where the response came from, for the log: the Talker's answer or the table
  */
-export async function handOver(rt: ProxyRuntime, call: ProxyCall, requestId: string, text: string, createdAt: number, position: ChainPosition, reads: number): Promise<Answer> {
+export async function handOver(rt: ProxyRuntime, call: ProxyCall, requestId: string, text: string, createdAt: number, position: ChainPosition, reads: number, source: 'talker' | 'table'): Promise<Answer> {
   await retireQuietly(rt, call, requestId, true);
-  rt.logger.info('result delivered', { requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - createdAt, resultBytes: text.length, reads });
+  rt.logger.info('result delivered', { requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - createdAt, resultBytes: text.length, reads, source });
   return { main: JSON.parse(text) as MainPayload };
 }
 
@@ -129,7 +130,7 @@ export async function handOver(rt: ProxyRuntime, call: ProxyCall, requestId: str
 async function deliver(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: TaskStatusView, position: ChainPosition, reads: number): Promise<Answer | undefined> {
   const stored = await rt.store.readResult(task.requestId, call.deadline.storeCall());
   if (!stored) return undefined;
-  return handOver(rt, call, task.requestId, decodeResult(stored), view.createdAt, position, reads);
+  return handOver(rt, call, task.requestId, decodeResult(stored), view.createdAt, position, reads, 'table');
 }
 
 function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, failure: TaskFailure, position: ChainPosition, elapsedMs: number, neverStarted = false): Answer {

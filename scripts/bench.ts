@@ -29,7 +29,7 @@ Measures the kit on the local AWS stack: total time and added latency (total min
 run time), hops, DynamoDB reads and failures, for each job length × concurrency × way.
 
   --jobs S,S,...          job lengths in seconds (default 0.3,5,40)
-  --concurrency N,N,...   concurrent clients (default 1,50,200)
+  --concurrency N,N,...   concurrent clients (default 1,10,200)
   --ways W,W,...          kit (defaults), orig (2 s polls, 22 s window), direct (Main behind
                           API Gateway alone: the floor, jobs under 29 s only), tuned (the kit
                           with --tuned-env settings) (default kit,orig,direct)
@@ -167,16 +167,19 @@ function busyShare(before: StackStats, after: StackStats): number | null {
   return active + idle > 0 ? active / (active + idle) : null;
 }
 
-/** Per RequestID: the status reads of every hop (the Proxy's `reads`), hops, and the task's age at delivery. */
+/** Per RequestID: the status reads of every hop (the Proxy's `reads`), the result read (none when the Talker's answer carried it), hops, and the task's age at delivery. */
 function traces(lines: Array<Record<string, unknown>>): ProxyTrace[] {
   const byId: Map<string, ProxyTrace> = new Map();
   for (const line of lines) {
     const id = typeof line['requestId'] === 'string' ? line['requestId'] : undefined;
     if (!id) continue;
-    const t: ProxyTrace = byId.get(id) ?? { requestId: id, statusReads: 0, elapsedMs: null, hops: 0 };
+    const t: ProxyTrace = byId.get(id) ?? { requestId: id, statusReads: 0, elapsedMs: null, hops: 0, resultReads: 0 };
     if (typeof line['reads'] === 'number') t.statusReads += line['reads'];
     if (line['message'] === 'still running, redirecting') t.hops += 1;
-    if (line['message'] === 'result delivered' && typeof line['elapsedMs'] === 'number') t.elapsedMs = line['elapsedMs'];
+    if (line['message'] === 'result delivered' && typeof line['elapsedMs'] === 'number') {
+      t.elapsedMs = line['elapsedMs'];
+      t.resultReads = line['source'] === 'talker' ? 0 : 1;
+    }
     byId.set(id, t);
   }
   return [...byId.values()];
@@ -211,7 +214,7 @@ await runMain('bench', async () => {
   }
   const quick = flags.quick;
   const jobs = numbers(flags.jobs ?? (quick ? '0.3,5' : '0.3,5,40'), 'jobs');
-  const concurrencies = numbers(flags.concurrency ?? (quick ? '1,10' : '1,50,200'), 'concurrency').map(Math.round);
+  const concurrencies = numbers(flags.concurrency ?? (quick ? '1,10' : '1,10,200'), 'concurrency').map(Math.round);
   if (concurrencies.some((c) => c < 1)) throw new UsageError('--concurrency must be 1 or more');
   const ways = (flags.ways ?? 'kit,orig,direct').split(',').map((w) => w.trim()).filter(Boolean);
   for (const w of ways) if (!['kit', 'orig', 'direct', 'tuned'].includes(w)) throw new UsageError(`unknown way ${w}: kit, orig, direct or tuned`);
@@ -403,7 +406,7 @@ await runMain('bench', async () => {
       },
       options: { jobs, concurrencies, ways, quick, rounds: fixedRounds ?? null },
       deployments: deployFlags,
-      readsCountedBy: 'GetItem/req: every GetItem call on the way\'s tasks table, counted by the local stack\'s DynamoDB layer (status polls and the one result read, SDK retries included); reads/s/req: per RequestID, the status reads from the Proxy\'s log lines (`reads` of each hop) plus the result read, over the task\'s age at delivery',
+      readsCountedBy: 'GetItem/req: every GetItem call on the way\'s tasks table, counted by the local stack\'s DynamoDB layer (status polls and the result read when the result came from the table, SDK retries included); reads/s/req: per RequestID, the status reads from the Proxy\'s log lines (`reads` of each hop) plus the result read (none when the Talker\'s answer carried the result: `source` of `result delivered`), over the task\'s age at delivery',
       stackMaxRssBytes: finalStats.process.maxRssBytes,
       warmups,
       targets,
