@@ -8,8 +8,10 @@
  * Proxy that left finds it in the table). Everything else comes back to the table:
  *
  * - the window ends first: the Talker runs on (Lambda does not stop an invocation whose caller
- *   has gone), and one status read gives the continuation its progress (or finds the outcome
- *   recorded at the last moment);
+ *   has gone), and a status read gives the continuation its progress (or finds the outcome
+ *   recorded at the last moment); a task still `PENDING` then means that no Talker started in
+ *   the whole window (a hung Lambda API), and the invoke counts as failed, so that the caller
+ *   withdraws the task and answers "nothing ran" instead of waiting for `PENDING_TIMEOUT_SECONDS`;
  * - Lambda throttles the synchronous invoke: the Talker is queued (`Event`) instead, which
  *   Lambda accepts and retries itself;
  * - the Talker answers without Main's response (Main failed, the task was claimed already, or
@@ -23,6 +25,7 @@
  * @module
  */
 import { InvokeError, type SyncInvokeResult } from '../core/invoker';
+import { StoreUnavailableError } from '../core/task-store';
 import type { TalkerPayload } from '../core/types';
 import type { WaitWindow } from './deadline';
 import type { ProxyCall, ProxyRuntime } from './runtime';
@@ -80,6 +83,23 @@ export function readTalkerAnswer(answer: SyncInvokeResult, requestId: string): D
 }
 
 /**
+ * The window closed on a synchronous invoke: a Talker that claimed the task runs on; one that has
+ * not claimed it in the whole window never started.
+ */
+async function windowClosed(rt: ProxyRuntime, call: ProxyCall, requestId: string): Promise<Dispatch> {
+  let view;
+  try {
+    view = await rt.store.readStatus(requestId, rt.clock.now(), call.deadline.storeCall());
+  } catch (error) {
+    // The wait that follows reads again, and answers with the continuation if the table fails.
+    if (error instanceof StoreUnavailableError) return { kind: 'in-table' };
+    throw error;
+  }
+  if (view?.status === 'PENDING') throw new InvokeError('aborted', 'no Talker claimed the task in the whole window');
+  return { kind: 'in-table' };
+}
+
+/**
  * Hands the task to the Talker: waits for its answer inside the window, or queues it.
  *
  * @param rt - the runtime
@@ -110,8 +130,7 @@ export async function dispatchTalker(rt: ProxyRuntime, call: ProxyCall, payload:
     });
   } catch (error) {
     if (!(error instanceof InvokeError)) throw error;
-    // The window is over: the Talker runs on.
-    if (error.kind === 'aborted' && signal.aborted) return { kind: 'in-table' };
+    if (error.kind === 'aborted' && signal.aborted) return windowClosed(rt, call, payload.requestId);
     if (error.kind === 'throttled') {
       // Lambda did not run it: an Event invoke is accepted under the same throttle, and Lambda
       // retries it itself.

@@ -62,12 +62,13 @@ describe('a synchronous Talker', () => {
     expect(view?.expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 61);
   });
 
-  it('when the window ends first, lets the Talker run on: the 303 says Running (one read), and the continuation gets the result', async () => {
+  it('when the window ends first, lets the Talker run on: the 303 says Running (two reads), and the continuation gets the result', async () => {
     const { kit, counts } = await start({ proxyEnv: { WAIT_SECONDS: '1' } }, 1800);
     const first = await kit.call(get(url));
     expect(first.statusCode).toBe(303);
     expect(JSON.parse(first.body)).toMatchObject({ status: 'Running', done: false });
-    expect(counts.get('readStatus')).toBe(1);
+    // One read to see that a Talker claimed the task, one by the wait that answers.
+    expect(counts.get('readStatus')).toBe(2);
     const done = await kit.call(get(new URL(first.headers['Location'] as string, url).toString()));
     expect(done).toEqual({ statusCode: 200, body: 'done' });
     expect(kit.mainCalls()).toBe(1);
@@ -95,6 +96,21 @@ describe('a synchronous Talker', () => {
     expect(kit.mainCalls()).toBe(0);
     const requestId = answer.headers['X-Request-Id'] as string;
     expect((await kit.store.readStatus(requestId, Date.now()))?.status).toBe('ABANDONED');
+  });
+
+  it('answers 503 "nothing ran" at the window\'s end when the synchronous invoke hangs and no Talker claimed the task, and frees its key', async () => {
+    const { kit } = await start({ proxyEnv: { WAIT_SECONDS: '1' } }, 50);
+    kit.lambda.hang.add(TALKER);
+    const keyed = () => restEvent({ url, prefix: '/dev', method: 'POST', body: '{}', headers: { 'Idempotency-Key': 'k-hang', Authorization: 'Bearer alice' } });
+    const answer = await kit.call(keyed());
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers['Retry-After']).toBe('5');
+    expect(answer.headers['Location']).toBeUndefined();
+    expect((await kit.store.readStatus(answer.headers['X-Request-Id'] as string, Date.now()))?.status).toBe('ABANDONED');
+    expect(kit.mainCalls()).toBe(0);
+    kit.lambda.hang.delete(TALKER);
+    expect(await kit.call(keyed())).toEqual({ statusCode: 200, body: 'done' });
+    expect(kit.mainCalls()).toBe(1);
   });
 
   it('reads a response too large for the Talker\'s answer from the table', async () => {

@@ -32,6 +32,8 @@ export class InProcessLambda implements FunctionInvoker {
    * handler runs (a runtime that exits during its init: `Runtime.ExitError`).
    */
   readonly crash = new Map<string, string>();
+  /** Set to make RequestResponse invokes of a function hang, never running it, until the caller aborts (a hung Lambda API). */
+  readonly hang = new Set<string>();
   /** Set to drop Event invokes of a function silently (a lost async event); RequestResponse invokes are not dropped. */
   readonly drop = new Set<string>();
   /**
@@ -73,6 +75,13 @@ export class InProcessLambda implements FunctionInvoker {
     const refusal = this.refuse.get(name) ?? this.refuseSync.get(name);
     if (refusal) throw refusal;
     const fn = this.lookup(name);
+    if (this.hang.has(name)) {
+      return new Promise<SyncInvokeResult>((_, reject) => {
+        const onAbort = () => reject(new InvokeError('aborted', 'aborted by caller'));
+        if (options.signal?.aborted) onAbort();
+        else options.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
     const crash = this.crash.get(name);
     if (crash !== undefined) return errorResult({ errorType: crash, errorMessage: `RequestId: ${randomUUID()} Error: Runtime exited with error: exit status 1` });
     const run = this.run(fn, name, payload);
