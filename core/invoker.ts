@@ -22,8 +22,11 @@ export interface SyncInvokeResult {
  * - `unavailable`: Lambda could not be reached or answered 5xx.
  * - `aborted`: the caller gave up waiting (its own time ran out).
  * - `rejected`: anything else (function not found, access denied, invalid request).
+ * - `function-error`: a synchronous invoke whose function failed (its init failed, it crashed);
+ *   never thrown by {@link LambdaInvoker}, which returns the error payload, but by a caller that
+ *   counts such an answer as a refusal (the Proxy, of its Talker).
  */
-export type InvokeErrorKind = 'throttled' | 'too-large' | 'unavailable' | 'aborted' | 'rejected';
+export type InvokeErrorKind = 'throttled' | 'too-large' | 'unavailable' | 'aborted' | 'rejected' | 'function-error';
 
 /** An invoke that Lambda refused or that did not complete. */
 export class InvokeError extends Error {

@@ -37,6 +37,11 @@ export interface StackStats {
     environments: EnvironmentCounts;
     /** Faults of the Invoke API in force, by function. */
     faults: Record<string, PendingLambdaFault>;
+    /**
+     * The operating system's thread ids of each function's live environments (Linux only),
+     * whose CPU time `/proc/<pid>/task/<tid>/stat` gives.
+     */
+    threadIds: Record<string, number[]>;
   };
   /** The stack process (every environment is a thread of it). */
   process: {
@@ -124,7 +129,7 @@ export function createOps(
   return {
     stats: () => ({
       dynamodb: dynamodb.stats(),
-      lambda: { functions: runtime.counters(), environments: runtime.stats(), faults: lambdaFaults.pending() },
+      lambda: { functions: runtime.counters(), environments: runtime.stats(), faults: lambdaFaults.pending(), threadIds: runtime.threadIds() },
       process: (() => {
         const usage = process.resourceUsage();
         const loop = performance.eventLoopUtilization();

@@ -178,6 +178,9 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     if (fate === 'abandoned') {
       if (error.kind === 'too-large') return { own: proxyError('REQUEST_TOO_LARGE', style) };
       if (error.kind === 'rejected') return { own: proxyError('TALKER_UNAVAILABLE', style) };
+      // The Talker started and failed before its claim (its init, a crash): nothing ran, and a
+      // new try may well succeed.
+      if (error.kind === 'function-error') return { own: proxyError('NOT_STARTED', style, { headers: { 'Retry-After': String(config.retryAfterSeconds) } }) };
       return { own: serviceUnavailable('Lambda', config.retryAfterSeconds, style) };
     }
     // 'started': Lambda did take the event (its answer was lost) and a Talker claimed the task.

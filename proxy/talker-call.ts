@@ -9,15 +9,18 @@
  *
  * - the window ends first: the Talker runs on (Lambda does not stop an invocation whose caller
  *   has gone), and a status read gives the continuation its progress (or finds the outcome
- *   recorded at the last moment); a task still `PENDING` then means that no Talker started in
- *   the whole window (a hung Lambda API), and the invoke counts as failed, so that the caller
- *   withdraws the task and answers "nothing ran" instead of waiting for `PENDING_TIMEOUT_SECONDS`;
+ *   recorded at the last moment); after a wait of {@link MIN_WAIT_FOR_CLAIM_MS} or more, a task
+ *   still `PENDING` means that no Talker started (a hung Lambda API: a cold start takes seconds,
+ *   and Lambda's init phase is limited to 10 s), and the invoke counts as failed, so that the
+ *   caller withdraws the task and answers "nothing ran" instead of waiting for
+ *   `PENDING_TIMEOUT_SECONDS`; after a shorter wait the Talker may still be starting;
  * - Lambda throttles the synchronous invoke: the Talker is queued (`Event`) instead, which
  *   Lambda accepts and retries itself;
  * - the Talker answers without Main's response (Main failed, the task was claimed already, or
  *   the response was too large to return): the table holds the outcome;
- * - the Talker itself failed (a function error: its init failed, it crashed): that is a refused
- *   invoke, and the caller withdraws the task, which succeeds only when the Talker never claimed it.
+ * - the Talker itself failed (a function error: its init failed, it crashed): a `function-error`
+ *   {@link InvokeError}, and the caller withdraws the task, which succeeds only when the Talker
+ *   never claimed it (then nothing ran, and the client may send the request again).
  *
  * A `Prefer: respond-async` request, a window too short to be worth waiting on, and
  * `TALKER_INVOCATION_TYPE=Event` queue the Talker and leave the rest to the table.
@@ -32,6 +35,12 @@ import type { ProxyCall, ProxyRuntime } from './runtime';
 
 /** The shortest window worth a synchronous invoke, in ms: a shorter one (`Prefer: wait=0`) queues the Talker. */
 export const MIN_SYNC_WINDOW_MS = 250;
+
+/**
+ * How long a synchronous invoke must have been waited on before a task that no Talker claimed
+ * counts as never started, in ms: longer than a cold start with Lambda's 10 s init limit.
+ */
+export const MIN_WAIT_FOR_CLAIM_MS = 15_000;
 
 /** Main's response, returned by the Talker inside the window. */
 export interface TalkerResponded {
@@ -86,7 +95,9 @@ export function readTalkerAnswer(answer: SyncInvokeResult, requestId: string): D
  * The window closed on a synchronous invoke: a Talker that claimed the task runs on; one that has
  * not claimed it in the whole window never started.
  */
-async function windowClosed(rt: ProxyRuntime, call: ProxyCall, requestId: string): Promise<Dispatch> {
+async function windowClosed(rt: ProxyRuntime, call: ProxyCall, requestId: string, waitedMs: number): Promise<Dispatch> {
+  // A shorter wait proves nothing: the Talker may be starting. The wait that follows reads.
+  if (waitedMs < MIN_WAIT_FOR_CLAIM_MS) return { kind: 'in-table' };
   let view;
   try {
     view = await rt.store.readStatus(requestId, rt.clock.now(), call.deadline.storeCall());
@@ -95,7 +106,7 @@ async function windowClosed(rt: ProxyRuntime, call: ProxyCall, requestId: string
     if (error instanceof StoreUnavailableError) return { kind: 'in-table' };
     throw error;
   }
-  if (view?.status === 'PENDING') throw new InvokeError('aborted', 'no Talker claimed the task in the whole window');
+  if (view?.status === 'PENDING') throw new InvokeError('aborted', `no Talker claimed the task in ${Math.round(waitedMs / 1000)} s of waiting`);
   return { kind: 'in-table' };
 }
 
@@ -120,6 +131,7 @@ export async function dispatchTalker(rt: ProxyRuntime, call: ProxyCall, payload:
   if (window === undefined || config.talkerInvocationType === 'Event' || left < MIN_SYNC_WINDOW_MS) return queue();
 
   const signal = call.deadline.signal(window.until);
+  const waitStarted = clock.now();
   let answer: SyncInvokeResult;
   try {
     // The window's end stops the wait, not the SDK's attempt timeout: a longer attempt never
@@ -130,7 +142,7 @@ export async function dispatchTalker(rt: ProxyRuntime, call: ProxyCall, payload:
     });
   } catch (error) {
     if (!(error instanceof InvokeError)) throw error;
-    if (error.kind === 'aborted' && signal.aborted) return windowClosed(rt, call, payload.requestId);
+    if (error.kind === 'aborted' && signal.aborted) return windowClosed(rt, call, payload.requestId, clock.now() - waitStarted);
     if (error.kind === 'throttled') {
       // Lambda did not run it: an Event invoke is accepted under the same throttle, and Lambda
       // retries it itself.
@@ -140,7 +152,7 @@ export async function dispatchTalker(rt: ProxyRuntime, call: ProxyCall, payload:
     throw error;
   }
   if (answer.functionError !== undefined) {
-    throw new InvokeError('rejected', `the Talker failed (${answer.functionError}): ${Buffer.from(answer.payload).toString('utf8').slice(0, 300)}`);
+    throw new InvokeError('function-error', `the Talker failed (${answer.functionError}): ${Buffer.from(answer.payload).toString('utf8').slice(0, 300)}`);
   }
   const read = readTalkerAnswer(answer, payload.requestId);
   if (read.kind === 'in-table') logger.info('the Talker answered without Main\'s response: reading the table', { requestId: payload.requestId });

@@ -8,7 +8,7 @@
 // figures (results.json, chart.svg, table.md) to bench-results/<time>/ or --out DIR.
 // See docs/benchmarks.md.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +18,7 @@ import { ExpectedError, parseFlags, runMain, scriptArgs, UsageError } from './li
 import { chartSvg } from './lib/bench-chart';
 import type { StackStats } from '../local/ops';
 import type { PrewarmResult } from '../local/lambda/types';
-import { fmtMs, judgeTargets, summarise, table, type ProxyTrace, type Sample } from './lib/bench-stats';
+import { fmtMs, judgeTargets, percentile, summarise, table, type ProxyTrace, type Sample } from './lib/bench-stats';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -72,6 +72,8 @@ class StackLog {
   marks = new Map<string, () => void>();
   /** The Proxy whose JSON lines are being collected, and those lines. */
   bucket: { proxy: string; lines: Array<Record<string, unknown>> } | null = null;
+  /** While a cell runs: the `Duration` of every REPORT line, by function. */
+  reports: Map<string, number[]> | null = null;
 
   onLine(line: string): void {
     this.tail.push(line);
@@ -79,6 +81,12 @@ class StackLog {
     const mark = /^\[ops\] mark (\S+)/.exec(line);
     if (mark) {
       this.marks.get(mark[1] ?? '')?.();
+      return;
+    }
+    const report = this.reports && /^\[([^\]]+)\] REPORT RequestId: \S+\s+Duration: ([\d.]+) ms/.exec(line);
+    if (report && this.reports) {
+      const [, fn = '', ms = '0'] = report;
+      this.reports.set(fn, [...(this.reports.get(fn) ?? []), Number(ms)]);
       return;
     }
     if (this.bucket && line.startsWith(`[${this.bucket.proxy}] {`)) {
@@ -160,6 +168,50 @@ async function load(base: string, seconds: number, concurrency: number, rounds: 
   return samples;
 }
 
+/**
+ * CPU time of each thread of a process, ms, from `/proc/<pid>/task/<tid>/stat` (utime + stime,
+ * in clock ticks of 10 ms); empty where there is no /proc (then no split is reported).
+ */
+function threadCpuMs(pid: number | undefined): Map<number, number> {
+  const times = new Map<number, number>();
+  if (pid === undefined) return times;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // The fields after the command name: state is field 3, utime 14, stime 15.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        times.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return times;
+}
+
+/**
+ * Where a cell's CPU went, per request: the stack's main thread, each function's environments
+ * (their worker threads), and every other thread (V8's garbage collector and compiler threads,
+ * libuv's), from per-thread CPU times before and after the cell.
+ */
+function cpuSplit(before: Map<number, number>, after: Map<number, number>, pid: number, threadIds: Record<string, number[]>, functions: string[], requests: number): Record<string, number> | null {
+  if (after.size === 0 || requests === 0) return null;
+  const used = (tid: number) => Math.max(0, (after.get(tid) ?? 0) - (before.get(tid) ?? 0));
+  const split: Record<string, number> = { 'main thread': used(pid) };
+  let attributed = split['main thread'] ?? 0;
+  for (const fn of functions) {
+    const ms = (threadIds[fn] ?? []).reduce((sum, tid) => sum + used(tid), 0);
+    split[fn] = ms;
+    attributed += ms;
+  }
+  const total = [...after.keys()].reduce((sum, tid) => sum + used(tid), 0);
+  split['other threads'] = total - attributed;
+  return Object.fromEntries(Object.entries(split).map(([k, v]) => [k, v / requests]));
+}
+
 /** Share of the time between two stats snapshots the stack's main thread was busy. */
 function busyShare(before: StackStats, after: StackStats): number | null {
   const active = after.process.eventLoop.activeMs - before.process.eventLoop.activeMs;
@@ -185,6 +237,20 @@ function traces(lines: Array<Record<string, unknown>>): ProxyTrace[] {
   return [...byId.values()];
 }
 
+/**
+ * A cell's time, step by step, from the functions' REPORT durations (p50): the client and API
+ * Gateway (total less the Proxy's run), the Proxy's run beyond the Talker's (with a synchronous
+ * Talker: writing the task, the invoke, the retire; with a queued one also the polls' lag), the
+ * Talker's beyond Main's (the claim, the invoke, storing the result), and Main's run.
+ */
+function stepsOf(cell: Cell): string | null {
+  const [proxy, talker, main] = ['proxy', 'talker', 'main'].map((part) => Object.entries(cell.durationsP50).find(([fn]) => fn.endsWith(`-${part}`))?.[1] ?? null);
+  const total = cell.summary.totalMs.p50;
+  if (total === null || main === null || main === undefined) return null;
+  if (proxy === null || proxy === undefined || talker === null || talker === undefined) return `client and API Gateway ${fmtMs(total - main)}, Main ${fmtMs(main)}`;
+  return `client and API Gateway ${fmtMs(total - proxy)}, the Proxy's run beyond the Talker's ${fmtMs(proxy - talker)}, the Talker's beyond Main's ${fmtMs(talker - main)}, Main ${fmtMs(main)}`;
+}
+
 /** One measured cell: a way × job length × concurrency, as results.json records it. */
 interface Cell {
   way: string;
@@ -199,6 +265,10 @@ interface Cell {
   errors: string[];
   samples: Array<Pick<Sample, 'ok' | 'status' | 'totalMs' | 'ranMs' | 'hops'>>;
   traces: ProxyTrace[];
+  /** p50 of each function's REPORT `Duration` during the cell, ms. */
+  durationsP50: Record<string, number | null>;
+  /** CPU per request by thread: the main thread, each function, other threads (Linux only). */
+  cpuSplitMsPerRequest: Record<string, number> | null;
 }
 
 await runMain('bench', async () => {
@@ -348,6 +418,8 @@ await runMain('bench', async () => {
           const before = await quiet();
           const tBefore = performance.now();
           log.bucket = w.proxy ? { proxy: w.proxy, lines: [] } : null;
+          log.reports = new Map();
+          const threadsBefore = threadCpuMs(child.pid);
           let peakRss = before.process.rssBytes;
           const sampler = setInterval(() => {
             stats().then((s) => (peakRss = Math.max(peakRss, s.process.rssBytes)), () => undefined);
@@ -359,8 +431,11 @@ await runMain('bench', async () => {
           const after = await quiet();
           const cpuWallMs = performance.now() - tBefore;
           await flushLog();
+          const threadsAfter = threadCpuMs(child.pid);
           const lines = log.bucket?.lines ?? [];
           log.bucket = null;
+          const reports = log.reports;
+          log.reports = null;
           const getItems = w.table
             ? (after.dynamodb.operations[w.table]?.GetItem ?? 0) - (before.dynamodb.operations[w.table]?.GetItem ?? 0)
             : null;
@@ -373,10 +448,15 @@ await runMain('bench', async () => {
             errors: samples.filter((s) => !s.ok).slice(0, 5).map((s) => `${s.status} ${s.error ?? ''}`),
             samples: samples.map((s) => ({ ok: s.ok, status: s.status, totalMs: Math.round(s.totalMs * 10) / 10, ranMs: s.ranMs, hops: s.hops })),
             traces: traces(lines),
+            durationsP50: Object.fromEntries(w.functions.map((fn) => [fn, percentile(reports.get(fn) ?? [], 50)])),
+            cpuSplitMsPerRequest: cpuSplit(threadsBefore, threadsAfter, child.pid ?? 0, after.lambda.threadIds ?? {}, w.functions, samples.length),
           };
           cells.push(cell);
           const s = cell.summary;
           console.log(`${way.padEnd(6)} ${String(jobSeconds).padStart(4)} s × ${String(concurrency).padStart(3)}: n=${s.requests} fail=${s.failures} total p50 ${fmtMs(s.totalMs.p50)} added p50 ${fmtMs(s.addedMs.p50)} p99 ${fmtMs(s.addedMs.p99)} hops ${s.hopsMean?.toFixed(1) ?? '—'}${s.getItemsPerRequest === null ? '' : ` GetItem/req ${s.getItemsPerRequest.toFixed(1)}`}`);
+          const steps = stepsOf(cell);
+          if (steps) console.log(`    time p50: ${steps}`);
+          if (cell.cpuSplitMsPerRequest) console.log(`    CPU/req: ${Object.entries(cell.cpuSplitMsPerRequest).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
           for (const e of cell.errors) console.log(`    failed: ${e}`);
         }
       }

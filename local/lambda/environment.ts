@@ -61,6 +61,8 @@ export class ExecutionEnvironment {
   readonly ready: Promise<FunctionErrorPayload | undefined>;
   /** Whether the loaded handler streams its response (known once `ready` resolved). */
   streaming = false;
+  /** The worker thread's id in the operating system, once ready (Linux only), for per-thread CPU figures. */
+  osThreadId: number | undefined;
   /** As AWS names it: `YYYY/MM/DD/[$LATEST]<id>`. */
   readonly logStreamName: string;
   private readonly worker: Worker;
@@ -299,6 +301,7 @@ export class ExecutionEnvironment {
     switch (msg.type) {
       case 'ready':
         this.streaming = msg.streaming;
+        if (msg.osThreadId !== undefined) this.osThreadId = msg.osThreadId;
         this.resolveReady(undefined);
         break;
       case 'content-type':

@@ -46,7 +46,7 @@ export interface InvokeMessage {
 
 /** Worker → stack messages. */
 export type WorkerMessage =
-  | { type: 'ready'; streaming: boolean }
+  | { type: 'ready'; streaming: boolean; osThreadId?: number }
   | { type: 'init-error'; error: FunctionErrorPayload }
   | { type: 'log'; text: string }
   | { type: 'content-type'; requestId: string; contentType: string }

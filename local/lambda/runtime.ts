@@ -74,6 +74,19 @@ export class LambdaRuntime {
   }
 
   /**
+   * Test/ops hook: the operating system's thread ids of each function's live environments
+   * (Linux only: empty elsewhere), so that a benchmark can read each thread's CPU time.
+   */
+  threadIds(): Record<string, number[]> {
+    const ids: Record<string, number[]> = {};
+    for (const env of this.envs) {
+      if (env.osThreadId === undefined || env.state === 'dead') continue;
+      (ids[env.spec.functionName] ??= []).push(env.osThreadId);
+    }
+    return ids;
+  }
+
+  /**
    * Test/ops hook: invocations and cold starts per function since the stack started.
    * Not part of any AWS API.
    */

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format as formatLog } from 'node:util';
@@ -332,6 +332,16 @@ function runStreaming(handler: StreamingHandler, msg: InvokeMessage, context: un
 
 let streaming = false;
 
+/** This thread's id in the operating system (Linux: `/proc/thread-self`), for per-thread CPU figures. */
+function osThread(): { osThreadId?: number } {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? { osThreadId: tid } : {};
+  } catch {
+    return {};
+  }
+}
+
 loadHandler().then(
   (handler) => {
     try {
@@ -343,7 +353,7 @@ loadHandler().then(
     port.on('message', (msg: InvokeMessage) => {
       if (msg?.type === 'invoke') run(handler, msg);
     });
-    post({ type: 'ready', streaming });
+    post({ type: 'ready', streaming, ...osThread() });
   },
   (err: unknown) => {
     const error = typeof err === 'object' && err !== null && 'errorType' in err ? (err as FunctionErrorPayload) : errorPayload(err);

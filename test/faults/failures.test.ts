@@ -33,8 +33,9 @@ const DEPLOYMENTS: Record<string, string[]> = {
   fmalformed: ['--main-name', 'fx-malformed-main'],
   flarge: ['--proxy-env', 'SHOW_ERROR_DETAILS=true'],
   fkill: ['--talker-timeout', '10'],
-  // The smoke case behind an HTTP API (payload 2.0, 30 s): the same fault as fkill.
-  fhttpkill: ['--talker-timeout', '10', '--api-type', 'http'],
+  // The smoke case behind an HTTP API (payload 2.0, 30 s): the same fault as fkill, with the
+  // Talker queued (Event), so that its zero-retry setting is what keeps Main to one run.
+  fhttpkill: ['--talker-timeout', '10', '--api-type', 'http', '--proxy-env', 'TALKER_INVOCATION_TYPE=Event'],
   fddbreset: ['--wait-seconds', '2'],
   fddbunavail: ['--wait-seconds', '2'],
   fdup: [],
@@ -66,6 +67,18 @@ function talkerAttempts(d: Deployment): AsyncAttempt[] {
   const seen: AsyncAttempt[] = [];
   fs.stack.events.on('async-attempt', (e: AsyncAttempt) => {
     if (e.functionName === d.talker) seen.push(e);
+  });
+  return seen;
+}
+
+/** Every end of a Talker run of a deployment from now on: synchronous invocations and async attempts alike. */
+function talkerRuns(d: Deployment): Array<{ ok: boolean; errorType?: string; invocation: 'RequestResponse' | 'Event' }> {
+  const seen: Array<{ ok: boolean; errorType?: string; invocation: 'RequestResponse' | 'Event' }> = [];
+  fs.stack.events.on('invocation', (e: EndEvent) => {
+    if (e.functionName === d.talker) seen.push({ ok: e.ok, ...(e.errorType !== undefined && { errorType: e.errorType }), invocation: 'RequestResponse' });
+  });
+  fs.stack.events.on('async-attempt', (e: AsyncAttempt) => {
+    if (e.functionName === d.talker) seen.push({ ok: e.ok, ...(e.errorType !== undefined && { errorType: e.errorType }), invocation: 'Event' });
   });
   return seen;
 }
@@ -103,7 +116,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 60_000): Pr
 describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', () => {
   it('Main throws: 502 MAIN_ERROR with the RequestID at once; a polling client asking again gets the same answer; Main ran once per request', async () => {
     const d = kit('fthrow');
-    const attempts = talkerAttempts(d);
+    const runs = talkerRuns(d);
     const r = await follow(url(d, `boom?fail=1&seconds=1&m=${marker('throw')}`));
     expect(r.statuses).toEqual([502]);
     const error = await kitError(r.body);
@@ -125,9 +138,11 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     expect(again.status).toBe(502);
     expect((await kitError(again)).code).toBe('MAIN_ERROR');
     expect(runsOf(fs, d.main)).toBe(2);
-    // The Talker did not throw, so Lambda did not retry it (a retry would run Main again).
-    await until(() => attempts.length >= 2, 'both Talkers to end');
-    expect(attempts.map((a) => a.ok)).toEqual([true, true]);
+    // The Talker did not throw, so Lambda did not retry the queued one (a retry would run Main
+    // again); the first request's Talker was invoked synchronously, which Lambda never retries.
+    await until(() => runs.length >= 2, 'both Talkers to end');
+    expect(runs).toEqual([{ ok: true, invocation: 'RequestResponse' }, { ok: true, invocation: 'Event' }]);
+    expect(runsOf(fs, d.talker)).toBe(2);
   });
 
   it('Main times out: 504 MAIN_TIMEOUT soon after Main\'s own timeout (3 s); Main ran once', async () => {
@@ -174,7 +189,10 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     const d = kit(name);
     const mainStarted = nextEvent<StartEvent>(fs.stack.events, 'invocation-start', (e) => e.functionName === d.main);
     const mainEnded = nextEvent<EndEvent>(fs.stack.events, 'invocation', (e) => e.functionName === d.main);
-    const discarded = nextEvent<{ functionName: string; attempts: number; reason: string }>(fs.stack.events, 'async-discarded', (e) => e.functionName === d.talker);
+    const queued = name === 'fhttpkill';
+    const discarded = queued ? nextEvent<{ functionName: string; attempts: number; reason: string }>(fs.stack.events, 'async-discarded', (e) => e.functionName === d.talker) : undefined;
+    // A synchronous Talker's Proxy hears of the kill at once, and waits for the task's Deadline.
+    const talkerEnded = queued ? undefined : nextEvent<EndEvent>(fs.stack.events, 'invocation', (e) => e.functionName === d.talker);
     const client = follow(url(d, `work?seconds=15&m=${marker(name)}`));
     await mainStarted;
     expect(fs.stack.ops.killEnvironments(d.talker, 'busy')).toBe(1);
@@ -186,8 +204,14 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
     expect(r.response.headers.has('apigw-requestid')).toBe(d.state.apiType === 'http');
     expect(r.elapsedMs).toBeGreaterThanOrEqual(10_000);
     expect(r.elapsedMs).toBeLessThan(25_000);
-    // The killed Talker is not retried (the deploy sets MaximumRetryAttempts 0 on it).
-    expect(await discarded).toMatchObject({ attempts: 1, reason: 'RetriesExhausted' });
+    if (discarded) {
+      // The killed queued Talker is not retried (the deploy sets MaximumRetryAttempts 0 on it).
+      expect(await discarded).toMatchObject({ attempts: 1, reason: 'RetriesExhausted' });
+    } else {
+      // The synchronous one ends with Lambda's error for a killed runtime, and nobody retries it.
+      expect(await talkerEnded).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
+    }
+    expect(runsOf(fs, d.talker)).toBe(1);
     // Main runs to its end, once; nobody records its answer, and the task stays failed.
     expect(await mainEnded).toMatchObject({ ok: true });
     expect(runsOf(fs, d.main)).toBe(1);
@@ -200,7 +224,7 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
   ] as const)('DynamoDB stopped mid-chain (%s) and started again: 503 with Retry-After meanwhile, then the result; Main ran once', async (_label, name, mode) => {
     const d = kit(name);
     const m = marker(name);
-    const attempts = talkerAttempts(d);
+    const runs = talkerRuns(d);
     const mainEnded = nextEvent<EndEvent>(fs.stack.events, 'invocation', (e) => e.functionName === d.main);
     const first = await fetch(url(d, `job?seconds=6&m=${m}`), { redirect: 'manual' });
     expect(first.status).toBe(303);
@@ -222,12 +246,12 @@ describe.skipIf(!faultsEnabled).concurrent('fault matrix on the local stack', ()
       const still = await fetch(retryAt ?? continuation, { redirect: 'manual' });
       expect(still.status).toBe(503);
       await still.arrayBuffer();
-      expect(attempts).toEqual([]);
+      expect(runs).toEqual([]);
     } finally {
       fs.stack.ops.startDynamoDb([d.table]);
     }
-    await until(() => attempts.length > 0, 'the Talker to finish');
-    expect(attempts[0]).toMatchObject({ ok: true });
+    await until(() => runs.length > 0, 'the Talker to finish');
+    expect(runs[0]).toMatchObject({ ok: true });
     expect(jsonLogs(fs, d.talker).filter((l) => l['message'] === 'talker finished').map((l) => l['outcome'])).toEqual(['CREATED']);
     const r = await follow(retryAt ?? continuation, {}, 5);
     expect(r.response.status).toBe(200);

@@ -30,7 +30,9 @@ const DEPLOYMENTS: Record<string, string[]> = {
   hlostfail: ['--wait-seconds', '20'],
   hlostkill: ['--talker-timeout', '10'],
   hinvoke: [],
-  hdup: [],
+  // The queued Talker's duplicate delivery: the Proxy invokes it with Event.
+  hdup: ['--proxy-env', 'TALKER_INVOCATION_TYPE=Event'],
+  hdupsync: [],
 };
 
 beforeAll(async () => {
@@ -173,7 +175,7 @@ describe.skipIf(!faultsEnabled).concurrent('hung calls and lost answers', () => 
     const m = marker('hlostfail');
     fs.stack.ops.dynamoDbFault({ drop: 'after-apply', operations: ['UpdateItem'], count: 1, tables: [d.table], match: '":failed"' });
     // The Proxy may read the FAILED status before the Talker, retrying its write, has logged.
-    const talkerDone = nextEvent<AsyncAttempt>(fs.stack.events, 'async-attempt', (e) => e.functionName === d.talker);
+    const talkerDone = nextEvent<EndEvent>(fs.stack.events, 'invocation', (e) => e.functionName === d.talker);
     const target = url(d, `boom?fail=1&seconds=1&m=${m}`);
     const failed = await settle(await exchange(target), target);
     await talkerDone;
@@ -246,5 +248,27 @@ describe.skipIf(!faultsEnabled).concurrent('hung calls and lost answers', () => 
     expect(attempts.map((a) => a.ok)).toEqual([true, true]);
     expect(jsonLogs(fs, d.talker).map((l) => `${l['message']}:${l['outcome']}`).filter((s) => s.startsWith('talker')).sort()).toEqual(['talker finished:CREATED', 'talker skipped:SKIPPED']);
     expect(runsOf(fs, d.main)).toBe(1);
+  });
+
+  it('a synchronous invoke of the Talker whose answer is lost: the SDK\'s retry starts a second Talker, which does nothing; the Proxy reads the result from the table; Main ran once', async () => {
+    const d = kit('hdupsync');
+    const m = marker('hdupsync');
+    const ends: EndEvent[] = [];
+    fs.stack.events.on('invocation', (e: EndEvent) => {
+      if (e.functionName === d.talker) ends.push(e);
+    });
+    // The first invoke runs the Talker to its end, then its HTTP answer is dropped.
+    await fetch(`${fs.stack.url}/_local/ops/lambda/${d.talker}/faults`, { method: 'POST', body: JSON.stringify({ drop: 'after-accept', count: 1 }) });
+    const target = url(d, `job?seconds=2&m=${m}`);
+    const done = await settle(await exchange(target), target);
+    expect(done.response.status).toBe(200);
+    expect(echoed(done.body)).toBe(m);
+    expect(jsonLogs(fs, d.talker).map((l) => `${l['message']}:${l['outcome']}`).filter((s) => s.startsWith('talker')).sort()).toEqual(['talker finished:CREATED', 'talker skipped:SKIPPED']);
+    expect(runsOf(fs, d.talker)).toBe(2);
+    expect(runsOf(fs, d.main)).toBe(1);
+    // The Proxy's wait after the second Talker's empty answer: the result came from the table.
+    const delivered = jsonLogs(fs, d.proxy).filter((l) => l['message'] === 'result delivered');
+    expect(delivered.map((l) => l['source'])).toEqual(['table']);
+    expect(ends.length).toBe(2);
   });
 });

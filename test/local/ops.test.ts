@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -53,6 +54,17 @@ describe('ops hooks', () => {
     expect(s.process.cpuMicros).toBeGreaterThan(0);
     expect(s.process.eventLoop.activeMs).toBeGreaterThan(0);
     expect(s.process.eventLoop.idleMs).toBeGreaterThan(0);
+  });
+
+  it.runIf(process.platform === 'linux')('names the operating system\'s thread of each environment, whose CPU time /proc gives', async () => {
+    await invoke(0);
+    const ids = (await stats()).lambda.threadIds['sleeper'] ?? [];
+    expect(ids.length).toBeGreaterThanOrEqual(1);
+    for (const tid of ids) {
+      // The stack runs in this process: each id is one of its threads, and not the main one.
+      expect(tid).not.toBe(process.pid);
+      expect(existsSync(`/proc/${process.pid}/task/${tid}/stat`)).toBe(true);
+    }
   });
 
   it('kills a busy environment: the running invocation ends with Runtime.ExitError', async () => {

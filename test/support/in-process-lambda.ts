@@ -34,6 +34,8 @@ export class InProcessLambda implements FunctionInvoker {
   readonly crash = new Map<string, string>();
   /** Set to make RequestResponse invokes of a function hang, never running it, until the caller aborts (a hung Lambda API). */
   readonly hang = new Set<string>();
+  /** Set to start a function's handler only this many ms after the invoke (a cold start). */
+  readonly slowStart = new Map<string, number>();
   /** Set to drop Event invokes of a function silently (a lost async event); RequestResponse invokes are not dropped. */
   readonly drop = new Set<string>();
   /**
@@ -90,14 +92,14 @@ export class InProcessLambda implements FunctionInvoker {
     this.running.add(settled);
     void settled.finally(() => this.running.delete(settled));
     const lost = this.loseAnswer.get(name);
-    if (lost) return run.then(() => Promise.reject(lost));
-    if (!options.signal) return run;
+    const answered = lost ? run.then(() => Promise.reject(lost)) : run;
+    if (!options.signal) return answered;
     const signal = options.signal;
     return new Promise<SyncInvokeResult>((resolve, reject) => {
       const onAbort = () => reject(new InvokeError('aborted', 'aborted by caller'));
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
-      run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      answered.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 
@@ -121,6 +123,8 @@ export class InProcessLambda implements FunctionInvoker {
       timer = setTimeout(() => resolve('timeout'), fn.timeoutMs);
     });
     try {
+      const delay = this.slowStart.get(name);
+      if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
       const result = await Promise.race([Promise.resolve().then(() => fn.handler(JSON.parse(payload), context)), timeout]);
       if (result === 'timeout') {
         return errorResult({
