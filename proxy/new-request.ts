@@ -163,6 +163,8 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   const position = { hop: 0, mode: 'redirect' } as const;
   const window = prefs.respondAsync ? undefined : call.deadline.window(config.waitMs, prefs);
   let dispatch: Dispatch = { kind: 'in-table' };
+  // Logged before the Talker is invoked: a synchronous invoke answers only when the job ends.
+  logger.info('request accepted', { requestId, method: request.method, format: request.format, bodyBytes: request.bodyBytes, async: prefs.respondAsync });
   try {
     dispatch = await dispatchTalker(rt, call, payload, window);
   } catch (error) {
@@ -186,7 +188,6 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
     // 'started': Lambda did take the event (its answer was lost) and a Talker claimed the task.
     logger.info('the Talker claimed the task although its invoke failed', { requestId });
   }
-  logger.info('request accepted', { requestId, method: request.method, format: request.format, bodyBytes: request.bodyBytes, async: prefs.respondAsync });
   if (window === undefined) {
     return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, 'respond-async') };
   }

@@ -70,8 +70,8 @@ class StackLog {
   tail: string[] = [];
   /** Marks awaited, by text. */
   marks = new Map<string, () => void>();
-  /** The Proxy whose JSON lines are being collected, and those lines. */
-  bucket: { proxy: string; lines: Array<Record<string, unknown>> } | null = null;
+  /** The Proxy (and Talker) whose JSON lines are being collected, and those lines (the Talker's marked `talker: true`). */
+  bucket: { proxy: string; talker: string | undefined; lines: Array<Record<string, unknown>> } | null = null;
   /** While a cell runs: the `Duration` of every REPORT line, by function. */
   reports: Map<string, number[]> | null = null;
 
@@ -87,6 +87,15 @@ class StackLog {
     if (report && this.reports) {
       const [, fn = '', ms = '0'] = report;
       this.reports.set(fn, [...(this.reports.get(fn) ?? []), Number(ms)]);
+      return;
+    }
+    const talker = this.bucket?.talker;
+    if (this.bucket && talker !== undefined && line.startsWith(`[${talker}] {`)) {
+      try {
+        this.bucket.lines.push({ ...(JSON.parse(line.slice(talker.length + 3)) as Record<string, unknown>), talker: true });
+      } catch {
+        // not a JSON line
+      }
       return;
     }
     if (this.bucket && line.startsWith(`[${this.bucket.proxy}] {`)) {
@@ -222,23 +231,40 @@ function busyShare(before: StackStats, after: StackStats): number | null {
 /** Per RequestID: the status reads of every hop (the Proxy's `reads`), the result read (none when the Talker's answer carried it), hops, and the task's age at delivery. */
 function traces(lines: Array<Record<string, unknown>>): ProxyTrace[] {
   const byId: Map<string, ProxyTrace> = new Map();
+  const at = (line: Record<string, unknown>) => (typeof line['timestamp'] === 'string' ? Date.parse(line['timestamp']) : NaN);
+  const mainEnds = new Map<string, { end: number; mainMs: number }>();
   for (const line of lines) {
     const id = typeof line['requestId'] === 'string' ? line['requestId'] : undefined;
     if (!id) continue;
+    if (line['talker'] === true) {
+      // The Talker logs once, when it has recorded the outcome: Main ended `mainMs` after it started.
+      if (line['message'] === 'talker finished' && typeof line['mainMs'] === 'number') mainEnds.set(id, { end: at(line), mainMs: line['mainMs'] });
+      continue;
+    }
     const t: ProxyTrace = byId.get(id) ?? { requestId: id, statusReads: 0, elapsedMs: null, hops: 0, resultReads: 0 };
     if (typeof line['reads'] === 'number') t.statusReads += line['reads'];
     if (line['message'] === 'still running, redirecting') t.hops += 1;
     if (line['message'] === 'result delivered' && typeof line['elapsedMs'] === 'number') {
       t.elapsedMs = line['elapsedMs'];
       t.resultReads = line['source'] === 'talker' ? 0 : 1;
+      t.deliveredAt = at(line);
     }
     byId.set(id, t);
+  }
+  // Log time stamps have whole milliseconds: fine for the seconds a saturated stack adds.
+  for (const t of byId.values()) {
+    const main = mainEnds.get(t.requestId);
+    if (!main || t.elapsedMs === null || t.deliveredAt === undefined || Number.isNaN(main.end)) continue;
+    const createdAt = t.deliveredAt - t.elapsedMs;
+    t.beforeMainMs = main.end - main.mainMs - createdAt;
+    t.afterMainMs = t.deliveredAt - main.end;
   }
   return [...byId.values()];
 }
 
 /**
- * A cell's time, step by step, from the functions' REPORT durations (p50): the client and API
+ * A cell's time, step by step, from the functions' REPORT durations (p50), for cells without
+ * hops (one Proxy run per request): the client and API
  * Gateway (total less the Proxy's run), the Proxy's run beyond the Talker's (with a synchronous
  * Talker: writing the task, the invoke, the retire; with a queued one also the polls' lag), the
  * Talker's beyond Main's (the claim, the invoke, storing the result), and Main's run.
@@ -246,9 +272,23 @@ function traces(lines: Array<Record<string, unknown>>): ProxyTrace[] {
 function stepsOf(cell: Cell): string | null {
   const [proxy, talker, main] = ['proxy', 'talker', 'main'].map((part) => Object.entries(cell.durationsP50).find(([fn]) => fn.endsWith(`-${part}`))?.[1] ?? null);
   const total = cell.summary.totalMs.p50;
-  if (total === null || main === null || main === undefined) return null;
+  // With hops, a request is several Proxy runs: their durations are no longer steps of one request.
+  if (total === null || main === null || main === undefined || (cell.summary.hopsMean ?? 0) > 0) return null;
   if (proxy === null || proxy === undefined || talker === null || talker === undefined) return `client and API Gateway ${fmtMs(total - main)}, Main ${fmtMs(main)}`;
   return `client and API Gateway ${fmtMs(total - proxy)}, the Proxy's run beyond the Talker's ${fmtMs(proxy - talker)}, the Talker's beyond Main's ${fmtMs(talker - main)}, Main ${fmtMs(main)}`;
+}
+
+/**
+ * Where a task's life beyond Main's run went, p50 over the cell's requests: from the task's
+ * creation to Main's start (the Talker's start, its claim, the invoke), and from Main's end to the
+ * delivery (the Talker's writes, then the Talker's answer or a poll, the retire), from the Proxy's
+ * and the Talker's log lines.
+ */
+function aroundMain(cellTraces: ProxyTrace[]): string | null {
+  const before = cellTraces.map((t) => t.beforeMainMs).filter((v): v is number => v !== undefined);
+  const after = cellTraces.map((t) => t.afterMainMs).filter((v): v is number => v !== undefined);
+  if (before.length === 0) return null;
+  return `before Main ${fmtMs(percentile(before, 50))} (p99 ${fmtMs(percentile(before, 99))}), after Main ${fmtMs(percentile(after, 50))} (p99 ${fmtMs(percentile(after, 99))}), n=${before.length}`;
 }
 
 /** One measured cell: a way × job length × concurrency, as results.json records it. */
@@ -417,7 +457,7 @@ await runMain('bench', async () => {
           const rounds = roundsFor(jobSeconds, concurrency);
           const before = await quiet();
           const tBefore = performance.now();
-          log.bucket = w.proxy ? { proxy: w.proxy, lines: [] } : null;
+          log.bucket = w.proxy ? { proxy: w.proxy, talker: w.functions.find((fn) => fn.endsWith('-talker')), lines: [] } : null;
           log.reports = new Map();
           const threadsBefore = threadCpuMs(child.pid);
           let peakRss = before.process.rssBytes;
@@ -456,6 +496,8 @@ await runMain('bench', async () => {
           console.log(`${way.padEnd(6)} ${String(jobSeconds).padStart(4)} s × ${String(concurrency).padStart(3)}: n=${s.requests} fail=${s.failures} total p50 ${fmtMs(s.totalMs.p50)} added p50 ${fmtMs(s.addedMs.p50)} p99 ${fmtMs(s.addedMs.p99)} hops ${s.hopsMean?.toFixed(1) ?? '—'}${s.getItemsPerRequest === null ? '' : ` GetItem/req ${s.getItemsPerRequest.toFixed(1)}`}`);
           const steps = stepsOf(cell);
           if (steps) console.log(`    time p50: ${steps}`);
+          const around = aroundMain(cell.traces);
+          if (around) console.log(`    task life beyond Main's run, p50: ${around}`);
           if (cell.cpuSplitMsPerRequest) console.log(`    CPU/req: ${Object.entries(cell.cpuSplitMsPerRequest).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ')}`);
           for (const e of cell.errors) console.log(`    failed: ${e}`);
         }

@@ -53,6 +53,12 @@ export interface ProxyTrace {
   hops: number;
   /** Result reads: 1 when the result came from the table, 0 when it came in the Talker's answer (or was not delivered). */
   resultReads?: number;
+  /** When the result was delivered (epoch ms, from the Proxy's log line). */
+  deliveredAt?: number;
+  /** From the task's creation to Main's start, ms (the Talker's log line says when Main ended and how long it ran). */
+  beforeMainMs?: number;
+  /** From Main's end to the delivery, ms. */
+  afterMainMs?: number;
 }
 
 /**
