@@ -4,7 +4,7 @@
  *
  * | Route | Does |
  * | --- | --- |
- * | `GET /_local/ops/stats` | DynamoDB requests by table and operation, Lambda invocations and cold starts by function, environments, the stack process's memory (RSS now and peak) and CPU time |
+ * | `GET /_local/ops/stats` | DynamoDB requests by table and operation, Lambda invocations and cold starts by function, environments and their OS thread ids (Linux), the stack process's memory (RSS now and peak) and CPU time |
  * | `POST /_local/ops/lambda/{name}/kill?which=busy\|idle\|all` | stops a function's environments as if their process were killed (`busy`, the default: running invocations end with `Runtime.ExitError`); `idle` frees memory |
  * | `POST /_local/ops/lambda/{name}/warm?count=N` | starts environments of a function ahead of traffic (like provisioned concurrency) until N of its current code are alive, and answers `{"started","failed"}` when they are ready: load tests measure warm figures without warm-up waves |
  * | `POST /_local/ops/lambda/{name}/faults` | faults of the Invoke API for that function: `{"hang":true}` (requests are read, never answered, and nothing runs, until cleared), `{"drop":"after-accept","count":N}` (the next N invocations are accepted: an `Event` is queued, a `RequestResponse` runs to its end; then the connection is closed without an answer), `{"clear":true}` (ends both, closing held requests) |
