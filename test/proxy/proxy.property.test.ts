@@ -14,8 +14,13 @@ const resultOf = new Map<string, string>();
 const locationOf = new Map<string, string>();
 
 beforeAll(async () => {
+  // The setup's Mains wait until both 303s are in: a Main that ended inside the short window
+  // would give a 200 instead (a loaded machine makes the window's reads slow).
+  let release = () => {};
+  const setupDone = new Promise<void>((resolve) => (release = resolve));
   kit = (await Kit.start({ proxyEnv: { SIGNING_SECRET: SECRET, WAIT_SECONDS: '0.05', RESULT_GRACE_SECONDS: '600' } })).main(async (event) => {
     const marker = (event as { queryStringParameters?: Record<string, string> | null }).queryStringParameters?.['marker'];
+    if (marker === 'A' || marker === 'B') await setupDone;
     return { statusCode: 200, body: `result-of-${marker ?? 'unmarked'}` };
   });
   // Two finished tasks, A and B, whose results are still readable.
@@ -26,6 +31,7 @@ beforeAll(async () => {
     resultOf.set(name, `result-of-${name}`);
     locationOf.set(name, first.headers['Location'] as string);
   }
+  release();
   await kit.lambda.idle();
   kit.configure({ SIGNING_SECRET: SECRET, WAIT_SECONDS: '0.05', RESULT_GRACE_SECONDS: '600' });
 }, 60_000);
