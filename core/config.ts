@@ -98,6 +98,8 @@ export const TALKER_ENV = {
   maxResultBytes: 'MAX_RESULT_BYTES',
   /** `COMPRESS_ABOVE_BYTES`: the size above which results are compressed. */
   compressAboveBytes: 'COMPRESS_ABOVE_BYTES',
+  /** `INLINE_RESULT_MAX_BYTES`: the largest result kept in the task's own row. */
+  inlineResultMaxBytes: 'INLINE_RESULT_MAX_BYTES',
   /** `THROTTLE_RETRIES`: retries when Lambda throttles Main. */
   throttleRetries: 'THROTTLE_RETRIES',
 } as const;
@@ -143,6 +145,11 @@ export const GATEWAY_LIMITS_MS = {
 
 /** Time kept back between the longest window and the cut-off's margin by default: 25 s of 29 s (at most a tenth of the window). */
 const DEFAULT_WINDOW_HEADROOM_MS = 2000;
+/**
+ * A task row without its result is under 1 KB (a few link-token hashes included): with up to
+ * 3000 bytes of result it stays within the 4 KB of one strongly consistent read unit.
+ */
+const DEFAULT_INLINE_RESULT_MAX_BYTES = 3000;
 
 /**
  * How long the Proxy may take to start its answer: the integration timeout, and in stream
@@ -281,6 +288,13 @@ export interface TalkerConfig {
   maxResultBytes: number;
   /** `COMPRESS_ABOVE_BYTES` (default 4096): results larger than this are gzip-compressed. */
   compressAboveBytes: number;
+  /**
+   * `INLINE_RESULT_MAX_BYTES` (default 3000): a stored result of at most this size is written
+   * with the task's `CREATED` status in one write, and comes with the status read that finds it
+   * (the task row then stays under 4 KB, one read unit); a larger one goes in an item of its own
+   * first. 0 keeps every result apart.
+   */
+  inlineResultMaxBytes: number;
   /** `THROTTLE_RETRIES` (default 3): how often to retry invoking Main when Lambda answers 429. */
   throttleRetries: number;
 }
@@ -451,6 +465,7 @@ export function loadTalkerConfig(env: Environment = process.env): TalkerConfig {
     safetyMarginMs: integer(env, TALKER_ENV.safetyMarginMs, 3000, 0, 60_000),
     maxResultBytes: integer(env, TALKER_ENV.maxResultBytes, 380_000, 1024, 390_000),
     compressAboveBytes: integer(env, TALKER_ENV.compressAboveBytes, 4096, 0, 390_000),
+    inlineResultMaxBytes: integer(env, TALKER_ENV.inlineResultMaxBytes, DEFAULT_INLINE_RESULT_MAX_BYTES, 0, 390_000),
     throttleRetries: integer(env, TALKER_ENV.throttleRetries, 3, 0, 10),
   };
 }

@@ -4,8 +4,9 @@
  * Layout, all in one table keyed by `RequestID` (string):
  * - the task: key = the UUID; its status, time stamps, the hashes of its link tokens, and the
  *   marker of the last conditional write;
- * - Main's response: key `<uuid>#result`, so that polls read only the small status item (DynamoDB
- *   charges reads by item size, whatever the projection);
+ * - Main's response: in the task's item when it is small (written with the `CREATED` status in
+ *   one write), otherwise in an item of its own, key `<uuid>#result`, so that polls read only a
+ *   small status item (DynamoDB charges reads by item size, whatever the projection);
  * - an `Idempotency-Key` reservation: key `idempotency#<hash of caller scope and key>`.
  *
  * Conditional writes recognise their own success: each writes a marker unique to the call, and a
@@ -29,10 +30,12 @@ import {
   StoreUnavailableError,
   type AbandonOutcome,
   type CallOptions,
+  type CompletionOptions,
   type IdempotencyOutcome,
   type IdempotencyReservation,
   type FailureKind,
   type NewTask,
+  type RetireOptions,
   type StoredResult,
   type TaskClaim,
   type TaskFailure,
@@ -71,10 +74,11 @@ const ATTRIBUTES = {
 } as const;
 
 const A = ATTRIBUTES;
-/** `Status` is a reserved word in expressions. */
+/** `Status` and `Result` are reserved words in expressions. */
 const NAMES = { '#s': A.status } as const;
+const STATUS_NAMES = { '#s': A.status, '#r': A.result } as const;
 const STATUS_PROJECTION = [
-  '#s', A.createdAt, A.pendingDeadline, A.deadline, A.startedAt, A.expiresAt, A.errorKind, A.errorMessage, A.errorType, A.tokenHashes, A.keyHash,
+  '#s', A.createdAt, A.pendingDeadline, A.deadline, A.startedAt, A.expiresAt, A.errorKind, A.errorMessage, A.errorType, A.tokenHashes, A.keyHash, '#r', A.resultEncoding,
 ].join(', ');
 
 /** Options for {@link DynamoTaskStore}. */
@@ -99,6 +103,10 @@ function readNumber(item: Item, name: string): number | undefined {
 
 function readString(item: Item, name: string): string | undefined {
   return item[name]?.S;
+}
+
+function encodingOf(value: string | undefined): StoredResult['encoding'] {
+  return value === 'gzip' ? 'gzip' : 'identity';
 }
 
 function sendOptions(options: CallOptions): { abortSignal?: AbortSignal; requestTimeout?: number } {
@@ -159,7 +167,7 @@ export class DynamoTaskStore implements TaskStore {
           Key: { [A.key]: str(requestId) },
           ConsistentRead: true,
           ProjectionExpression: STATUS_PROJECTION,
-          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeNames: STATUS_NAMES,
         }),
         sendOptions(options),
       ),
@@ -189,6 +197,8 @@ export class DynamoTaskStore implements TaskStore {
     }
     const keyHash = readString(item, A.keyHash);
     if (keyHash !== undefined) view.idempotencyKeyHash = keyHash;
+    const inline = item[A.result]?.B;
+    if (inline !== undefined && view.status === 'CREATED') view.result = { body: inline, encoding: encodingOf(readString(item, A.resultEncoding)) };
     return view;
   }
 
@@ -229,44 +239,46 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.completeTask} */
-  async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options: CallOptions = {}): Promise<boolean> {
-    const { now, expiresAt, claimedBy } = at;
-    // The result first: a task is never CREATED without its result. Writing it twice is harmless.
-    await this.send('store result', () =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: { [A.key]: str(requestId + RESULT_SUFFIX), [A.result]: { B: result.body }, [A.encoding]: str(result.encoding), [A.expiresAt]: num(expiresAt) },
-        }),
-        sendOptions(options),
-      ),
-    );
+  async completeTask(requestId: string, result: StoredResult, at: CompletionOptions, options: CallOptions = {}): Promise<boolean> {
+    const { now, claimedBy } = at;
+    // A result apart is written first: a task is never CREATED without its result. Writing it
+    // twice is harmless.
+    if (!at.inline) await this.storeResultApart(requestId, result, at.expiresAt, options);
     // The claim is the marker: a completion retried for the same claim (by the SDK, or by the
-    // Talker's own retries) recognises itself. When the condition fails (the task was declared
-    // lost meanwhile) the result stays: the kit never deletes an undelivered response.
+    // Talker's own retries) recognises itself.
     const marker = claimedBy;
-    return this.conditionalWrite(
+    const values: Record<string, AttributeValue> = {
+      ':created': str('CREATED'),
+      ':running': str('RUNNING'),
+      ':by': str(claimedBy),
+      ':now': num(now),
+      ':bytes': num(result.body.byteLength),
+      ':enc': str(result.encoding),
+      ':marker': str(marker),
+    };
+    let update = `SET #s = :created, ${A.updatedAt} = :now, ${A.finishedAt} = :now, ${A.resultBytes} = :bytes, ${A.resultEncoding} = :enc, ${A.writeMarker} = :marker`;
+    if (at.inline) {
+      update += ', #r = :result';
+      values[':result'] = { B: result.body };
+    }
+    const completed = await this.conditionalWrite(
       'complete task',
       requestId,
       () => new UpdateItemCommand({
         TableName: this.tableName,
         Key: { [A.key]: str(requestId) },
-        UpdateExpression: `SET #s = :created, ${A.updatedAt} = :now, ${A.finishedAt} = :now, ${A.resultBytes} = :bytes, ${A.resultEncoding} = :enc, ${A.writeMarker} = :marker`,
+        UpdateExpression: update,
         ConditionExpression: `#s = :running AND ${A.claimedBy} = :by`,
-        ExpressionAttributeNames: NAMES,
-        ExpressionAttributeValues: {
-          ':created': str('CREATED'),
-          ':running': str('RUNNING'),
-          ':by': str(claimedBy),
-          ':now': num(now),
-          ':bytes': num(result.body.byteLength),
-          ':enc': str(result.encoding),
-          ':marker': str(marker),
-        },
+        ExpressionAttributeNames: at.inline ? STATUS_NAMES : NAMES,
+        ExpressionAttributeValues: values,
       }),
       (existing) => readString(existing ?? {}, A.status) === 'CREATED' && readString(existing ?? {}, A.writeMarker) === marker,
       options,
     );
+    // Refused (the task was declared lost meanwhile): the result is kept all the same, apart, as
+    // one stored apart first is. The kit never deletes an undelivered response.
+    if (!completed && at.inline) await this.storeResultApart(requestId, result, at.expiresAt, options);
+    return completed;
   }
 
   /** {@inheritDoc TaskStore.failTask} */
@@ -333,12 +345,13 @@ export class DynamoTaskStore implements TaskStore {
     );
     const body = out.Item?.[A.result]?.B;
     if (!out.Item || body === undefined) return undefined;
-    return { body, encoding: readString(out.Item, A.encoding) === 'gzip' ? 'gzip' : 'identity' };
+    return { body, encoding: encodingOf(readString(out.Item, A.encoding)) };
   }
 
   /** {@inheritDoc TaskStore.retireTask} */
-  async retireTask(requestId: string, retire: { now: number; graceSeconds: number; delivered: boolean }, options: CallOptions = {}): Promise<void> {
-    const keys = retire.delivered ? [requestId, requestId + RESULT_SUFFIX] : [requestId];
+  async retireTask(requestId: string, retire: RetireOptions, options: CallOptions = {}): Promise<void> {
+    // An inline result goes with its task's row; one apart needs a write of its own.
+    const keys = retire.delivered && !retire.resultInline ? [requestId, requestId + RESULT_SUFFIX] : [requestId];
     if (retire.graceSeconds <= 0) {
       await Promise.all(keys.map((key) => this.send('delete task', () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { [A.key]: str(key) } }), sendOptions(options)))));
       return;
@@ -496,6 +509,19 @@ export class DynamoTaskStore implements TaskStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /** Writes a result in an item of its own, key `<RequestID>#result`; it expires with its task. */
+  private async storeResultApart(requestId: string, result: StoredResult, expiresAt: number, options: CallOptions): Promise<void> {
+    await this.send('store result', () =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { [A.key]: str(requestId + RESULT_SUFFIX), [A.result]: { B: result.body }, [A.encoding]: str(result.encoding), [A.expiresAt]: num(expiresAt) },
+        }),
+        sendOptions(options),
+      ),
+    );
   }
 
   private async send<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -8,9 +8,11 @@ import {
   StoreUnavailableError,
   type AbandonOutcome,
   type CallOptions,
+  type CompletionOptions,
   type IdempotencyOutcome,
   type IdempotencyReservation,
   type NewTask,
+  type RetireOptions,
   type StoredResult,
   type TaskClaim,
   type TaskFailure,
@@ -37,7 +39,7 @@ function aborted(options: CallOptions): void {
 /** A {@link TaskStore} in a `Map`. */
 export class MemoryTaskStore implements TaskStore {
   private readonly rows = new Map<string, Row>();
-  /** Results apart from the rows, as DynamoDB keeps them in an item of their own. */
+  /** Results kept apart from the rows, as DynamoDB keeps them in an item of their own. */
   private readonly results = new Map<string, StoredResult>();
   private readonly keys = new Map<string, { requestId: string; fingerprint: string; expiresAt: number }>();
 
@@ -89,17 +91,21 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.completeTask} */
-  async completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options: CallOptions = {}): Promise<boolean> {
+  async completeTask(requestId: string, result: StoredResult, at: CompletionOptions, options: CallOptions = {}): Promise<boolean> {
     aborted(options);
-    // The result is stored first and whatever happens next, as DynamoDB's separate item is.
-    this.results.set(requestId, result);
+    // A result apart is stored first and whatever happens next, as DynamoDB's separate item is.
+    if (!at.inline) this.results.set(requestId, result);
     const row = this.rows.get(requestId);
-    if (!row) return false;
-    if (row.view.status === 'CREATED' && row.marker === at.claimedBy) return true;
-    if (row.view.status !== 'RUNNING' || row.claimedBy !== at.claimedBy) return false;
-    row.view.status = 'CREATED';
-    row.marker = at.claimedBy;
-    return true;
+    const mine = row !== undefined && row.view.status === 'CREATED' && row.marker === at.claimedBy;
+    const completes = row !== undefined && row.view.status === 'RUNNING' && row.claimedBy === at.claimedBy;
+    if (row && completes) {
+      row.view.status = 'CREATED';
+      row.marker = at.claimedBy;
+      if (at.inline) row.view.result = result;
+    }
+    // Refused: an inline result is kept all the same, apart.
+    if (!mine && !completes && at.inline) this.results.set(requestId, result);
+    return mine || completes;
   }
 
   /** {@inheritDoc TaskStore.failTask} */
@@ -129,13 +135,13 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   /** {@inheritDoc TaskStore.retireTask} */
-  async retireTask(requestId: string, retire: { now: number; graceSeconds: number; delivered: boolean }, options: CallOptions = {}): Promise<void> {
+  async retireTask(requestId: string, retire: RetireOptions, options: CallOptions = {}): Promise<void> {
     aborted(options);
     const row = this.rows.get(requestId);
     if (!row) return;
     if (retire.graceSeconds <= 0) {
       this.rows.delete(requestId);
-      if (retire.delivered) this.results.delete(requestId);
+      if (retire.delivered && !retire.resultInline) this.results.delete(requestId);
       return;
     }
     row.view.expiresAt = Math.min(row.view.expiresAt, Math.floor(retire.now / 1000) + retire.graceSeconds);

@@ -55,7 +55,8 @@ export interface TaskFailure {
 }
 
 /**
- * The small part of a task row that a poll reads (a projection: never the result).
+ * The part of a task row that a poll reads: its status, and the result when it is kept in the
+ * row itself (a small one, see {@link CompletionOptions.inline}).
  */
 export interface TaskStatusView {
   /** The task's RequestID. */
@@ -81,6 +82,12 @@ export interface TaskStatusView {
   tokenHashes: string[];
   /** The hash of the `Idempotency-Key` reservation that points at the task, if any. */
   idempotencyKeyHash?: string;
+  /**
+   * Main's response, on a `CREATED` task whose result was kept in its row
+   * ({@link CompletionOptions.inline}); a result kept apart is read with
+   * {@link TaskStore.readResult}.
+   */
+  result?: StoredResult;
 }
 
 /** A stored result: Main's raw response payload (JSON text), possibly compressed. */
@@ -145,6 +152,39 @@ export interface IdempotencyOutcome {
   requestId: string;
   /** The fingerprint of the request that took the key. */
   fingerprint: string;
+}
+
+/** How {@link TaskStore.completeTask} records a completion. */
+export interface CompletionOptions {
+  /** Now, epoch ms. */
+  now: number;
+  /** The task's expiry (epoch seconds, from its claim): a result kept apart expires with it. */
+  expiresAt: number;
+  /** The claim that holds the task. */
+  claimedBy: string;
+  /**
+   * Keep the result in the task's own row, written with its status in one write: for a small
+   * result (the Talker's `INLINE_RESULT_MAX_BYTES`). The status read that finds the task
+   * `CREATED` then carries it ({@link TaskStatusView.result}), and retiring it is one write.
+   * Otherwise the result is written apart first (a poll's read stays small whatever its size),
+   * then the status.
+   */
+  inline?: boolean;
+}
+
+/** What {@link TaskStore.retireTask} is told. */
+export interface RetireOptions {
+  /** Now, epoch ms. */
+  now: number;
+  /** 0 deletes the task; otherwise its life is shortened to this many seconds. */
+  graceSeconds: number;
+  /** Main's response was delivered: its stored result goes with the task. */
+  delivered: boolean;
+  /**
+   * With `delivered`: the result was kept in the task's row (its status view carried it, or the
+   * Talker said so), so there is no result apart to retire. A result apart is retired otherwise.
+   */
+  resultInline?: boolean;
 }
 
 /** What a successful claim returns. */
@@ -222,13 +262,14 @@ export interface TaskStore {
   claimTask(requestId: string, claim: { now: number; deadline: number; claimedBy: string }, options?: CallOptions): Promise<TaskClaim | undefined>;
   /**
    * Stores Main's response and moves the task from `RUNNING` to `CREATED`, only if this claim
-   * (`claimedBy`) still holds it. The stored response is never deleted by the kit before it is
-   * delivered; it expires with the task. Calling it again for the same claim (a retry) is
-   * recognised as the same completion.
+   * (`claimedBy`) still holds it: in the task's row with its status (`inline`), or apart first.
+   * The stored response is never deleted by the kit before it is delivered: when the status
+   * write is refused, an inline result is stored apart instead, and it expires with the task.
+   * Calling it again for the same claim (a retry) is recognised as the same completion.
    *
    * @returns `false` if the task was no longer this claim's `RUNNING` task (e.g. declared lost)
    */
-  completeTask(requestId: string, result: StoredResult, at: { now: number; expiresAt: number; claimedBy: string }, options?: CallOptions): Promise<boolean>;
+  completeTask(requestId: string, result: StoredResult, at: CompletionOptions, options?: CallOptions): Promise<boolean>;
   /**
    * Moves a task to `FAILED`, only from one of `from` (and, for a lost task, only once its
    * deadline has passed, so a Talker that is alive cannot be overruled). With `claimedBy`, only
@@ -237,15 +278,19 @@ export interface TaskStore {
    * @returns `false` if the task was not in one of those states
    */
   failTask(requestId: string, failure: TaskFailure, now: number, from: ReadonlyArray<'PENDING' | 'RUNNING'>, options?: CallOptions & { claimedBy?: string }): Promise<boolean>;
-  /** Reads a stored result, when the task is `CREATED`. */
+  /**
+   * Reads a result stored apart from its task's row: the result of a `CREATED` task whose status
+   * view did not carry it, or one that a Talker stored before it stopped. A result kept in the
+   * row comes with {@link readStatus} instead.
+   */
   readResult(requestId: string, options?: CallOptions): Promise<StoredResult | undefined>;
   /**
    * Retires a task whose answer was given: deletes it when `graceSeconds` is 0, otherwise
    * shortens its life to `graceSeconds` so that a repeated GET of the same URL still gets the
    * answer. With `delivered`, its stored result goes with it; without (a failure was answered),
-   * a result that a late Talker may have stored is left to expire, never deleted.
+   * a result that a late Talker may have stored apart is left to expire, never deleted.
    */
-  retireTask(requestId: string, retire: { now: number; graceSeconds: number; delivered: boolean }, options?: CallOptions): Promise<void>;
+  retireTask(requestId: string, retire: RetireOptions, options?: CallOptions): Promise<void>;
   /**
    * Withdraws a task that no Talker has claimed (its Talker could not be started): it becomes
    * `ABANDONED`, so that none will run it later.

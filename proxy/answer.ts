@@ -89,9 +89,9 @@ export function continuation(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, 
   return { own: seeOther(linkTo(rt, call, task, { hop: position.hop + 1, mode: 'redirect' }), style, applied, progress) };
 }
 
-async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string, delivered: boolean): Promise<void> {
+async function retireQuietly(rt: ProxyRuntime, call: ProxyCall, requestId: string, delivered: boolean, resultInline = false): Promise<void> {
   try {
-    await rt.store.retireTask(requestId, { now: rt.clock.now(), graceSeconds: rt.config.resultGraceSeconds, delivered }, call.deadline.storeCall());
+    await rt.store.retireTask(requestId, { now: rt.clock.now(), graceSeconds: rt.config.resultGraceSeconds, delivered, resultInline }, call.deadline.storeCall());
   } catch (error) {
     // TTL removes the row later; the client has its answer.
     rt.logger.warn('could not retire task', { requestId, error: String(error) });
@@ -107,30 +107,44 @@ async function freeKey(rt: ProxyRuntime, call: ProxyCall, view: TaskStatusView):
   });
 }
 
+/** Main's response, ready to hand over, and what the log says of it. */
+export interface Delivery {
+  /** The task. */
+  requestId: string;
+  /** Main's response, as Main returned it (JSON text). */
+  text: string;
+  /** When the task was made (epoch ms), for the log. */
+  createdAt: number;
+  /** Where the caller is in its chain, for the log. */
+  position: ChainPosition;
+  /** The status reads the request made, for the log. */
+  reads: number;
+  /** Where the response came from, for the log: the Talker's answer or the table. */
+  source: 'talker' | 'table';
+  /** The result was stored in the task's own row: there is no result apart to retire. */
+  resultInline: boolean;
+}
+
 /**
  * Answers with Main's response, after retiring its task (so that its links stop working once the
  * grace period ends).
  *
  * @param rt - the runtime
  * @param call - the call
- * @param requestId - the task
- * @param text - Main's response, as Main returned it (JSON text)
- * @param createdAt - when the task was made (epoch ms), for the log
- * @param position - where the caller is in its chain, for the log
- * @param reads - the status reads the request made, for the log
- * @param source - where the response came from, for the log: the Talker's answer or the table
+ * @param delivery - the response and where it came from
  */
-export async function handOver(rt: ProxyRuntime, call: ProxyCall, requestId: string, text: string, createdAt: number, position: ChainPosition, reads: number, source: 'talker' | 'table'): Promise<Answer> {
-  await retireQuietly(rt, call, requestId, true);
-  rt.logger.info('result delivered', { requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - createdAt, resultBytes: text.length, reads, source });
+export async function handOver(rt: ProxyRuntime, call: ProxyCall, delivery: Delivery): Promise<Answer> {
+  const { requestId, text, position } = delivery;
+  await retireQuietly(rt, call, requestId, true, delivery.resultInline);
+  rt.logger.info('result delivered', { requestId, hop: position.hop, mode: position.mode, elapsedMs: rt.clock.now() - delivery.createdAt, resultBytes: text.length, reads: delivery.reads, source: delivery.source });
   return { main: JSON.parse(text) as MainPayload };
 }
 
-/** Main's answer, read from the table and retired. */
+/** Main's answer, from the status read (a small result) or read apart, then retired. */
 async function deliver(rt: ProxyRuntime, call: ProxyCall, task: TaskLink, view: TaskStatusView, position: ChainPosition, reads: number): Promise<Answer | undefined> {
-  const stored = await rt.store.readResult(task.requestId, call.deadline.storeCall());
+  const stored = view.result ?? (await rt.store.readResult(task.requestId, call.deadline.storeCall()));
   if (!stored) return undefined;
-  return handOver(rt, call, task.requestId, decodeResult(stored), view.createdAt, position, reads, 'table');
+  return handOver(rt, call, { requestId: task.requestId, text: decodeResult(stored), createdAt: view.createdAt, position, reads, source: 'table', resultInline: view.result !== undefined });
 }
 
 function failureAnswer(rt: ProxyRuntime, call: ProxyCall, requestId: string, failure: TaskFailure, position: ChainPosition, elapsedMs: number, neverStarted = false): Answer {

@@ -191,7 +191,9 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   if (window === undefined) {
     return { own: accepted(linkTo(rt, call, task, { hop: 0, mode: 'async' }), config.retryAfterSeconds, style, 'respond-async') };
   }
-  if (dispatch.kind === 'response') return handOver(rt, call, requestId, dispatch.text, now, position, 0, 'talker');
+  if (dispatch.kind === 'response') {
+    return handOver(rt, call, { requestId, text: dispatch.text, createdAt: now, position, reads: 0, source: 'talker', resultInline: dispatch.resultInline });
+  }
   // A window already over (the Talker runs on) gets one read: the continuation's progress.
   return waitAndAnswer(rt, call, task, {
     window,

@@ -48,6 +48,8 @@ export interface TalkerResponded {
   kind: 'response';
   /** Main's response as Main returned it (JSON text). */
   text: string;
+  /** The Talker stored it in the task's own row: retiring the task is one write. */
+  resultInline: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ interface TalkerAnswer {
   outcome?: unknown;
   requestId?: unknown;
   response?: unknown;
+  resultInline?: unknown;
 }
 
 /**
@@ -86,7 +89,8 @@ export function readTalkerAnswer(answer: SyncInvokeResult, requestId: string): D
   }
   // Only the answer for this very task: one caller never receives another's result.
   if (parsed?.outcome === 'CREATED' && parsed.requestId === requestId && typeof parsed.response === 'string') {
-    return { kind: 'response', text: parsed.response };
+    // A Talker that does not say (an older one) stored it apart.
+    return { kind: 'response', text: parsed.response, resultInline: parsed.resultInline === true };
   }
   return { kind: 'in-table' };
 }

@@ -54,6 +54,11 @@ export interface TalkerCreated {
   /** `identity` or `gzip`. */
   encoding: string;
   /**
+   * Whether the result was stored in the task's own row with its status (at most
+   * `INLINE_RESULT_MAX_BYTES`), so that retiring the task is one write.
+   */
+  resultInline: boolean;
+  /**
    * Main's response as Main returned it (JSON text), when the payload asked for it
    * (`returnResult`, a Proxy waiting on a synchronous invoke) and the answer stays within
    * {@link MAX_RETURNED_RESPONSE_BYTES}. It is never logged.
@@ -349,11 +354,13 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
     const verdict = classifyMainAnswer(answer, payloadFormatOf(event), config);
     if (verdict.kind === 'result') {
       const { result, rawBytes } = verdict;
+      // A small result goes with the status: one write, and none to read it apart.
+      const inline = result.body.byteLength <= config.inlineResultMaxBytes;
       const saved = await persist('store result', requestId, writeBy, (signal) =>
-        store.completeTask(requestId, result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy }, { signal }),
+        store.completeTask(requestId, result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy, inline }, { signal }),
       );
       if (!saved) return { outcome: 'SKIPPED', requestId, reason: 'the task was no longer running when Main answered' };
-      const created: TalkerCreated = { outcome: 'CREATED', requestId, mainMs, resultBytes: rawBytes, storedBytes: result.body.byteLength, encoding: result.encoding };
+      const created: TalkerCreated = { outcome: 'CREATED', requestId, mainMs, resultBytes: rawBytes, storedBytes: result.body.byteLength, encoding: result.encoding, resultInline: inline };
       // Stored first, returned second: a Proxy that left at its window's end finds it in the table.
       if (returnResult) withResponse(created, (answer as SyncInvokeResult).payload);
       return created;

@@ -58,6 +58,60 @@ describe.each(stores)('%s', (_name, make) => {
     expect(Buffer.from(stored?.body ?? []).toString()).toBe('{"statusCode":200}');
   });
 
+  it('keeps a small result with the status: the read that finds CREATED carries it, none apart', async () => {
+    const store = make();
+    const task = newTask();
+    await store.createTask(task);
+    await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    expect((await store.readStatus(task.requestId, NOW))?.result).toBeUndefined();
+    expect(await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt, claimedBy: 't', inline: true })).toBe(true);
+    const view = await store.readStatus(task.requestId, NOW);
+    expect(view?.status).toBe('CREATED');
+    expect(view?.result?.encoding).toBe('identity');
+    expect(Buffer.from(view?.result?.body ?? []).toString()).toBe('{"statusCode":200}');
+    expect(await store.readResult(task.requestId)).toBeUndefined();
+    // A retry of the same completion recognises itself; another claim's does not.
+    expect(await store.completeTask(task.requestId, result, { now: NOW + 1, expiresAt: task.expiresAt, claimedBy: 't', inline: true })).toBe(true);
+    expect(await store.completeTask(task.requestId, result, { now: NOW + 1, expiresAt: task.expiresAt, claimedBy: 'another', inline: true })).toBe(false);
+    // A result kept apart is not in the status read.
+    const apart = newTask();
+    await store.createTask(apart);
+    await store.claimTask(apart.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    await store.completeTask(apart.requestId, { body: new Uint8Array([1, 2, 3]), encoding: 'gzip' }, { now: NOW, expiresAt: apart.expiresAt, claimedBy: 't' });
+    expect((await store.readStatus(apart.requestId, NOW))?.result).toBeUndefined();
+    expect(await store.readResult(apart.requestId)).toEqual({ body: new Uint8Array([1, 2, 3]), encoding: 'gzip' });
+  });
+
+  it('keeps an inline result apart when its completion is refused: it is never lost', async () => {
+    const store = make();
+    const task = newTask();
+    await store.createTask(task);
+    await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    expect(await store.failTask(task.requestId, { kind: 'LOST', message: 'gone' }, NOW + 1000, ['RUNNING'])).toBe(true);
+    expect(await store.completeTask(task.requestId, result, { now: NOW + 1001, expiresAt: task.expiresAt, claimedBy: 't', inline: true })).toBe(false);
+    const view = await store.readStatus(task.requestId, NOW + 1001);
+    expect(view?.status).toBe('FAILED');
+    expect(view?.result).toBeUndefined();
+    expect(Buffer.from((await store.readResult(task.requestId))?.body ?? []).toString()).toBe('{"statusCode":200}');
+  });
+
+  it('retires a delivered inline result with its task: in the grace period the status read still carries it, then nothing is left', async () => {
+    const store = make();
+    const kept = newTask();
+    const deleted = newTask();
+    for (const task of [kept, deleted]) {
+      await store.createTask(task);
+      await store.claimTask(task.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+      await store.completeTask(task.requestId, result, { now: NOW, expiresAt: task.expiresAt, claimedBy: 't', inline: true });
+    }
+    await store.retireTask(kept.requestId, { now: NOW, graceSeconds: 60, delivered: true, resultInline: true });
+    expect((await store.readStatus(kept.requestId, NOW + 59_000))?.result).toBeDefined();
+    expect(await store.readStatus(kept.requestId, NOW + 60_000)).toBeUndefined();
+    await store.retireTask(deleted.requestId, { now: NOW, graceSeconds: 0, delivered: true, resultInline: true });
+    expect(await store.readStatus(deleted.requestId, NOW)).toBeUndefined();
+    expect(await store.readResult(deleted.requestId)).toBeUndefined();
+  });
+
   it('declares a task lost only once its deadline has passed, and a late completion then fails', async () => {
     const store = make();
     const task = newTask();

@@ -207,8 +207,9 @@ describe('5. every call is bounded by the answer deadline', () => {
   });
 
   it('a table that hangs right after a CREATED status read: the continuation before the cut-off, then the result', async () => {
-    // A queued Talker: the first hop reads the result from the table (a synchronous one returns it).
-    kit = (await Kit.start({ wiring: 'production', proxyEnv: { ...proxyEnv, TALKER_INVOCATION_TYPE: 'Event' } })).main(countingMain(200));
+    // A queued Talker: the first hop reads the result from the table (a synchronous one returns
+    // it); and a result kept apart (none inline), so that a read follows the status read.
+    kit = (await Kit.start({ wiring: 'production', proxyEnv: { ...proxyEnv, TALKER_INVOCATION_TYPE: 'Event' }, talkerEnv: { INLINE_RESULT_MAX_BYTES: '0' } })).main(countingMain(200));
     // Hold the result's read (a GetItem of the <id>#result item), nothing else.
     kit.dynamo?.stallWhen((chunk) => chunk.includes('DynamoDB_20120810.GetItem') && chunk.includes('#result'));
     const answer = await beforeCutoff(kit.call(get(url)), CUTOFF_MS);
@@ -291,8 +292,11 @@ describe('6. conditional writes recognise their own success when the SDK retries
     stack.ops.dynamoDbFault('clear');
   });
 
-  it('a retried completion keeps Main\'s result: the client gets it, not 404', async () => {
-    kit = await Kit.start({ wiring: 'production', dynamoEndpoint: stack.url, proxyEnv: { WAIT_SECONDS: '5' } });
+  it.each([
+    ['kept with the status', '3000'],
+    ['kept apart', '0'],
+  ])('a retried completion keeps Main\'s result (%s): the client gets it, not 404', async (_place, inlineMax) => {
+    kit = await Kit.start({ wiring: 'production', dynamoEndpoint: stack.url, proxyEnv: { WAIT_SECONDS: '5' }, talkerEnv: { INLINE_RESULT_MAX_BYTES: inlineMax } });
     const main = countingMain(200);
     kit.main(async (event) => {
       // The claim is done when Main runs: the next UpdateItem is the completion.
@@ -304,7 +308,11 @@ describe('6. conditional writes recognise their own success when the SDK retries
     // The Talker knows its completion landed, and Main's result is still in the table (for the
     // grace period): a retried GET, or a client that read the status a moment later, still gets it.
     expect(kit.talkerOutcomes.map((o) => o.outcome)).toEqual(['CREATED']);
-    expect(await kit.store.readResult(answer.headers?.['X-Request-Id'] ?? (kit.talkerOutcomes[0] as { requestId: string }).requestId)).toBeDefined();
+    const requestId = answer.headers?.['X-Request-Id'] ?? (kit.talkerOutcomes[0] as { requestId: string }).requestId;
+    const view = await kit.store.readStatus(requestId, Date.now());
+    expect(view?.status).toBe('CREATED');
+    expect(view?.result ?? (await kit.store.readResult(requestId))).toBeDefined();
+    expect(view?.result === undefined).toBe(inlineMax === '0');
     expect(answer.statusCode).toBe(200);
     expect(answer.body).toMatch(/^run 1 /);
     expect(stack.ops.stats().dynamodb.answersLost).toBeGreaterThanOrEqual(1);

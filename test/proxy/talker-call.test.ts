@@ -62,6 +62,19 @@ describe('a synchronous Talker', () => {
     expect(view?.expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 61);
   });
 
+  it.each([
+    // Create, claim, complete with the result, retire.
+    ['kept with the status (the default)', {}, ['PutItem', 'UpdateItem', 'UpdateItem', 'UpdateItem']],
+    // Create, claim, the result, complete, retire the task and the result.
+    ['kept apart (INLINE_RESULT_MAX_BYTES=0)', { INLINE_RESULT_MAX_BYTES: '0' }, ['PutItem', 'UpdateItem', 'PutItem', 'UpdateItem', 'UpdateItem', 'UpdateItem']],
+  ])('makes only the table calls it needs for a short job, its result %s', async (_place, talkerEnv, expected) => {
+    const { kit } = await start({ proxyEnv: { WAIT_SECONDS: '5' }, talkerEnv }, 50);
+    const operations: string[] = [];
+    kit.dynamo?.backend.on('request', (request: { headers: Record<string, string | undefined> }) => operations.push(String(request.headers['x-amz-target']).replace('DynamoDB_20120810.', '')));
+    expect(await kit.call(get(url))).toEqual({ statusCode: 200, body: 'done' });
+    expect(operations).toEqual(expected);
+  });
+
   it('when the window ends first, lets the Talker run on: the 303 says Running (one read), and the continuation gets the result', async () => {
     const { kit, counts } = await start({ proxyEnv: { WAIT_SECONDS: '1' } }, 1800);
     const first = await kit.call(get(url));
@@ -152,7 +165,9 @@ describe('readTalkerAnswer', () => {
   const answer = (value: unknown, functionError?: string) => ({ payload: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), ...(functionError && { functionError }) });
 
   it('takes Main\'s response only from a CREATED answer for this very task', () => {
-    expect(readTalkerAnswer(answer({ outcome: 'CREATED', requestId, response: '{"statusCode":200}' }), requestId)).toEqual({ kind: 'response', text: '{"statusCode":200}' });
+    expect(readTalkerAnswer(answer({ outcome: 'CREATED', requestId, response: '{"statusCode":200}', resultInline: true }), requestId)).toEqual({ kind: 'response', text: '{"statusCode":200}', resultInline: true });
+    // An answer that does not say where the result is (an older Talker's): apart, retired as such.
+    expect(readTalkerAnswer(answer({ outcome: 'CREATED', requestId, response: '{"statusCode":200}' }), requestId)).toEqual({ kind: 'response', text: '{"statusCode":200}', resultInline: false });
     expect(readTalkerAnswer(answer({ outcome: 'CREATED', requestId: '00000000-8d7a-4c6b-9e5f-1a2b3c4d5e6f', response: '{}' }), requestId)).toEqual({ kind: 'in-table' });
     expect(readTalkerAnswer(answer({ outcome: 'CREATED', requestId }), requestId)).toEqual({ kind: 'in-table' });
     expect(readTalkerAnswer(answer({ outcome: 'FAILED', requestId, response: '{}' }), requestId)).toEqual({ kind: 'in-table' });

@@ -127,8 +127,9 @@ describe('the Talker', () => {
       return talker({ requestId, event: {}, ...(returnResult && { returnResult: true }) }, context);
     };
     const asked = await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e60', true);
-    expect(asked).toMatchObject({ outcome: 'CREATED', response: JSON.stringify({ statusCode: 200, body: secret }) });
-    expect(await store.readResult('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e60')).toBeDefined();
+    expect(asked).toMatchObject({ outcome: 'CREATED', response: JSON.stringify({ statusCode: 200, body: secret }), resultInline: true });
+    // Stored with the status (a small result), before the answer.
+    expect((await store.readStatus('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e60', Date.now()))?.result).toBeDefined();
     const queued = await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e61', false);
     expect(queued.outcome).toBe('CREATED');
     expect(queued).not.toHaveProperty('response');
@@ -146,8 +147,9 @@ describe('the Talker', () => {
     const now = Date.now();
     await store.createTask({ requestId, createdAt: now, pendingDeadline: now + 60_000, expiresAt: Math.floor(now / 1000) + 600, tokenHash: 'h' });
     const outcome = await talker({ requestId, event: {}, returnResult: true }, context);
-    expect(outcome).toMatchObject({ outcome: 'CREATED', resultBytes: 6_100_028, encoding: 'gzip' });
+    expect(outcome).toMatchObject({ outcome: 'CREATED', resultBytes: 6_100_028, encoding: 'gzip', resultInline: false });
     expect(outcome).not.toHaveProperty('response');
+    expect(await store.readResult(requestId)).toBeDefined();
     expect(MAX_RETURNED_RESPONSE_BYTES).toBeLessThan(6_291_556);
   });
 });
