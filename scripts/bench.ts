@@ -32,8 +32,11 @@ run time), hops, DynamoDB reads and failures, for each job length × concurrency
   --concurrency N,N,...   concurrent clients (default 1,10,200)
   --ways W,W,...          kit (defaults), orig (2 s polls, 22 s window), direct (Main behind
                           API Gateway alone: the floor, jobs under 29 s only), tuned (the kit
-                          with --tuned-env settings) (default kit,orig,direct)
+                          with --tuned-env and --tuned-talker-env settings)
+                          (default kit,orig,direct)
   --tuned-env KEY=VALUE   a Proxy variable of the tuned way (repeatable)
+  --tuned-talker-env KEY=VALUE
+                          a Talker variable of the tuned way (repeatable)
   --rounds N              requests per client in every cell (default: about 30 samples per
                           cell, at most ~40 s of job time per client; 1 for 40 s jobs)
   --quick                 a short run: jobs 0.3,5 × concurrency 1,10, fewer rounds (~2 min)
@@ -314,7 +317,7 @@ interface Cell {
 await runMain('bench', async () => {
   const flags = parseFlags(scriptArgs(import.meta.url), {
     string: ['jobs', 'concurrency', 'ways', 'rounds', 'out'],
-    repeatable: ['tuned-env'],
+    repeatable: ['tuned-env', 'tuned-talker-env'],
     boolean: ['quick', 'help'],
     alias: { h: 'help' },
   });
@@ -329,7 +332,8 @@ await runMain('bench', async () => {
   const ways = (flags.ways ?? 'kit,orig,direct').split(',').map((w) => w.trim()).filter(Boolean);
   for (const w of ways) if (!['kit', 'orig', 'direct', 'tuned'].includes(w)) throw new UsageError(`unknown way ${w}: kit, orig, direct or tuned`);
   const tunedEnv = flags['tuned-env'];
-  if (ways.includes('tuned') && tunedEnv.length === 0) throw new UsageError('--ways tuned needs at least one --tuned-env KEY=VALUE');
+  const tunedTalkerEnv = flags['tuned-talker-env'];
+  if (ways.includes('tuned') && tunedEnv.length + tunedTalkerEnv.length === 0) throw new UsageError('--ways tuned needs at least one --tuned-env or --tuned-talker-env KEY=VALUE');
   const fixedRounds = flags.rounds === undefined ? undefined : numbers(flags.rounds, 'rounds')[0];
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = path.resolve(root, flags.out ?? path.join('bench-results', stamp));
@@ -378,7 +382,7 @@ await runMain('bench', async () => {
     const deployFlags: Record<Prefix, string[]> = {
       bench: ['--direct-route'],
       orig: ['--proxy-env', 'POLL_INITIAL_MS=2000', '--proxy-env', 'POLL_MAX_MS=2000', '--wait-seconds', '22'],
-      tuned: tunedEnv.flatMap((kv) => ['--proxy-env', kv]),
+      tuned: [...tunedEnv.flatMap((kv) => ['--proxy-env', kv]), ...tunedTalkerEnv.flatMap((kv) => ['--talker-env', kv])],
     };
     const prefixes: Prefix[] = ['bench', ...(ways.includes('orig') ? ['orig' as const] : []), ...(ways.includes('tuned') ? ['tuned' as const] : [])];
     const states: Partial<Record<Prefix, Deployed>> = {};
@@ -476,12 +480,16 @@ await runMain('bench', async () => {
           log.bucket = null;
           const reports = log.reports;
           log.reports = null;
-          const getItems = w.table
-            ? (after.dynamodb.operations[w.table]?.GetItem ?? 0) - (before.dynamodb.operations[w.table]?.GetItem ?? 0)
-            : null;
+          const calls = (operations: string[]): number | null => {
+            if (!w.table) return null;
+            const table = w.table;
+            return operations.reduce((sum, op) => sum + (after.dynamodb.operations[table]?.[op] ?? 0) - (before.dynamodb.operations[table]?.[op] ?? 0), 0);
+          };
+          const getItems = calls(['GetItem']);
+          const writes = calls(['PutItem', 'UpdateItem', 'DeleteItem']);
           const cell: Cell = {
             way, jobSeconds, concurrency, rounds,
-            summary: summarise({ samples, traces: traces(lines), getItems, wallMs, cpuMs: (after.process.cpuMicros - before.process.cpuMicros) / 1000, cpuWallMs, cpus: os.cpus().length, loopBusy: busyShare(before, after) }),
+            summary: summarise({ samples, traces: traces(lines), getItems, writes, wallMs, cpuMs: (after.process.cpuMicros - before.process.cpuMicros) / 1000, cpuWallMs, cpus: os.cpus().length, loopBusy: busyShare(before, after) }),
             ratios: { floor: null, orig: null },
             coldStartsDuring: coldStarts(after, w.functions) - coldStarts(before, w.functions),
             peakRssBytes: Math.max(peakRss, after.process.rssBytes),
@@ -493,7 +501,7 @@ await runMain('bench', async () => {
           };
           cells.push(cell);
           const s = cell.summary;
-          console.log(`${way.padEnd(6)} ${String(jobSeconds).padStart(4)} s × ${String(concurrency).padStart(3)}: n=${s.requests} fail=${s.failures} total p50 ${fmtMs(s.totalMs.p50)} added p50 ${fmtMs(s.addedMs.p50)} p99 ${fmtMs(s.addedMs.p99)} hops ${s.hopsMean?.toFixed(1) ?? '—'}${s.getItemsPerRequest === null ? '' : ` GetItem/req ${s.getItemsPerRequest.toFixed(1)}`}`);
+          console.log(`${way.padEnd(6)} ${String(jobSeconds).padStart(4)} s × ${String(concurrency).padStart(3)}: n=${s.requests} fail=${s.failures} total p50 ${fmtMs(s.totalMs.p50)} added p50 ${fmtMs(s.addedMs.p50)} p99 ${fmtMs(s.addedMs.p99)} hops ${s.hopsMean?.toFixed(1) ?? '—'}${s.getItemsPerRequest === null ? '' : ` GetItem/req ${s.getItemsPerRequest.toFixed(1)}`}${s.writesPerRequest === null ? '' : ` writes/req ${s.writesPerRequest.toFixed(1)}`}`);
           const steps = stepsOf(cell);
           if (steps) console.log(`    time p50: ${steps}`);
           const around = aroundMain(cell.traces);

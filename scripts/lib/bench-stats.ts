@@ -64,7 +64,7 @@ export interface ProxyTrace {
 /**
  * Summarises one cell (one way, one job length, one concurrency).
  */
-export function summarise(cell: { samples: Sample[]; traces: ProxyTrace[]; getItems: number | null; wallMs: number; cpuMs?: number | null; cpuWallMs?: number; cpus?: number; loopBusy?: number | null }) {
+export function summarise(cell: { samples: Sample[]; traces: ProxyTrace[]; getItems: number | null; writes?: number | null; wallMs: number; cpuMs?: number | null; cpuWallMs?: number; cpus?: number; loopBusy?: number | null }) {
   const ok = cell.samples.filter((s) => s.ok);
   const total = ok.map((s) => s.totalMs);
   const added = ok.map((s) => s.addedMs ?? 0);
@@ -83,7 +83,9 @@ export function summarise(cell: { samples: Sample[]; traces: ProxyTrace[]; getIt
     hopsMax: ok.length ? Math.max(...ok.map((s) => s.hops)) : null,
     // DynamoDB GetItem calls on the way's table, counted by the stack's DynamoDB layer.
     getItemsPerRequest: cell.getItems === null || cell.samples.length === 0 ? null : cell.getItems / cell.samples.length,
-    // The same calls per second of waiting, over all requests of the cell.
+    // PutItem, UpdateItem and DeleteItem calls on the way's table, counted the same way.
+    writesPerRequest: cell.writes === null || cell.writes === undefined || cell.samples.length === 0 ? null : cell.writes / cell.samples.length,
+    // The GetItem calls per second of waiting, over all requests of the cell.
     getItemsPerWaitingSecond: cell.getItems === null || waitingSeconds === 0 ? null : cell.getItems / waitingSeconds,
     // From the Proxy's log lines (`reads` of each hop, summed per RequestID).
     statusReadsPerRequest: cell.traces.length ? mean(cell.traces.map((t) => t.statusReads)) : null,
@@ -175,14 +177,14 @@ export function fmtMs(ms: number | null | undefined) {
  * @returns a Markdown table
  */
 export function table(cells: Array<{ way: string; jobSeconds: number; concurrency: number; summary: ReturnType<typeof summarise>; ratios: { floor: number | null; orig: number | null }; coldStartsDuring: number; peakRssBytes: number | null }>): string {
-  const head = ['job', 'conc', 'way', 'n', 'fail', 'total p50', 'p95', 'p99', 'added p50', 'p95', 'p99', 'hops', 'GetItem/req', 'reads/s/req p50·max', '×floor', '×orig', 'CPU/req', 'CPU use', 'main thread', 'cold', 'RSS peak'];
+  const head = ['job', 'conc', 'way', 'n', 'fail', 'total p50', 'p95', 'p99', 'added p50', 'p95', 'p99', 'hops', 'GetItem/req', 'writes/req', 'reads/s/req p50·max', '×floor', '×orig', 'CPU/req', 'CPU use', 'main thread', 'cold', 'RSS peak'];
   const rows = cells.map((c) => {
     const s = c.summary;
     return [
       `${c.jobSeconds} s`, String(c.concurrency), c.way, String(s.requests), String(s.failures),
       fmtMs(s.totalMs.p50), fmtMs(s.totalMs.p95), fmtMs(s.totalMs.p99),
       fmtMs(s.addedMs.p50), fmtMs(s.addedMs.p95), fmtMs(s.addedMs.p99),
-      fmt(s.hopsMean, 1), fmt(s.getItemsPerRequest, 1),
+      fmt(s.hopsMean, 1), fmt(s.getItemsPerRequest, 1), fmt(s.writesPerRequest, 1),
       s.readsPerSecondPerRequest ? `${fmt(s.readsPerSecondPerRequest.p50, 2)}·${fmt(s.readsPerSecondPerRequest.max, 2)}` : '—',
       fmt(c.ratios.floor, 2), fmt(c.ratios.orig, 2),
       s.stackCpuMsPerRequest === null ? '—' : `${Math.round(s.stackCpuMsPerRequest)} ms`,
