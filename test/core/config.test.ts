@@ -94,4 +94,12 @@ describe('loadTalkerConfig', () => {
     expect(() => loadTalkerConfig({ DYNAMODB_TABLE_NAME: 't' })).toThrow('MAIN_LAMBDA_NAME is required but not set');
     expect(loadTalkerConfig({ DYNAMODB_TABLE_NAME: 't', MAIN_LAMBDA_NAME: 'm' })).toMatchObject({ maxResultBytes: 380_000, compressAboveBytes: 4096 });
   });
+
+  it('keeps results of up to 3000 bytes with the status by default; 0 keeps every result apart; a bad value names the variable', () => {
+    const talker = { DYNAMODB_TABLE_NAME: 't', MAIN_LAMBDA_NAME: 'm' };
+    expect(loadTalkerConfig(talker).inlineResultMaxBytes).toBe(3000);
+    expect(loadTalkerConfig({ ...talker, INLINE_RESULT_MAX_BYTES: '0' }).inlineResultMaxBytes).toBe(0);
+    expect(() => loadTalkerConfig({ ...talker, INLINE_RESULT_MAX_BYTES: '400000' })).toThrow(/INLINE_RESULT_MAX_BYTES/);
+    expect(() => loadTalkerConfig({ ...talker, INLINE_RESULT_MAX_BYTES: 'small' })).toThrow(/INLINE_RESULT_MAX_BYTES/);
+  });
 });
