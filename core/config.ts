@@ -150,6 +150,11 @@ const DEFAULT_WINDOW_HEADROOM_MS = 2000;
  * 3000 bytes of result it stays within the 4 KB of one strongly consistent read unit.
  */
 const DEFAULT_INLINE_RESULT_MAX_BYTES = 3000;
+/**
+ * DynamoDB bills every later write of a row (a retire, a joining caller's token) by its whole
+ * size in 1 KB units, and a row holds 400 KB: larger results are better apart.
+ */
+const MAX_INLINE_RESULT_BYTES = 65_536;
 
 /**
  * How long the Proxy may take to start its answer: the integration timeout, and in stream
@@ -292,7 +297,7 @@ export interface TalkerConfig {
    * `INLINE_RESULT_MAX_BYTES` (default 3000): a stored result of at most this size is written
    * with the task's `CREATED` status in one write, and comes with the status read that finds it
    * (the task row then stays under 4 KB, one read unit); a larger one goes in an item of its own
-   * first. 0 keeps every result apart.
+   * first. 0 keeps every result apart; at most 65536.
    */
   inlineResultMaxBytes: number;
   /** `THROTTLE_RETRIES` (default 3): how often to retry invoking Main when Lambda answers 429. */
@@ -465,7 +470,7 @@ export function loadTalkerConfig(env: Environment = process.env): TalkerConfig {
     safetyMarginMs: integer(env, TALKER_ENV.safetyMarginMs, 3000, 0, 60_000),
     maxResultBytes: integer(env, TALKER_ENV.maxResultBytes, 380_000, 1024, 390_000),
     compressAboveBytes: integer(env, TALKER_ENV.compressAboveBytes, 4096, 0, 390_000),
-    inlineResultMaxBytes: integer(env, TALKER_ENV.inlineResultMaxBytes, DEFAULT_INLINE_RESULT_MAX_BYTES, 0, 390_000),
+    inlineResultMaxBytes: integer(env, TALKER_ENV.inlineResultMaxBytes, DEFAULT_INLINE_RESULT_MAX_BYTES, 0, MAX_INLINE_RESULT_BYTES),
     throttleRetries: integer(env, TALKER_ENV.throttleRetries, 3, 0, 10),
   };
 }

@@ -261,6 +261,7 @@ export class DynamoTaskStore implements TaskStore {
       update += ', #r = :result';
       values[':result'] = { B: result.body };
     }
+    let rowExists = true;
     const completed = await this.conditionalWrite(
       'complete task',
       requestId,
@@ -272,12 +273,16 @@ export class DynamoTaskStore implements TaskStore {
         ExpressionAttributeNames: at.inline ? STATUS_NAMES : NAMES,
         ExpressionAttributeValues: values,
       }),
-      (existing) => readString(existing ?? {}, A.status) === 'CREATED' && readString(existing ?? {}, A.writeMarker) === marker,
+      (existing) => {
+        rowExists = existing !== undefined;
+        return readString(existing ?? {}, A.status) === 'CREATED' && readString(existing ?? {}, A.writeMarker) === marker;
+      },
       options,
     );
     // Refused (the task was declared lost meanwhile): the result is kept all the same, apart, as
-    // one stored apart first is. The kit never deletes an undelivered response.
-    if (!completed && at.inline) await this.storeResultApart(requestId, result, at.expiresAt, options);
+    // one stored apart first is. The kit never deletes an undelivered response. A row that is
+    // gone (delivered and deleted, or expired) has no reader left: nothing is stored for it.
+    if (!completed && at.inline && rowExists) await this.storeResultApart(requestId, result, at.expiresAt, options);
     return completed;
   }
 

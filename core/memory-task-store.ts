@@ -103,8 +103,8 @@ export class MemoryTaskStore implements TaskStore {
       row.marker = at.claimedBy;
       if (at.inline) row.view.result = result;
     }
-    // Refused: an inline result is kept all the same, apart.
-    if (!mine && !completes && at.inline) this.results.set(requestId, result);
+    // Refused: an inline result is kept all the same, apart, unless its row is gone.
+    if (!mine && !completes && at.inline && row) this.results.set(requestId, result);
     return mine || completes;
   }
 

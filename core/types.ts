@@ -28,4 +28,10 @@ export interface TalkerPayload {
    * also returns Main's response in its answer, when it fits, besides storing it.
    */
   returnResult?: true;
+  /**
+   * Set by a Proxy that reads a result kept in the task's own row (`TaskStatusView.result`): the
+   * Talker then keeps a small result there. Without it (a payload from an older Proxy, which
+   * reads only a result stored apart) every result is stored apart.
+   */
+  inlineResult?: true;
 }

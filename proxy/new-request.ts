@@ -112,7 +112,8 @@ export async function answerNewRequest(rt: ProxyRuntime, call: ProxyCall, event:
   const task: TaskLink = { requestId: rt.newRequestId(), token: rt.newToken() };
   const { requestId } = task;
   const style = answerStyle(rt, call, requestId);
-  const payload: TalkerPayload = { requestId, event };
+  // This Proxy reads a small result from the status item: the Talker may keep it there.
+  const payload: TalkerPayload = { requestId, event, inlineResult: true };
   const body = JSON.stringify(payload);
   const size = Buffer.byteLength(body, 'utf8');
   if (size > config.maxAsyncPayloadBytes) {

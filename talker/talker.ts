@@ -252,7 +252,7 @@ export function classifyMainAnswer(answer: SyncInvokeResult | TaskFailure, forma
   return { kind: 'result', result: encoded.result, rawBytes: encoded.rawBytes };
 }
 
-function isPayload(value: unknown): value is { requestId: string; event: ApiGatewayEvent; returnResult?: unknown } {
+function isPayload(value: unknown): value is { requestId: string; event: ApiGatewayEvent; returnResult?: unknown; inlineResult?: unknown } {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
   return typeof record['requestId'] === 'string' && UUID.test(record['requestId']) && typeof record['event'] === 'object' && record['event'] !== null;
@@ -354,8 +354,9 @@ export function createTalker(deps: TalkerDependencies): TalkerHandler {
     const verdict = classifyMainAnswer(answer, payloadFormatOf(event), config);
     if (verdict.kind === 'result') {
       const { result, rawBytes } = verdict;
-      // A small result goes with the status: one write, and none to read it apart.
-      const inline = result.body.byteLength <= config.inlineResultMaxBytes;
+      // A small result goes with the status (one write, and no read of its own) when the Proxy
+      // that sent the task reads it there; an older Proxy reads only a result stored apart.
+      const inline = payload.inlineResult === true && config.inlineResultMaxBytes > 0 && result.body.byteLength <= config.inlineResultMaxBytes;
       const saved = await persist('store result', requestId, writeBy, (signal) =>
         store.completeTask(requestId, result, { now: clock.now(), expiresAt: claim.expiresAt, claimedBy, inline }, { signal }),
       );

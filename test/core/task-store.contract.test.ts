@@ -93,6 +93,13 @@ describe.each(stores)('%s', (_name, make) => {
     expect(view?.status).toBe('FAILED');
     expect(view?.result).toBeUndefined();
     expect(Buffer.from((await store.readResult(task.requestId))?.body ?? []).toString()).toBe('{"statusCode":200}');
+    // A row that is gone (delivered and deleted, or expired) has no reader left: nothing is kept.
+    const gone = newTask();
+    await store.createTask(gone);
+    await store.claimTask(gone.requestId, { now: NOW, deadline: NOW + 1000, claimedBy: 't' });
+    await store.retireTask(gone.requestId, { now: NOW, graceSeconds: 0, delivered: true });
+    expect(await store.completeTask(gone.requestId, result, { now: NOW, expiresAt: gone.expiresAt, claimedBy: 't', inline: true })).toBe(false);
+    expect(await store.readResult(gone.requestId)).toBeUndefined();
   });
 
   it('retires a delivered inline result with its task: in the grace period the status read still carries it, then nothing is left', async () => {

@@ -75,6 +75,19 @@ describe('a synchronous Talker', () => {
     expect(operations).toEqual(expected);
   });
 
+  it.each([
+    ['kept with the status (the default)', {}, 0],
+    ['kept apart (INLINE_RESULT_MAX_BYTES=0)', { INLINE_RESULT_MAX_BYTES: '0' }, 1],
+  ])('delivers a result %s from the table and retires all of it (RESULT_GRACE_SECONDS=0)', async (_place, talkerEnv, resultReads) => {
+    // A queued Talker: the result comes from the table, not in the Talker's answer.
+    const { kit, counts } = await start({ proxyEnv: { WAIT_SECONDS: '5', RESULT_GRACE_SECONDS: '0', TALKER_INVOCATION_TYPE: 'Event' }, talkerEnv }, 50);
+    expect(await kit.call(get(url))).toEqual({ statusCode: 200, body: 'done' });
+    expect(counts.get('readResult') ?? 0).toBe(resultReads);
+    const requestId = JSON.parse(kit.lambda.calls[0]?.payload as string).requestId as string;
+    expect(await kit.store.readStatus(requestId, Date.now())).toBeUndefined();
+    expect(await kit.store.readResult(requestId)).toBeUndefined();
+  });
+
   it('when the window ends first, lets the Talker run on: the 303 says Running (one read), and the continuation gets the result', async () => {
     const { kit, counts } = await start({ proxyEnv: { WAIT_SECONDS: '1' } }, 1800);
     const first = await kit.call(get(url));

@@ -124,7 +124,7 @@ describe('the Talker', () => {
     const run = async (requestId: string, returnResult: boolean) => {
       const now = Date.now();
       await store.createTask({ requestId, createdAt: now, pendingDeadline: now + 60_000, expiresAt: Math.floor(now / 1000) + 600, tokenHash: 'h' });
-      return talker({ requestId, event: {}, ...(returnResult && { returnResult: true }) }, context);
+      return talker({ requestId, event: {}, inlineResult: true, ...(returnResult && { returnResult: true }) }, context);
     };
     const asked = await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e60', true);
     expect(asked).toMatchObject({ outcome: 'CREATED', response: JSON.stringify({ statusCode: 200, body: secret }), resultInline: true });
@@ -135,6 +135,24 @@ describe('the Talker', () => {
     expect(queued).not.toHaveProperty('response');
     expect(lines.filter((line) => line['message'] === 'talker finished')).toHaveLength(2);
     expect(JSON.stringify(lines)).not.toContain(secret);
+  });
+
+  it('keeps a small result with the status only for a Proxy that reads it there (inlineResult), and only up to INLINE_RESULT_MAX_BYTES', async () => {
+    const lambda = new InProcessLambda().register('main', () => ({ statusCode: 200, body: 'small' }));
+    const store = new MemoryTaskStore();
+    const run = async (requestId: string, payload: Record<string, unknown>, env: Record<string, string> = {}) => {
+      const talker = createTalker({ config: loadTalkerConfig({ DYNAMODB_TABLE_NAME: 't', MAIN_LAMBDA_NAME: 'main', ...env }), store, invoker: lambda, logger: silentLogger });
+      const now = Date.now();
+      await store.createTask({ requestId, createdAt: now, pendingDeadline: now + 60_000, expiresAt: Math.floor(now / 1000) + 600, tokenHash: 'h' });
+      const outcome = await talker({ requestId, event: {}, ...payload }, context);
+      const view = await store.readStatus(requestId, Date.now());
+      return { outcome, inStatus: view?.result !== undefined, apart: (await store.readResult(requestId)) !== undefined };
+    };
+    expect(await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e70', { inlineResult: true })).toMatchObject({ outcome: { resultInline: true }, inStatus: true, apart: false });
+    // A payload from an older Proxy, which reads only a result stored apart.
+    expect(await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e71', {})).toMatchObject({ outcome: { resultInline: false }, inStatus: false, apart: true });
+    expect(await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e72', { inlineResult: true }, { INLINE_RESULT_MAX_BYTES: '0' })).toMatchObject({ outcome: { resultInline: false }, inStatus: false, apart: true });
+    expect(await run('3f1c2b9e-8d7a-4c6b-9e5f-1a2b3c4d5e73', { inlineResult: true }, { INLINE_RESULT_MAX_BYTES: '10' })).toMatchObject({ outcome: { resultInline: false }, inStatus: false, apart: true });
   });
 
   it('leaves out a response too large for Lambda\'s synchronous answer: the Proxy reads it from the table', async () => {
